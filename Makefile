@@ -1,0 +1,101 @@
+# numasafe: plain Makefile. `make` builds lib/libnumasafe.a and the four commands into bin/.
+# `make check` runs unit tests, host bats suites and the multi-node lab; `make demo` shows it.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wmissing-declarations -Wold-style-definition -Wpointer-arith -Wwrite-strings \
+	-Wundef -Wvla -Wcast-qual -Wimplicit-fallthrough -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+CPPFLAGS += -Iinclude -D_GNU_SOURCE
+LIBS := -lnuma -lvirt -lcap -ljson-c
+CMD_LIBS := -lpopt $(LIBS)
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:lib/%.c=build/lib/%.o)
+CMDS := numa-plan numa-migrate fast-swapoff vm-pin
+BINS := $(CMDS:%=bin/%)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+HELPERS := build/tests/standin
+
+.PHONY: all deps check unit bats lab-check demo install uninstall clean helpers
+all: $(BINS) $(HELPERS)
+
+# Rebuild everything when the flags change (e.g. SANITIZE=...), since objects share build/.
+build/flags: FORCE
+	@mkdir -p build
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS)' > $@
+FORCE:
+
+build/lib/%.o: lib/%.c $(wildcard include/numasafe/*.h lib/*.h) build/flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+
+build/libnumasafe.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+build/cmd/%.o: cmd/%.c cmd/common.h $(wildcard include/numasafe/*.h) build/flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+
+bin/%: build/cmd/%.o build/cmd/common.o build/libnumasafe.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMD_LIBS)
+
+build/tests/test_%: tests/unit/test_%.c build/libnumasafe.a tests/unit/unit.h build/flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ilib $(CFLAGS) $(WARN) -Wno-missing-prototypes -o $@ $< build/libnumasafe.a $(LIBS) -lcmocka
+
+build/tests/standin: tests/standin.c build/flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $<
+
+deps:
+	@tests/deps.sh
+
+unit: $(UNIT_BIN)
+	@rc=0; for t in $(UNIT_BIN); do NS_FIXTURES=$(CURDIR)/tests/fixtures $$t || rc=1; done; exit $$rc
+
+bats: all
+	bats tests/*.bats
+
+lab-check: all
+	tests/lab/lab-bats --nodes 2 tests/lab/*.bats
+	tests/lab/lab-bats --nodes 4 --mem 384 tests/lab/*.bats
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) bats
+	$(MAKE) lab-check
+
+demo: deps
+	$(MAKE) all
+	tests/demo.sh
+
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(CMDS:%=man/%.8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(CMDS:%=completions/%) $(DESTDIR)$(BASHCOMPDIR)/
+
+uninstall:
+	rm -f $(CMDS:%=$(DESTDIR)$(BINDIR)/%) $(CMDS:%=$(DESTDIR)$(MANDIR)/man8/%.8) \
+		$(CMDS:%=$(DESTDIR)$(BASHCOMPDIR)/%)
+
+clean:
+	rm -rf build bin

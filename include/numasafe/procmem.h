@@ -1,0 +1,108 @@
+/* A process's memory: VMAs (/proc/PID/maps), per-node pages (/proc/PID/numa_maps) and a
+ * streaming pagemap reader (/proc/PID/pagemap). */
+#ifndef NUMASAFE_PROCMEM_H
+#define NUMASAFE_PROCMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "parse.h"
+
+#define NS_MAX_NODES 1024
+
+enum ns_kind {
+	NS_KIND_ANON = 0, /* private anonymous: heap, stack, guest RAM without a backend file */
+	NS_KIND_THP,	  /* anonymous memory in transparent huge pages */
+	NS_KIND_FILE,	  /* page cache of a regular file */
+	NS_KIND_SHMEM,	  /* tmpfs, /dev/shm, memfd, shared anonymous, SysV shm */
+	NS_KIND_HUGETLB,  /* hugetlbfs pages from the per-node pools */
+	NS_KIND_COUNT
+};
+const char *ns_kind_name(enum ns_kind k);
+
+struct ns_vma {
+	uint64_t start, end;
+	char perms[5];
+	uint64_t offset;
+	unsigned dev_major, dev_minor;
+	uint64_t inode;
+	char path[512]; /* "" for anonymous, "[heap]", "[stack]", or the file */
+};
+
+/* Streaming reader over /proc/PID/maps: memory use does not grow with the VMA count. */
+struct ns_maps;
+int ns_maps_open(const char *root, pid_t pid, struct ns_maps **out);
+/* 1 with *vma filled, 0 at the end, -errno on error. */
+int ns_maps_next(struct ns_maps *m, struct ns_vma *vma);
+void ns_maps_close(struct ns_maps *m);
+int ns_maps_parse_line(const char *line, struct ns_vma *vma);
+
+/* One VMA of numa_maps. Node counts are in pages of page_size. */
+struct ns_numa_vma {
+	uint64_t start;
+	char policy[64];
+	enum ns_kind kind; /* never NS_KIND_THP: numa_maps cannot tell (see ns_kind) */
+	uint64_t page_size;
+	uint64_t anon, dirty, mapped, swapcache, active, writeback, mapmax;
+	bool is_heap, is_stack, is_huge;
+	char file[512];
+	unsigned max_node; /* highest node with pages + 1 */
+	uint64_t pages[NS_MAX_NODES];
+};
+
+struct ns_numa_maps;
+int ns_numa_maps_open(const char *root, pid_t pid, struct ns_numa_maps **out);
+/* 1 with *v filled, 0 at end, -errno. v is large (8 KiB): keep one and reuse it. */
+int ns_numa_maps_next(struct ns_numa_maps *m, struct ns_numa_vma *v);
+void ns_numa_maps_close(struct ns_numa_maps *m);
+/* Parse one line. root is used to check whether a mapped file lives on tmpfs (NULL: don't). */
+int ns_numa_maps_parse_line(const char *root, const char *line, struct ns_numa_vma *v);
+
+/* A process's totals per kind and node, in bytes. */
+struct ns_proc_usage {
+	pid_t pid;
+	char comm[64];
+	unsigned max_node;
+	uint64_t bytes[NS_KIND_COUNT][NS_MAX_NODES];
+	uint64_t total[NS_KIND_COUNT];
+	uint64_t node_total[NS_MAX_NODES];
+	uint64_t thp_bytes;  /* AnonHugePages from smaps_rollup, not split per node */
+	uint64_t swap_bytes; /* VmSwap */
+	struct ns_set mems_allowed;
+	struct ns_set cpus_allowed;
+};
+/* Heap-allocated because it is large; free with free(). */
+int ns_proc_usage_read(const char *root, pid_t pid, struct ns_proc_usage **out);
+/* Mems_allowed_list / Cpus_allowed_list / VmSwap / Name from /proc/PID/status. */
+int ns_proc_status_read(const char *root, pid_t pid, struct ns_proc_usage *u);
+/* -ESRCH when no such process; -EINVAL for a kernel thread (no mm); 0 otherwise. */
+int ns_proc_check_user(const char *root, pid_t pid);
+
+/* Pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define NS_PME_PRESENT (1ULL << 63)
+#define NS_PME_SWAPPED (1ULL << 62)
+#define NS_PME_FILE_SHARED (1ULL << 61)
+#define NS_PME_EXCLUSIVE (1ULL << 56)
+#define NS_PME_SOFT_DIRTY (1ULL << 55)
+static inline bool ns_pme_present(uint64_t e) { return (e & NS_PME_PRESENT) != 0; }
+static inline bool ns_pme_swapped(uint64_t e) { return (e & (NS_PME_PRESENT | NS_PME_SWAPPED)) == NS_PME_SWAPPED; }
+static inline unsigned ns_pme_swap_type(uint64_t e) { return (unsigned)(e & 0x1f); }
+static inline uint64_t ns_pme_swap_offset(uint64_t e) { return (e >> 5) & ((1ULL << 50) - 1); }
+static inline uint64_t ns_pme_pfn(uint64_t e) { return e & ((1ULL << 55) - 1); }
+
+/* Streaming pagemap reader. It keeps one bounded buffer (NS_PAGEMAP_BATCH entries), so a
+ * 1 TiB VM costs the same memory to scan as a 1 MiB one. */
+#define NS_PAGEMAP_BATCH 4096
+struct ns_pagemap;
+int ns_pagemap_open(const char *root, pid_t pid, struct ns_pagemap **out);
+void ns_pagemap_close(struct ns_pagemap *pm);
+/* Called for each batch: entries[i] describes the page at addr + i * page size.
+ * Return 0 to go on, anything else stops the scan and is returned by ns_pagemap_scan. */
+typedef int (*ns_pagemap_fn)(void *arg, uint64_t addr, const uint64_t *entries, size_t n);
+int ns_pagemap_scan(struct ns_pagemap *pm, uint64_t start, uint64_t end, ns_pagemap_fn fn, void *arg);
+/* Entries of a single page (convenience for tests and probes). */
+int ns_pagemap_get(struct ns_pagemap *pm, uint64_t addr, uint64_t *entry);
+
+#endif

@@ -1,0 +1,24 @@
+/* Memory pressure stall information (/proc/pressure/memory). */
+#ifndef NUMASAFE_PSI_H
+#define NUMASAFE_PSI_H
+
+#include <stdint.h>
+
+struct ns_psi_line {
+	double avg10, avg60, avg300; /* percent */
+	uint64_t total;		     /* microseconds stalled since boot */
+};
+
+struct ns_psi {
+	struct ns_psi_line some;
+	struct ns_psi_line full;
+	int has_full; /* kernels before 5.13 have no "full" line for the system... and CPU PSI never */
+};
+
+/* 0, or -ENOENT when the kernel has no PSI, -EOPNOTSUPP when it is built in but disabled
+ * (psi=0 on the command line), -EINVAL when the file does not parse. */
+int ns_psi_read(const char *root, struct ns_psi *out);
+/* Parse the text of a pressure file (exposed for unit tests). */
+int ns_psi_parse(const char *text, struct ns_psi *out);
+
+#endif

@@ -1,0 +1,75 @@
+/* The host's NUMA topology and memory state, read from /sys and /proc under a root prefix. */
+#ifndef NUMASAFE_TOPO_H
+#define NUMASAFE_TOPO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "parse.h"
+
+#define NS_MAX_HPOOLS 4
+
+struct ns_hpool {
+	uint64_t page_size; /* bytes */
+	uint64_t total;	    /* pages */
+	uint64_t free;
+	uint64_t surplus;
+};
+
+/* One node's memory as the kernel reports it; every size in bytes. */
+struct ns_node {
+	int id;
+	struct ns_set cpus;
+	uint64_t mem_total;
+	uint64_t mem_free;
+	uint64_t mem_used;
+	uint64_t file_pages;
+	uint64_t active_file;
+	uint64_t inactive_file;
+	uint64_t anon_pages;
+	uint64_t shmem;
+	uint64_t sreclaimable;
+	/* Per-zone watermarks summed over the node's zones (boost included, as zoneinfo prints). */
+	uint64_t wmark_min;
+	uint64_t wmark_low;
+	uint64_t wmark_high;
+	unsigned nr_hpools;
+	struct ns_hpool hpools[NS_MAX_HPOOLS];
+};
+
+/* Host-wide memory from /proc/meminfo (bytes). */
+struct ns_hostmem {
+	uint64_t mem_total;
+	uint64_t mem_free;
+	uint64_t mem_available;
+	uint64_t swap_total;
+	uint64_t swap_free;
+};
+
+struct ns_topo;
+
+/* root: "/" or a fixture tree; NULL means "/". */
+int ns_topo_read(const char *root, struct ns_topo **out);
+void ns_topo_free(struct ns_topo *t);
+
+int ns_topo_nr_nodes(const struct ns_topo *t);
+/* By index 0..nr-1, in ascending node id order. */
+const struct ns_node *ns_topo_node(const struct ns_topo *t, int idx);
+/* By node id; NULL when the node is not online. */
+const struct ns_node *ns_topo_find(const struct ns_topo *t, int node_id);
+/* The set of online node ids. */
+const struct ns_set *ns_topo_nodes(const struct ns_topo *t);
+/* SLIT distance between node ids, or -1 when unknown. */
+int ns_topo_distance(const struct ns_topo *t, int from, int to);
+const struct ns_hostmem *ns_topo_hostmem(const struct ns_topo *t);
+/* /proc/sys/kernel/numa_balancing: 0 off, >0 mode bits, -ENOENT when the kernel lacks it. */
+int ns_topo_numa_balancing(const struct ns_topo *t);
+/* The node a CPU belongs to, or -1. */
+int ns_topo_cpu_node(const struct ns_topo *t, unsigned cpu);
+
+/* Readers used by ns_topo_read, exposed for unit tests on fixture files. */
+int ns_node_read_meminfo(const char *root, int node, struct ns_node *n);
+int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr);
+int ns_hostmem_read(const char *root, struct ns_hostmem *m);
+
+#endif

@@ -1,0 +1,482 @@
+/* A process's memory as /proc shows it: VMAs, per-node page counts, pagemap entries.
+ * Every reader streams: memory use stays bounded whatever the size of the process. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "numasafe/procmem.h"
+#include "util.h"
+
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
+
+const char *ns_kind_name(enum ns_kind k)
+{
+	static const char *const names[NS_KIND_COUNT] = {"anon", "thp", "file", "shmem", "hugetlb"};
+
+	return (unsigned)k < NS_KIND_COUNT ? names[k] : "?";
+}
+
+/* ---- /proc/PID/maps ---- */
+
+struct ns_maps {
+	FILE *f;
+	char *line;
+	size_t cap;
+};
+
+int ns_maps_parse_line(const char *line, struct ns_vma *v)
+{
+	unsigned long long start, end, off, ino;
+	unsigned maj, min;
+	char perms[8];
+	int pos = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj, &min, &ino,
+		   &pos) < 7)
+		return -EINVAL;
+	if (end < start || strlen(perms) != 4)
+		return -EINVAL;
+	v->start = start;
+	v->end = end;
+	memcpy(v->perms, perms, 5);
+	v->offset = off;
+	v->dev_major = maj;
+	v->dev_minor = min;
+	v->inode = ino;
+	if (pos > 0) {
+		const char *p = line + pos;
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, "\n");
+		if (n >= sizeof(v->path))
+			n = sizeof(v->path) - 1;
+		memcpy(v->path, p, n);
+		v->path[n] = '\0';
+	}
+	return 0;
+}
+
+int ns_maps_open(const char *root, pid_t pid, struct ns_maps **out)
+{
+	char path[4096];
+	struct ns_maps *m;
+	int rc = ns_path(path, sizeof(path), root, "/proc/%d/maps", (int)pid);
+
+	if (rc < 0)
+		return rc;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->f = fopen(path, "re");
+	if (!m->f) {
+		rc = -errno;
+		free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+int ns_maps_next(struct ns_maps *m, struct ns_vma *vma)
+{
+	ssize_t n;
+
+	errno = 0;
+	n = getline(&m->line, &m->cap, m->f);
+	if (n < 0)
+		return errno ? -errno : 0;
+	return ns_maps_parse_line(m->line, vma) < 0 ? -EINVAL : 1;
+}
+
+void ns_maps_close(struct ns_maps *m)
+{
+	if (!m)
+		return;
+	if (m->f)
+		fclose(m->f);
+	free(m->line);
+	free(m);
+}
+
+/* ---- /proc/PID/numa_maps ---- */
+
+struct ns_numa_maps {
+	FILE *f;
+	char *line;
+	size_t cap;
+	char root[4096];
+};
+
+/* The kernel escapes space, tab, newline and backslash in paths as \ooo. */
+static void unescape(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+		    r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 4;
+		} else
+			*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+static bool path_is_shmem(const char *root, const char *file)
+{
+	static const char *const prefixes[] = {"/dev/zero", "/SYSV", "/memfd:", "/dev/shm/"};
+	struct statfs sfs;
+	char path[4096];
+
+	for (size_t i = 0; i < NS_ARRAY_SIZE(prefixes); i++)
+		if (strncmp(file, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	/* any other tmpfs file: ask the filesystem (only meaningful on the live system) */
+	if (!root || !ns_root_is_live(root))
+		return false;
+	if (ns_path(path, sizeof(path), root, "%s", file) < 0)
+		return false;
+	return statfs(path, &sfs) == 0 && (unsigned long)sfs.f_type == TMPFS_MAGIC;
+}
+
+int ns_numa_maps_parse_line(const char *root, const char *line, struct ns_numa_vma *v)
+{
+	char *copy, *tok, *save = NULL;
+	unsigned long long addr;
+	int n = 0, rc = 0;
+
+	memset(v, 0, offsetof(struct ns_numa_vma, pages));
+	if (sscanf(line, "%llx %63s %n", &addr, v->policy, &n) < 2 || n == 0)
+		return -EINVAL;
+	v->start = addr;
+	v->page_size = 4096;
+	copy = strdup(line + n);
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		char *eq = strchr(tok, '=');
+		unsigned long long val;
+
+		if (!eq) {
+			if (strcmp(tok, "heap") == 0)
+				v->is_heap = true;
+			else if (strcmp(tok, "stack") == 0)
+				v->is_stack = true;
+			else if (strcmp(tok, "huge") == 0)
+				v->is_huge = true;
+			continue;
+		}
+		*eq = '\0';
+		if (strcmp(tok, "file") == 0) {
+			snprintf(v->file, sizeof(v->file), "%s", eq + 1);
+			unescape(v->file);
+			continue;
+		}
+		if (strcmp(tok, "kernelpagesize_kB") == 0) {
+			v->page_size = strtoull(eq + 1, NULL, 10) * 1024;
+			continue;
+		}
+		val = strtoull(eq + 1, NULL, 10);
+		if (tok[0] == 'N' && isdigit((unsigned char)tok[1])) {
+			unsigned long node = strtoul(tok + 1, NULL, 10);
+
+			if (node >= NS_MAX_NODES) {
+				rc = -ERANGE;
+				break;
+			}
+			/* clear lazily: only the slots this line may have left from an earlier one */
+			for (unsigned i = v->max_node; i <= node; i++)
+				v->pages[i] = 0;
+			v->pages[node] = val;
+			if (node + 1 > v->max_node)
+				v->max_node = (unsigned)node + 1;
+		} else if (strcmp(tok, "anon") == 0)
+			v->anon = val;
+		else if (strcmp(tok, "dirty") == 0)
+			v->dirty = val;
+		else if (strcmp(tok, "mapped") == 0)
+			v->mapped = val;
+		else if (strcmp(tok, "swapcache") == 0)
+			v->swapcache = val;
+		else if (strcmp(tok, "active") == 0)
+			v->active = val;
+		else if (strcmp(tok, "writeback") == 0)
+			v->writeback = val;
+		else if (strcmp(tok, "mapmax") == 0)
+			v->mapmax = val;
+	}
+	free(copy);
+	if (v->is_huge)
+		v->kind = NS_KIND_HUGETLB;
+	else if (v->file[0])
+		v->kind = path_is_shmem(root, v->file) ? NS_KIND_SHMEM : NS_KIND_FILE;
+	else
+		v->kind = NS_KIND_ANON;
+	return rc;
+}
+
+int ns_numa_maps_open(const char *root, pid_t pid, struct ns_numa_maps **out)
+{
+	char path[4096];
+	struct ns_numa_maps *m;
+	int rc = ns_path(path, sizeof(path), root, "/proc/%d/numa_maps", (int)pid);
+
+	if (rc < 0)
+		return rc;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	snprintf(m->root, sizeof(m->root), "%s", root ? root : "/");
+	m->f = fopen(path, "re");
+	if (!m->f) {
+		rc = -errno;
+		free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+int ns_numa_maps_next(struct ns_numa_maps *m, struct ns_numa_vma *v)
+{
+	ssize_t n;
+	int rc;
+
+	errno = 0;
+	n = getline(&m->line, &m->cap, m->f);
+	if (n < 0)
+		return errno ? -errno : 0;
+	/* max_node must start at 0 so the parser clears the slots it uses */
+	v->max_node = 0;
+	rc = ns_numa_maps_parse_line(m->root, m->line, v);
+	return rc < 0 ? rc : 1;
+}
+
+void ns_numa_maps_close(struct ns_numa_maps *m)
+{
+	if (!m)
+		return;
+	if (m->f)
+		fclose(m->f);
+	free(m->line);
+	free(m);
+}
+
+/* ---- /proc/PID/status, stat, smaps_rollup ---- */
+
+int ns_proc_status_read(const char *root, pid_t pid, struct ns_proc_usage *u)
+{
+	char path[4096], line[8192];
+	int rc = ns_path(path, sizeof(path), root, "/proc/%d/status", (int)pid);
+	FILE *f;
+
+	if (rc < 0)
+		return rc;
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	rc = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long kb;
+
+		if (strncmp(line, "Name:", 5) == 0) {
+			char *p = line + 5;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			p[strcspn(p, "\n")] = '\0';
+			snprintf(u->comm, sizeof(u->comm), "%.63s", p);
+		} else if (strncmp(line, "Mems_allowed_list:", 18) == 0)
+			rc = ns_set_parse(line + 18 + strspn(line + 18, " \t"), NS_SET_MAX, &u->mems_allowed);
+		else if (strncmp(line, "Cpus_allowed_list:", 18) == 0)
+			rc = ns_set_parse(line + 18 + strspn(line + 18, " \t"), NS_SET_MAX, &u->cpus_allowed);
+		else if (sscanf(line, "VmSwap: %llu kB", &kb) == 1)
+			u->swap_bytes = (uint64_t)kb * 1024;
+		if (rc < 0)
+			break;
+	}
+	fclose(f);
+	return rc;
+}
+
+#define PF_KTHREAD 0x00200000
+
+int ns_proc_check_user(const char *root, pid_t pid)
+{
+	char path[4096], buf[1024], *p;
+	unsigned long flags = 0;
+	ssize_t n;
+	int rc;
+
+	if (pid <= 0)
+		return -ESRCH;
+	rc = ns_path(path, sizeof(path), root, "/proc/%d/stat", (int)pid);
+	if (rc < 0)
+		return rc;
+	n = ns_read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (int)n;
+	/* comm may hold spaces and parentheses: fields resume after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return -EINVAL;
+	if (flags & PF_KTHREAD)
+		return -EINVAL;
+	return 0;
+}
+
+static void read_thp(const char *root, pid_t pid, struct ns_proc_usage *u)
+{
+	char path[4096], line[256];
+	FILE *f;
+
+	if (ns_path(path, sizeof(path), root, "/proc/%d/smaps_rollup", (int)pid) < 0)
+		return;
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long kb;
+
+		if (sscanf(line, "AnonHugePages: %llu kB", &kb) == 1)
+			u->thp_bytes = (uint64_t)kb * 1024;
+	}
+	fclose(f);
+}
+
+int ns_proc_usage_read(const char *root, pid_t pid, struct ns_proc_usage **out)
+{
+	struct ns_proc_usage *u = NULL;
+	struct ns_numa_maps *nm = NULL;
+	struct ns_numa_vma *v = NULL;
+	int rc;
+
+	rc = ns_proc_check_user(root, pid);
+	if (rc < 0)
+		return rc;
+	u = calloc(1, sizeof(*u));
+	v = malloc(sizeof(*v));
+	if (!u || !v) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	u->pid = pid;
+	rc = ns_proc_status_read(root, pid, u);
+	if (rc < 0)
+		goto out;
+	rc = ns_numa_maps_open(root, pid, &nm);
+	if (rc < 0) {
+		if (rc == -ENOENT)
+			rc = -ESRCH;
+		goto out;
+	}
+	while ((rc = ns_numa_maps_next(nm, v)) > 0) {
+		for (unsigned n = 0; n < v->max_node; n++) {
+			uint64_t b = v->pages[n] * v->page_size;
+
+			u->bytes[v->kind][n] += b;
+			u->total[v->kind] += b;
+			u->node_total[n] += b;
+		}
+		if (v->max_node > u->max_node)
+			u->max_node = v->max_node;
+	}
+	if (rc < 0)
+		goto out;
+	read_thp(root, pid, u);
+	*out = u;
+	u = NULL;
+	rc = 0;
+out:
+	ns_numa_maps_close(nm);
+	free(v);
+	free(u);
+	return rc;
+}
+
+/* ---- /proc/PID/pagemap ---- */
+
+struct ns_pagemap {
+	int fd;
+	uint64_t page_size;
+	uint64_t buf[NS_PAGEMAP_BATCH];
+};
+
+int ns_pagemap_open(const char *root, pid_t pid, struct ns_pagemap **out)
+{
+	char path[4096];
+	struct ns_pagemap *pm;
+	int rc = ns_path(path, sizeof(path), root, "/proc/%d/pagemap", (int)pid);
+
+	if (rc < 0)
+		return rc;
+	pm = malloc(sizeof(*pm));
+	if (!pm)
+		return -ENOMEM;
+	pm->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm->fd < 0) {
+		rc = errno == ENOENT ? -ESRCH : -errno;
+		free(pm);
+		return rc;
+	}
+	pm->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	*out = pm;
+	return 0;
+}
+
+void ns_pagemap_close(struct ns_pagemap *pm)
+{
+	if (!pm)
+		return;
+	close(pm->fd);
+	free(pm);
+}
+
+int ns_pagemap_scan(struct ns_pagemap *pm, uint64_t start, uint64_t end, ns_pagemap_fn fn, void *arg)
+{
+	uint64_t addr = start & ~(pm->page_size - 1);
+
+	while (addr < end) {
+		uint64_t want = (end - addr + pm->page_size - 1) / pm->page_size;
+		size_t n;
+		ssize_t got;
+		int rc;
+
+		if (want > NS_PAGEMAP_BATCH)
+			want = NS_PAGEMAP_BATCH;
+		got = pread(pm->fd, pm->buf, want * sizeof(uint64_t), (off_t)(addr / pm->page_size * sizeof(uint64_t)));
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == ESRCH ? -ESRCH : -errno;
+		}
+		n = (size_t)got / sizeof(uint64_t);
+		if (n == 0)
+			return -ESRCH; /* the process exited: pagemap reads return nothing */
+		rc = fn(arg, addr, pm->buf, n);
+		if (rc)
+			return rc;
+		addr += n * pm->page_size;
+	}
+	return 0;
+}
+
+int ns_pagemap_get(struct ns_pagemap *pm, uint64_t addr, uint64_t *entry)
+{
+	ssize_t got = pread(pm->fd, entry, sizeof(*entry), (off_t)(addr / pm->page_size * sizeof(uint64_t)));
+
+	if (got < 0)
+		return -errno;
+	return got == sizeof(*entry) ? 0 : -ESRCH;
+}

@@ -1,0 +1,402 @@
+/* Swap areas and their pagemap swap types.
+ *
+ * /proc/swaps prints areas in swap-type order but skips unused types, so after an earlier
+ * area was swapped off, line index != type, and the kernel exposes the type nowhere else.
+ * We establish it from evidence: the types that processes' pagemaps show, fitted to the
+ * lines by order and size (ns_swap_assign), and, where that leaves a choice, by comparing a
+ * swapped page's bytes on each candidate device with the page itself (ns_swap_probe_content). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "numasafe/procmem.h"
+#include "numasafe/swap.h"
+#include "util.h"
+
+/* The kernel escapes blanks in paths in /proc/swaps as \040 (seq_file_path). */
+static void unescape_octal(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+		    r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 4;
+		} else
+			*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+int ns_swaps_read(const char *root, struct ns_swaps *s)
+{
+	char line[8192];
+	int err;
+	FILE *f = ns_fopen_root(root, "/proc/swaps", &err);
+
+	memset(s, 0, sizeof(*s));
+	if (!f)
+		return err;
+	/* first line is the header */
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f) && s->nr < NS_MAX_SWAPFILES) {
+		struct ns_swap_area *a = &s->area[s->nr];
+		unsigned long long size, used;
+		char path[4096], kind[16];
+		int prio;
+
+		if (sscanf(line, "%4095s %15s %llu %llu %d", path, kind, &size, &used, &prio) != 5) {
+			fclose(f);
+			return -EINVAL;
+		}
+		unescape_octal(path);
+		snprintf(a->path, sizeof(a->path), "%s", path);
+		snprintf(a->kind, sizeof(a->kind), "%s", kind);
+		a->size = (uint64_t)size * 1024;
+		a->used = (uint64_t)used * 1024;
+		a->priority = prio;
+		a->type = -1;
+		s->nr++;
+	}
+	fclose(f);
+	return 0;
+}
+
+int ns_swaps_find(const struct ns_swaps *s, const char *path)
+{
+	char real[4096];
+	const char *want = path;
+
+	/* /dev/disk/by-uuid/… and friends name the same area; /proc/swaps has the canonical name */
+	if (realpath(path, real))
+		want = real;
+	for (int i = 0; i < s->nr; i++)
+		if (strcmp(s->area[i].path, want) == 0 || strcmp(s->area[i].path, path) == 0)
+			return i;
+	return -ENOENT;
+}
+
+/* ---- gathering evidence from pagemaps ---- */
+
+struct gather_ctx {
+	struct ns_swap_evidence *ev;
+	pid_t pid;
+};
+
+static int gather_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
+{
+	struct gather_ctx *g = arg;
+
+	for (size_t i = 0; i < n; i++) {
+		struct ns_swap_seen *seen;
+		uint64_t off;
+
+		if (!ns_pme_swapped(e[i]))
+			continue;
+		off = ns_pme_swap_offset(e[i]);
+		/* migration/hwpoison/marker entries also set bit 62; real swap slots start at 1 */
+		if (off == 0)
+			continue;
+		seen = &g->ev->type[ns_pme_swap_type(e[i])];
+		seen->pages++;
+		if (off > seen->max_offset)
+			seen->max_offset = off;
+		if (seen->nsamples < NS_ARRAY_SIZE(seen->sample)) {
+			seen->sample[seen->nsamples].pid = g->pid;
+			seen->sample[seen->nsamples].addr = addr + i * g->ev->page_size;
+			seen->sample[seen->nsamples].offset = off;
+			seen->nsamples++;
+		}
+	}
+	return 0;
+}
+
+int ns_swap_gather_pid(const char *root, pid_t pid, struct ns_swap_evidence *ev)
+{
+	struct gather_ctx g = {ev, pid};
+	struct ns_pagemap *pm = NULL;
+	struct ns_maps *maps = NULL;
+	struct ns_vma vma;
+	int rc;
+
+	if (ev->page_size == 0)
+		ev->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	rc = ns_maps_open(root, pid, &maps);
+	if (rc < 0)
+		goto out;
+	rc = ns_pagemap_open(root, pid, &pm);
+	if (rc < 0)
+		goto out;
+	while ((rc = ns_maps_next(maps, &vma)) > 0) {
+		if (strcmp(vma.path, "[vsyscall]") == 0)
+			continue;
+		rc = ns_pagemap_scan(pm, vma.start, vma.end, gather_cb, &g);
+		if (rc < 0)
+			goto out;
+	}
+out:
+	ns_pagemap_close(pm);
+	ns_maps_close(maps);
+	return rc < 0 ? (rc == -ENOENT ? -ESRCH : rc) : 0;
+}
+
+int ns_swap_gather(const char *root, struct ns_swap_evidence *ev)
+{
+	struct ns_proc_usage *u;
+	char path[4096];
+	struct dirent *de;
+	int rc = 0, any_swapped = 0, any_seen = 0;
+	DIR *d;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	rc = ns_path(path, sizeof(path), root, "/proc");
+	if (rc < 0)
+		return rc;
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		closedir(d);
+		return -ENOMEM;
+	}
+	while ((de = readdir(d))) {
+		unsigned long long pid;
+		int r;
+
+		if (ns_uint_parse(de->d_name, 0x7fffffff, &pid) < 0)
+			continue;
+		u->swap_bytes = 0;
+		if (ns_proc_status_read(root, (pid_t)pid, u) < 0 || u->swap_bytes == 0)
+			continue;
+		any_swapped = 1;
+		r = ns_swap_gather_pid(root, (pid_t)pid, ev);
+		if (r == -ESRCH)
+			continue; /* exited meanwhile */
+		if (r < 0) {
+			rc = r;
+			break;
+		}
+	}
+	free(u);
+	closedir(d);
+	if (rc < 0)
+		return rc;
+	for (int t = 0; t < NS_MAX_SWAPFILES; t++)
+		if (ev->type[t].pages)
+			any_seen = 1;
+	/* swapped pages exist but none carried a type: the kernel zeroed them (no CAP_SYS_ADMIN) */
+	if (any_swapped && !any_seen && ns_root_is_live(root))
+		return -EPERM;
+	return 0;
+}
+
+/* ---- fitting types to lines ---- */
+
+/* Can line i be type t, judged by that line alone? */
+static bool local_ok(const struct ns_swaps *s, const struct ns_swap_evidence *ev, const int *fixed, int i,
+		     int t)
+{
+	const struct ns_swap_seen *seen = &ev->type[t];
+	uint64_t ps = ev->page_size ? ev->page_size : 4096;
+
+	if (fixed[i] >= 0 && fixed[i] != t)
+		return false;
+	for (int j = 0; j < s->nr; j++)
+		if (j != i && fixed[j] == t)
+			return false;
+	if (seen->pages == 0)
+		return true;
+	return s->area[i].used > 0 && seen->max_offset < s->area[i].size / ps + 1;
+}
+
+static bool observed_between(const struct ns_swap_evidence *ev, int lo, int hi)
+{
+	for (int t = lo + 1; t < hi; t++)
+		if (ev->type[t].pages)
+			return true;
+	return false;
+}
+
+/* feasible[i][t]: some assignment that explains every observed type gives line i type t. */
+static void feasible_types(const struct ns_swaps *s, const struct ns_swap_evidence *ev, const int *fixed,
+			   bool feasible[][NS_MAX_SWAPFILES])
+{
+	bool pre[NS_MAX_SWAPFILES][NS_MAX_SWAPFILES], suf[NS_MAX_SWAPFILES][NS_MAX_SWAPFILES];
+	int n = s->nr, T = NS_MAX_SWAPFILES;
+
+	for (int i = 0; i < n; i++)
+		for (int t = 0; t < T; t++) {
+			bool ok = local_ok(s, ev, fixed, i, t);
+
+			if (ok && i == 0)
+				ok = !observed_between(ev, -1, t);
+			else if (ok) {
+				bool any = false;
+
+				for (int u = 0; u < t && !any; u++)
+					any = pre[i - 1][u] && !observed_between(ev, u, t);
+				ok = any;
+			}
+			pre[i][t] = ok;
+		}
+	for (int i = n - 1; i >= 0; i--)
+		for (int t = T - 1; t >= 0; t--) {
+			bool ok = local_ok(s, ev, fixed, i, t);
+
+			if (ok && i == n - 1)
+				ok = !observed_between(ev, t, T);
+			else if (ok) {
+				bool any = false;
+
+				for (int u = t + 1; u < T && !any; u++)
+					any = suf[i + 1][u] && !observed_between(ev, t, u);
+				ok = any;
+			}
+			suf[i][t] = ok;
+		}
+	for (int i = 0; i < n; i++)
+		for (int t = 0; t < T; t++)
+			feasible[i][t] = pre[i][t] && suf[i][t];
+}
+
+static int settle(struct ns_swaps *s, const struct ns_swap_evidence *ev, const int *fixed, const char *how)
+{
+	bool feasible[NS_MAX_SWAPFILES][NS_MAX_SWAPFILES];
+	int any = 0;
+
+	feasible_types(s, ev, fixed, feasible);
+	for (int i = 0; i < s->nr; i++) {
+		int only = -1, count = 0;
+
+		for (int t = 0; t < NS_MAX_SWAPFILES; t++)
+			if (feasible[i][t]) {
+				only = t;
+				count++;
+			}
+		if (count == 0)
+			return -EAGAIN; /* evidence contradicts the lines: /proc/swaps changed meanwhile */
+		if (count == 1 && s->area[i].type < 0) {
+			s->area[i].type = only;
+			s->area[i].type_how = fixed[i] >= 0 ? "content" : how;
+			any = 1;
+		}
+	}
+	return any;
+}
+
+int ns_swap_assign(struct ns_swaps *s, const struct ns_swap_evidence *ev)
+{
+	int fixed[NS_MAX_SWAPFILES];
+	int rc;
+
+	for (int i = 0; i < NS_MAX_SWAPFILES; i++)
+		fixed[i] = -1;
+	for (int i = 0; i < s->nr; i++)
+		s->area[i].type = -1;
+	rc = settle(s, ev, fixed, "pagemap");
+	return rc < 0 ? rc : 0;
+}
+
+/* Read one page of a swap area at a slot, bypassing the page cache (swap I/O does too). */
+static int read_slot(const char *path, uint64_t offset, uint64_t ps, void *buf)
+{
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	got = pread(fd, buf, ps, (off_t)(offset * ps));
+	close(fd);
+	if (got < 0)
+		return -errno;
+	return (uint64_t)got == ps ? 0 : -EIO;
+}
+
+static int read_proc_page(const char *root, pid_t pid, uint64_t addr, uint64_t ps, void *buf)
+{
+	char path[4096];
+	ssize_t got;
+	int fd, rc = ns_path(path, sizeof(path), root, "/proc/%d/mem", (int)pid);
+
+	if (rc < 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	got = pread(fd, buf, ps, (off_t)addr);
+	close(fd);
+	if (got < 0)
+		return -errno;
+	return (uint64_t)got == ps ? 0 : -EIO;
+}
+
+int ns_swap_probe_content(const char *root, struct ns_swaps *s, const struct ns_swap_evidence *ev)
+{
+	bool feasible[NS_MAX_SWAPFILES][NS_MAX_SWAPFILES];
+	int fixed[NS_MAX_SWAPFILES];
+	uint64_t ps = ev->page_size ? ev->page_size : 4096;
+	void *dev = NULL, *mem = NULL;
+	int rc = 0;
+
+	if (!ns_root_is_live(root))
+		return -EOPNOTSUPP;
+	for (int i = 0; i < NS_MAX_SWAPFILES; i++)
+		fixed[i] = -1;
+	for (int i = 0; i < s->nr; i++)
+		if (s->area[i].type >= 0)
+			fixed[i] = s->area[i].type;
+	if (posix_memalign(&dev, 4096, ps * NS_MAX_SWAPFILES) || posix_memalign(&mem, 4096, ps)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (int t = 0; t < NS_MAX_SWAPFILES; t++) {
+		const struct ns_swap_seen *seen = &ev->type[t];
+		bool done = false;
+
+		if (seen->pages == 0)
+			continue;
+		for (int i = 0; i < s->nr; i++)
+			if (fixed[i] == t)
+				done = true;
+		feasible_types(s, ev, fixed, feasible);
+		for (unsigned k = 0; k < seen->nsamples && !done; k++) {
+			int match = -1, matches = 0;
+			bool have[NS_MAX_SWAPFILES] = {false};
+
+			/* device first: once the page is read back the slot may be freed (tmpfs) */
+			for (int i = 0; i < s->nr; i++)
+				if (feasible[i][t])
+					have[i] = read_slot(s->area[i].path, seen->sample[k].offset, ps,
+							    (char *)dev + (size_t)i * ps) == 0;
+			if (read_proc_page(root, seen->sample[k].pid, seen->sample[k].addr, ps, mem) < 0)
+				continue;
+			for (int i = 0; i < s->nr; i++)
+				if (have[i] && memcmp((char *)dev + (size_t)i * ps, mem, ps) == 0) {
+					match = i;
+					matches++;
+				}
+			/* a page that is the same everywhere (zeros) proves nothing: try the next one */
+			if (matches == 1) {
+				fixed[match] = t;
+				done = true;
+			}
+		}
+	}
+	rc = settle(s, ev, fixed, "pagemap");
+	if (rc > 0)
+		rc = 0;
+out:
+	free(dev);
+	free(mem);
+	return rc;
+}
