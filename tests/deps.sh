@@ -1,0 +1,24 @@
+#!/bin/bash
+# Install every Debian package the build, the tests and the lab need. Idempotent and quick
+# when all are present: only missing packages trigger apt-get.
+set -euo pipefail
+pkgs=(
+	build-essential pkg-config
+	libnuma-dev libvirt-dev libcap-dev libpopt-dev libjson-c-dev libcmocka-dev
+	bats bats-support bats-assert bats-file
+	numactl jq util-linux procps kmod busybox-static qemu-system-x86
+	libvirt-daemon-system libvirt-clients man-db groff-base
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]} (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

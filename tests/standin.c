@@ -1,0 +1,183 @@
+/* standin: a stand-in for a VM's memory in tests. It maps SIZE bytes (private anonymous by
+ * default; THP, shared anonymous or file-backed on request), fills them with a pattern that
+ * depends on each word's offset and a seed, writes its pid to --ready when done, then waits:
+ *   SIGUSR1  verify the whole pattern; write "ok BYTES" or "corrupt OFFSET" to --report
+ *   SIGUSR2  push its own memory to swap (madvise MADV_PAGEOUT), then write "paged" to --report
+ *   SIGTERM/SIGINT  exit 0
+ * Pattern check is how tests prove data survived moves and swap intact. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+static volatile sig_atomic_t want_verify, want_pageout, want_exit;
+
+static void on_sig(int sig)
+{
+	if (sig == SIGUSR1)
+		want_verify = 1;
+	else if (sig == SIGUSR2)
+		want_pageout = 1;
+	else
+		want_exit = 1;
+}
+
+static uint64_t pattern(uint64_t seed, uint64_t word)
+{
+	uint64_t x = (word + 1) * 0x9E3779B97F4A7C15ULL ^ seed;
+
+	x ^= x >> 31;
+	x *= 0xBF58476D1CE4E5B9ULL;
+	return x ^ (x >> 29);
+}
+
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	uint64_t v = strtoull(s, &end, 10);
+
+	switch (*end) {
+	case 'G': case 'g': return v << 30;
+	case 'M': case 'm': case '\0': return v << 20; /* bare numbers are MiB */
+	case 'K': case 'k': return v << 10;
+	default:
+		fprintf(stderr, "standin: bad size '%s'\n", s);
+		exit(2);
+	}
+}
+
+static void report(const char *path, const char *msg)
+{
+	FILE *f = path ? fopen(path, "a") : stdout;
+
+	if (!f)
+		return;
+	fprintf(f, "%s\n", msg);
+	if (path)
+		fclose(f);
+	else
+		fflush(f);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"size", required_argument, NULL, 's'}, {"thp", no_argument, NULL, 't'},
+		{"shared", no_argument, NULL, 'S'},	{"file", required_argument, NULL, 'f'},
+		{"ready", required_argument, NULL, 'r'}, {"report", required_argument, NULL, 'o'},
+		{"seed", required_argument, NULL, 'x'}, {NULL, 0, NULL, 0},
+	};
+	const char *ready = NULL, *rep = NULL, *file = NULL;
+	uint64_t size = 64ULL << 20, seed = 1, *mem, words;
+	int thp = 0, shared = 0, c, fd = -1, flags;
+	struct sigaction sa;
+	sigset_t block, old;
+	char msg[128];
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': size = parse_size(optarg); break;
+		case 't': thp = 1; break;
+		case 'S': shared = 1; break;
+		case 'f': file = optarg; break;
+		case 'r': ready = optarg; break;
+		case 'o': rep = optarg; break;
+		case 'x': seed = strtoull(optarg, NULL, 0); break;
+		default: return 2;
+		}
+	}
+	flags = (shared || file) ? MAP_SHARED : MAP_PRIVATE;
+	if (file) {
+		fd = open(file, O_RDWR | O_CREAT, 0600);
+		if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+			perror("standin: file");
+			return 1;
+		}
+	} else
+		flags |= MAP_ANONYMOUS;
+	if (thp) {
+		/* over-allocate to align on 2 MiB so the kernel can use huge pages throughout */
+		uint8_t *raw = mmap(NULL, size + (2 << 20), PROT_READ | PROT_WRITE, flags, fd, 0);
+
+		if (raw == MAP_FAILED) {
+			perror("standin: mmap");
+			return 1;
+		}
+		mem = (uint64_t *)(((uintptr_t)raw + (2 << 20) - 1) & ~(uintptr_t)((2 << 20) - 1));
+		if (madvise(mem, size, MADV_HUGEPAGE) < 0)
+			perror("standin: MADV_HUGEPAGE");
+	} else {
+		mem = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+		if (mem == MAP_FAILED) {
+			perror("standin: mmap");
+			return 1;
+		}
+	}
+	words = size / sizeof(uint64_t);
+	for (uint64_t i = 0; i < words; i++)
+		mem[i] = pattern(seed, i);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sig;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	/* keep the signals blocked except inside sigsuspend, so none is lost between checks */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (ready) {
+		char tmp[4096];
+		FILE *f;
+
+		/* write then rename, so a waiting test never reads a half-written file */
+		snprintf(tmp, sizeof(tmp), "%s.tmp", ready);
+		f = fopen(tmp, "w");
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0 || rename(tmp, ready) < 0) {
+			perror("standin: ready");
+			return 1;
+		}
+	}
+	while (!want_exit) {
+		if (want_verify) {
+			uint64_t bad = words;
+
+			want_verify = 0;
+			for (uint64_t i = 0; i < words; i++)
+				if (mem[i] != pattern(seed, i)) {
+					bad = i;
+					break;
+				}
+			if (bad == words)
+				snprintf(msg, sizeof(msg), "ok %llu", (unsigned long long)size);
+			else
+				snprintf(msg, sizeof(msg), "corrupt %llu", (unsigned long long)(bad * 8));
+			report(rep, msg);
+		}
+		if (want_pageout) {
+			want_pageout = 0;
+			if (madvise(mem, size, MADV_PAGEOUT) < 0)
+				snprintf(msg, sizeof(msg), "pageout-failed %s", strerror(errno));
+			else
+				snprintf(msg, sizeof(msg), "paged");
+			report(rep, msg);
+		}
+		if (!want_verify && !want_pageout && !want_exit)
+			sigsuspend(&old);
+	}
+	return 0;
+}

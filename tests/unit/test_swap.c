@@ -1,0 +1,134 @@
+/* Unit tests: /proc/swaps parsing and fitting pagemap swap types to its lines. */
+#include <errno.h>
+#include <string.h>
+
+#include "numasafe/numasafe.h"
+#include "unit.h"
+
+static void t_read(void **state)
+{
+	struct ns_swaps s;
+
+	(void)state;
+	assert_int_equal(ns_swaps_read(fixture("synth2"), &s), 0);
+	assert_int_equal(s.nr, 2);
+	assert_string_equal(s.area[0].path, "/dev/vdb");
+	assert_string_equal(s.area[0].kind, "partition");
+	assert_int_equal(s.area[0].size, 1048572ULL * 1024);
+	assert_int_equal(s.area[0].used, 524288ULL * 1024);
+	assert_int_equal(s.area[0].priority, -3);
+	assert_int_equal(s.area[0].type, -1);
+	assert_string_equal(s.area[1].path, "/var/swap file");
+	assert_int_equal(s.area[1].priority, 5);
+	assert_int_equal(ns_swaps_find(&s, "/var/swap file"), 1);
+	assert_int_equal(ns_swaps_find(&s, "/dev/nope"), -ENOENT);
+	assert_int_equal(ns_swaps_read(fixture("host1"), &s), 0);
+	assert_int_equal(s.nr, 0);
+}
+
+/* n areas of the given sizes (pages), all in use */
+static void mk(struct ns_swaps *s, int n, const uint64_t *pages)
+{
+	memset(s, 0, sizeof(*s));
+	s->nr = n;
+	for (int i = 0; i < n; i++) {
+		snprintf(s->area[i].path, sizeof(s->area[i].path), "/dev/vd%c", 'a' + i);
+		s->area[i].size = pages[i] * 4096;
+		s->area[i].used = 4096;
+		s->area[i].type = -1;
+	}
+}
+
+static void see(struct ns_swap_evidence *ev, int type, uint64_t max_off)
+{
+	ev->page_size = 4096;
+	ev->type[type].pages++;
+	if (max_off > ev->type[type].max_offset)
+		ev->type[type].max_offset = max_off;
+}
+
+static void t_assign(void **state)
+{
+	static const uint64_t big[3] = {1 << 20, 1 << 20, 1 << 20};
+	static const uint64_t small_first[2] = {100, 1 << 20};
+	struct ns_swap_evidence ev;
+	struct ns_swaps s;
+
+	(void)state;
+	/* one line left after area 0 was swapped off: its pages say type 1, so it is type 1 */
+	mk(&s, 1, big);
+	memset(&ev, 0, sizeof(ev));
+	see(&ev, 1, 50);
+	assert_int_equal(ns_swap_assign(&s, &ev), 0);
+	assert_int_equal(s.area[0].type, 1);
+	assert_string_equal(s.area[0].type_how, "pagemap");
+
+	/* two lines, types 1 and 2 seen: the order fixes both (line index would say 0 and 1) */
+	mk(&s, 2, big);
+	memset(&ev, 0, sizeof(ev));
+	see(&ev, 1, 5);
+	see(&ev, 2, 5);
+	assert_int_equal(ns_swap_assign(&s, &ev), 0);
+	assert_int_equal(s.area[0].type, 1);
+	assert_int_equal(s.area[1].type, 2);
+
+	/* two lines, only type 2 seen: either could be it; nothing is guessed */
+	mk(&s, 2, big);
+	memset(&ev, 0, sizeof(ev));
+	see(&ev, 2, 5);
+	assert_int_equal(ns_swap_assign(&s, &ev), 0);
+	assert_int_equal(s.area[0].type, -1);
+	assert_int_equal(s.area[1].type, -1);
+
+	/* ... unless size settles it: offset 5000 cannot be on a 100-page area */
+	mk(&s, 2, small_first);
+	memset(&ev, 0, sizeof(ev));
+	see(&ev, 2, 5000);
+	assert_int_equal(ns_swap_assign(&s, &ev), 0);
+	assert_int_equal(s.area[0].type, -1);
+	assert_int_equal(s.area[1].type, 2);
+
+	/* type 0 seen with two lines: only the first line can be type 0 */
+	mk(&s, 2, big);
+	memset(&ev, 0, sizeof(ev));
+	see(&ev, 0, 5);
+	assert_int_equal(ns_swap_assign(&s, &ev), 0);
+	assert_int_equal(s.area[0].type, 0);
+	assert_int_equal(s.area[1].type, -1);
+
+	/* three types seen, three lines: fully determined whatever the gaps */
+	mk(&s, 3, big);
+	memset(&ev, 0, sizeof(ev));
+	see(&ev, 0, 1);
+	see(&ev, 4, 1);
+	see(&ev, 9, 1);
+	assert_int_equal(ns_swap_assign(&s, &ev), 0);
+	assert_int_equal(s.area[0].type, 0);
+	assert_int_equal(s.area[1].type, 4);
+	assert_int_equal(s.area[2].type, 9);
+
+	/* more types seen than lines: /proc/swaps changed under us */
+	mk(&s, 1, big);
+	memset(&ev, 0, sizeof(ev));
+	see(&ev, 0, 1);
+	see(&ev, 1, 1);
+	assert_int_equal(ns_swap_assign(&s, &ev), -EAGAIN);
+
+	/* an unused area cannot own swapped pages */
+	mk(&s, 2, big);
+	s.area[0].used = 0;
+	memset(&ev, 0, sizeof(ev));
+	see(&ev, 3, 1);
+	assert_int_equal(ns_swap_assign(&s, &ev), 0);
+	assert_int_equal(s.area[1].type, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_read),
+		cmocka_unit_test(t_assign),
+	};
+
+	return cmocka_run_group_tests_name("swap", tests, NULL, NULL);
+}
