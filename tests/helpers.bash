@@ -1,0 +1,76 @@
+# Shared bats helpers: paths, library loading, and the require_* guards.
+# In strict mode (NUMASAFE_STRICT=1, or CI) a missing feature is a failure, not a skip:
+# CI must never go green by skipping what it was meant to prove.
+
+NS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NS_BIN=$NS_TOP/bin
+NS_HELPERS=$NS_TOP/build/tests
+bats_require_minimum_version 1.5.0
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+ns_strict() { [ "${NUMASAFE_STRICT:-}" = 1 ] || [ -n "${CI:-}" ]; }
+
+ns_skip() {
+	if ns_strict; then
+		fail "required for this test, missing (strict mode): $*"
+	fi
+	skip "$*"
+}
+
+require_root() { [ "$(id -u)" -eq 0 ] || ns_skip "needs root"; }
+
+require_nodes() {
+	local have
+	have=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
+	[ "$have" -ge "$1" ] || ns_skip "needs $1 NUMA nodes, host has $have"
+}
+
+require_libvirt() {
+	command -v virsh >/dev/null && virsh -c "${1:-qemu:///system}" version >/dev/null 2>&1 ||
+		ns_skip "needs a running libvirtd (${1:-qemu:///system})"
+}
+
+require_swap_disk() { [ -b /dev/vda ] || ns_skip "needs the lab's swap disk /dev/vda"; }
+
+# Start a stand-in VM in the background; sets STANDIN_PID. Extra args go to standin.
+standin_start() {
+	local ready="$BATS_TEST_TMPDIR/ready.$RANDOM"
+	"$NS_HELPERS/standin" --ready "$ready" --report "$BATS_TEST_TMPDIR/report" "$@" 3>&- &
+	local i
+	for i in $(seq 1 600); do
+		[ -s "$ready" ] && break
+		sleep 0.1
+	done
+	[ -s "$ready" ] || fail "stand-in did not get ready"
+	STANDIN_PID=$(cat "$ready")
+}
+
+# Ask the stand-in to check its pattern; succeed only if every byte is intact.
+standin_verify() {
+	local pid=${1:-$STANDIN_PID} before
+	before=$(wc -l <"$BATS_TEST_TMPDIR/report" 2>/dev/null || echo 0)
+	kill -USR1 "$pid"
+	local i
+	for i in $(seq 1 600); do
+		[ "$(wc -l <"$BATS_TEST_TMPDIR/report" 2>/dev/null || echo 0)" -gt "$before" ] && break
+		sleep 0.1
+	done
+	run tail -n 1 "$BATS_TEST_TMPDIR/report"
+	assert_output --regexp '^ok [0-9]+$'
+}
+
+standin_stop() {
+	[ -n "${STANDIN_PID:-}" ] || return 0
+	kill "$STANDIN_PID" 2>/dev/null || true
+	wait "$STANDIN_PID" 2>/dev/null || true
+	STANDIN_PID=
+}
+
+# The kernel log must show no OOM kill since the mark taken by oom_mark.
+oom_mark() { OOM_MARK=$(dmesg 2>/dev/null | grep -c -i 'killed process' || true); }
+assert_no_oom() {
+	local now
+	now=$(dmesg 2>/dev/null | grep -c -i 'killed process' || true)
+	[ "$now" -eq "${OOM_MARK:-0}" ] || fail "OOM killer ran: $(dmesg | grep -i 'killed process' | tail -n 1)"
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bats
+# The usage contract, the same for every command: --help and --version on stdout with exit 0;
+# a bad option or argument: nothing on stdout, exactly two lines on stderr, exit 2.
+
+load helpers
+
+CMDS="numa-plan numa-migrate fast-swapoff vm-pin"
+
+@test "--help prints usage on stdout, exit 0, for every command" {
+	for c in $CMDS; do
+		run --separate-stderr "$NS_BIN/$c" --help
+		assert_success
+		assert_output --partial "Usage: $c"
+		assert_output --partial "--json"
+		[ -z "$stderr" ] || fail "$c --help wrote to stderr: $stderr"
+	done
+}
+
+@test "-h is --help for every command" {
+	for c in $CMDS; do
+		run --separate-stderr "$NS_BIN/$c" -h
+		assert_success
+		assert_output --partial "Usage: $c"
+	done
+}
+
+@test "--version prints name and version on stdout, exit 0, for every command" {
+	for c in $CMDS; do
+		run --separate-stderr "$NS_BIN/$c" --version
+		assert_success
+		assert_output --regexp "^$c \(numasafe\) [0-9]+\.[0-9]+\.[0-9]+$"
+		[ -z "$stderr" ] || fail "$c --version wrote to stderr"
+	done
+}
+
+# Each bad invocation: nothing on stdout, two lines on stderr (what, then the hint), exit 2.
+check_usage_error() {
+	local c=$1
+	shift
+	run --separate-stderr "$NS_BIN/$c" "$@"
+	[ "$status" -eq 2 ] || fail "$c $*: exit $status, want 2 (stderr: $stderr)"
+	[ -z "$output" ] || fail "$c $*: wrote to stdout: $output"
+	[ "${#stderr_lines[@]}" -eq 2 ] || fail "$c $*: want 2 stderr lines, got: $stderr"
+	[[ "${stderr_lines[0]}" == "$c: "* ]] || fail "$c $*: first line not prefixed: ${stderr_lines[0]}"
+	[ "${stderr_lines[1]}" = "Try '$c --help' for more information." ] || fail "$c $*: bad hint line"
+}
+
+@test "an unknown option is a usage error for every command" {
+	for c in $CMDS; do
+		check_usage_error "$c" --no-such-option
+	done
+}
+
+@test "a missing option argument is a usage error for every command" {
+	check_usage_error numa-plan --reserve
+	check_usage_error numa-migrate --to
+	check_usage_error fast-swapoff --rate
+	check_usage_error vm-pin --cpus
+}
+
+@test "numa-plan: bad arguments are usage errors" {
+	check_usage_error numa-plan no-such-subcommand
+	check_usage_error numa-plan show 1 2
+	check_usage_error numa-plan show 0
+	check_usage_error numa-plan show -- -5
+	check_usage_error numa-plan show abc
+	check_usage_error numa-plan show 12abc
+	check_usage_error numa-plan show 99999999999
+	check_usage_error numa-plan show --reserve lots
+	check_usage_error numa-plan show --reserve 200%
+	check_usage_error numa-plan show --connect qemu:///system
+	check_usage_error numa-plan show 1 --domain x
+}
+
+@test "commands whose issue has not landed say so and exit 3" {
+	for c in numa-migrate fast-swapoff vm-pin; do
+		run --separate-stderr "$NS_BIN/$c"
+		[ "$status" -eq 3 ] || fail "$c: exit $status, want 3"
+		[ "$stderr" = "$c: not implemented yet" ] || fail "$c: stderr: $stderr"
+		[ -z "$output" ]
+	done
+	for s in steal check rebalance; do
+		run --separate-stderr "$NS_BIN/numa-plan" "$s"
+		[ "$status" -eq 3 ]
+		[ "$stderr" = "numa-plan: $s: not implemented yet" ]
+	done
+}
+
+@test "a closed or full stdout is an error, not silence" {
+	[ -w /dev/full ] || ns_skip "needs /dev/full"
+	for c in $CMDS; do
+		run --separate-stderr "$NS_BIN/$c" --help
+		run --separate-stderr sh -c "'$NS_BIN/$c' --help >/dev/full"
+		[ "$status" -eq 1 ] || fail "$c --help >/dev/full: exit $status, want 1"
+		assert_equal "$stderr" "$c: write error: No space left on device"
+	done
+}
