@@ -9,13 +9,16 @@
 
 static char *opt_root;
 static char *opt_reserve;
-static int opt_swap_types;
+static int opt_swap_types, opt_swap_probe;
 
 static struct poptOption show_options[] = {
 	{"reserve", '\0', POPT_ARG_STRING, &opt_reserve, 0,
 	 "headroom reserve per node above the high watermark (default: max(256M, 2%))", "SIZE|PCT"},
 	{"swap-types", '\0', POPT_ARG_NONE, &opt_swap_types, 0,
 	 "establish each swap area's pagemap type (scans swapped processes; needs CAP_SYS_ADMIN)", NULL},
+	{"swap-probe", '\0', POPT_ARG_NONE, &opt_swap_probe, 0,
+	 "with --swap-types, settle ambiguous types by comparing a few swapped pages with the devices "
+	 "(reads those pages back in)", NULL},
 	{"root", '\0', POPT_ARG_STRING | POPT_ARGFLAG_DOC_HIDDEN, &opt_root, 0,
 	 "read /proc and /sys under DIR (fixture trees, for tests)", "DIR"},
 	NS_TARGET_TABLE,
@@ -229,6 +232,7 @@ static struct json_object *host_json(const struct ns_topo *t, const struct ns_am
 		json_object_object_add(o, "used", ns_json_u64(s->used));
 		json_object_object_add(o, "priority", json_object_new_int(s->priority));
 		json_object_object_add(o, "type", s->type >= 0 ? json_object_new_int(s->type) : NULL);
+		json_object_object_add(o, "type_how", s->type_how ? json_object_new_string(s->type_how) : NULL);
 		json_object_array_add(swaps, o);
 	}
 	json_object_object_add(root, "swap", swaps);
@@ -282,6 +286,8 @@ static int cmd_show(poptContext ctx)
 	args = ns_cli_args(ctx, &nargs);
 	if (nargs > 1)
 		ns_usage("show: too many arguments ('%s')", args[1]);
+	if (opt_swap_probe)
+		opt_swap_types = 1;
 	if (opt_reserve) {
 		ns_opt_amount("--reserve", opt_reserve, &reserve_amt);
 		reserve = &reserve_amt;
@@ -316,6 +322,8 @@ static int cmd_show(poptContext ctx)
 		rc = ev ? ns_swap_gather(opt_root, ev) : -ENOMEM;
 		if (rc == 0)
 			rc = ns_swap_assign(&sw, ev);
+		if (rc == 0 && opt_swap_probe)
+			rc = ns_swap_probe_content(opt_root, &sw, ev);
 		free(ev);
 		if (rc == -EPERM)
 			ns_warn("--swap-types: the kernel hides swap types without %s",

@@ -34,9 +34,10 @@ require_libvirt() {
 require_swap_disk() { [ -b /dev/vda ] || ns_skip "needs the lab's swap disk /dev/vda"; }
 
 # Start a stand-in VM in the background; sets STANDIN_PID. Extra args go to standin.
+# A command to run it under (numactl --membind=1, say) goes in the array STANDIN_WRAP.
 standin_start() {
 	local ready="$BATS_TEST_TMPDIR/ready.$RANDOM"
-	"$NS_HELPERS/standin" --ready "$ready" --report "$BATS_TEST_TMPDIR/report" "$@" 3>&- &
+	${STANDIN_WRAP[@]+"${STANDIN_WRAP[@]}"} "$NS_HELPERS/standin" --ready "$ready" --report "$BATS_TEST_TMPDIR/report" "$@" 3>&- &
 	local i
 	for i in $(seq 1 600); do
 		[ -s "$ready" ] && break
@@ -61,10 +62,51 @@ standin_verify() {
 }
 
 standin_stop() {
-	[ -n "${STANDIN_PID:-}" ] || return 0
-	kill "$STANDIN_PID" 2>/dev/null || true
-	wait "$STANDIN_PID" 2>/dev/null || true
-	STANDIN_PID=
+	local p
+	for p in ${STANDIN_PIDS:-} ${STANDIN_PID:-}; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	STANDIN_PID= STANDIN_PIDS=
+}
+
+# Wait until the stand-in reports it pushed its memory to swap (after SIGUSR2).
+standin_pageout() {
+	local pid=${1:-$STANDIN_PID} before i
+	before=$(wc -l <"$BATS_TEST_TMPDIR/report" 2>/dev/null || echo 0)
+	kill -USR2 "$pid"
+	for i in $(seq 1 600); do
+		[ "$(wc -l <"$BATS_TEST_TMPDIR/report" 2>/dev/null || echo 0)" -gt "$before" ] && break
+		sleep 0.1
+	done
+	run tail -n 1 "$BATS_TEST_TMPDIR/report"
+	assert_output paged
+}
+
+# The swap type of the first swapped page in a process's biggest mapping, read straight from
+# /proc/PID/pagemap with dd and od: a check that does not go through libnumasafe.
+pagemap_swap_type() {
+	local pid=$1 range= start end page e
+	local best=0 r a b
+	while read -r r _; do
+		a=$((16#${r%-*}))
+		b=$((16#${r#*-}))
+		if ((b - a > best)); then
+			best=$((b - a))
+			range=$r
+		fi
+	done <"/proc/$pid/maps"
+	start=$((16#${range%-*}))
+	end=$((16#${range#*-}))
+	for ((page = start / 4096; page < end / 4096; page++)); do
+		e=$(dd if="/proc/$pid/pagemap" bs=8 skip="$page" count=1 status=none | od -An -t u8 | tr -d ' ')
+		# bit 62 swapped, bit 63 present (bash shifts arithmetically: 01 means swapped only)
+		if [ "$(( (e >> 62) & 3 ))" -eq 1 ]; then
+			echo $((e & 31))
+			return 0
+		fi
+	done
+	return 1
 }
 
 # The kernel log must show no OOM kill since the mark taken by oom_mark.
