@@ -80,7 +80,7 @@ check_usage_error() {
 		[ -z "$output" ]
 	done
 	for s in steal check rebalance; do
-		run --separate-stderr "$NS_BIN/numa-plan" "$s"
+		run --separate-stderr "$NS_BIN/numa-plan" "$s" --to 1 1
 		[ "$status" -eq 3 ]
 		[ "$stderr" = "numa-plan: $s: not implemented yet" ]
 	done
@@ -94,4 +94,13 @@ check_usage_error() {
 		[ "$status" -eq 1 ] || fail "$c --help >/dev/full: exit $status, want 1"
 		assert_equal "$stderr" "$c: write error: No space left on device"
 	done
+}
+
+@test "numa-plan PID is numa-plan show PID" {
+	run "$NS_BIN/numa-plan" --json $$
+	assert_success
+	jq -e ".process.pid == $$" <<<"$output"
+	run "$NS_BIN/numa-plan" $$
+	assert_success
+	assert_output --partial "process $$ "
 }

@@ -14,7 +14,8 @@ struct ns_swap_area {
 	uint64_t used; /* bytes */
 	int priority;
 	int type;	      /* pagemap swap type, or -1 while unknown */
-	const char *type_how; /* how the type was established: "count", "order", "content" or NULL */
+	const char *type_how; /* how the type was established: "pagemap" (fitted from pagemap
+			       * evidence by order and size), "content" (probe), or NULL */
 };
 
 struct ns_swaps {
