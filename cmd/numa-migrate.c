@@ -1,37 +1,358 @@
-/* numa-migrate: move a process's or domain's memory to a node in throttled chunks.
- * Its engine is not written yet (issue "numa-migrate"); the interface is, so --help tells
- * the truth about what is coming, and any real use says "not implemented yet", exit 3. */
+/* numa-migrate: move a process's or domain's memory to a node in throttled chunks, with a
+ * headroom preflight, pressure watch and rollback. The engine is lib/migrate.c; this file
+ * parses, prints and maps the outcome to exit codes. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "common.h"
 
 static char *opt_to, *opt_from, *opt_rate, *opt_reserve, *opt_max_psi, *opt_grace, *opt_on_pressure, *opt_plan;
-static int opt_chunk, opt_all_shared, opt_dry_run;
+static int opt_chunk = -1, opt_all_shared, opt_dry_run;
 
 static struct poptOption options[] = {
 	{"to", 't', POPT_ARG_STRING, &opt_to, 0, "target node(s)", "NODES"},
-	{"from", 'f', POPT_ARG_STRING, &opt_from, 0, "move only pages now on these nodes", "NODES"},
+	{"from", 'f', POPT_ARG_STRING, &opt_from, 0, "move only pages now on these nodes (default: all others)",
+	 "NODES"},
 	{"rate", 'r', POPT_ARG_STRING, &opt_rate, 0, "bytes per second (default unlimited)", "SIZE"},
-	{"chunk", '\0', POPT_ARG_INT, &opt_chunk, 0, "pages per move_pages call (default adaptive)", "PAGES"},
-	{"reserve", '\0', POPT_ARG_STRING, &opt_reserve, 0, "headroom kept on each target", "SIZE|PCT"},
-	{"max-psi", '\0', POPT_ARG_STRING, &opt_max_psi, 0, "memory some avg10 that pauses the move", "PCT"},
-	{"psi-grace", '\0', POPT_ARG_STRING, &opt_grace, 0, "seconds of pressure tolerated", "SECONDS"},
-	{"on-pressure", '\0', POPT_ARG_STRING, &opt_on_pressure, 0, "rollback or stop", "rollback|stop"},
-	{"all-shared", '\0', POPT_ARG_NONE, &opt_all_shared, 0, "also move pages shared with other processes", NULL},
-	{"plan", '\0', POPT_ARG_STRING, &opt_plan, 0, "execute a numa-plan rebalance plan", "FILE"},
+	{"chunk", '\0', POPT_ARG_INT, &opt_chunk, 0, "pages per move_pages call (default adaptive, ~20 ms a call)",
+	 "PAGES"},
+	{"reserve", '\0', POPT_ARG_STRING, &opt_reserve, 0,
+	 "headroom kept on each target above its high watermark (default max(256M, 2%))", "SIZE|PCT"},
+	{"max-psi", '\0', POPT_ARG_STRING, &opt_max_psi, 0, "memory some avg10 that pauses the move (default 10)",
+	 "PCT"},
+	{"psi-grace", '\0', POPT_ARG_STRING, &opt_grace, 0, "seconds of pressure tolerated before stopping (default 10)",
+	 "SECONDS"},
+	{"on-pressure", '\0', POPT_ARG_STRING, &opt_on_pressure, 0, "rollback (default) or stop", "rollback|stop"},
+	{"all-shared", '\0', POPT_ARG_NONE, &opt_all_shared, 0,
+	 "also move pages shared with other processes (needs CAP_SYS_NICE)", NULL},
+	{"plan", '\0', POPT_ARG_STRING, &opt_plan, 0, "execute a numa-plan rebalance plan (not implemented yet)",
+	 "FILE"},
 	{"dry-run", 'n', POPT_ARG_NONE, &opt_dry_run, 0, "print the plan and verdict, change nothing", NULL},
 	NS_TARGET_TABLE,
 	NS_COMMON_TABLE,
 	POPT_TABLEEND,
 };
 
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static const char *sz(uint64_t b, char *buf)
+{
+	return ns_size_format(b, buf, 32);
+}
+
+static double mib(uint64_t b)
+{
+	return (double)b / 1048576.0;
+}
+
+static void progress(void *arg, const struct ns_mig_progress *p)
+{
+	double rate = p->elapsed > 0 ? mib(p->moved_bytes) / p->elapsed : 0;
+	double eta = rate > 0 ? (mib(p->total_bytes) - mib(p->moved_bytes)) / rate : 0;
+	char h[32];
+
+	(void)arg;
+	fprintf(stderr, "\r%s %.1f/%.1f MiB  %.1f MiB/s  ETA %.0fs  target headroom %s   ",
+		p->rolling_back ? "rolling back:" : "moving:", mib(p->moved_bytes), mib(p->total_bytes), rate,
+		eta < 0 ? 0 : eta, sz(p->target_headroom, h));
+}
+
+static void print_plan(const struct ns_mig_plan *p, const char *comm, const char *to)
+{
+	char a[32], b[32], c[32], d[32], e[32];
+
+	printf("pid %d (%s): move to node %s\n", (int)p->pid, comm, to);
+	printf("  to move:    anon %s, thp %s, file %s, shmem %s, hugetlb %s\n", sz(p->move[NS_KIND_ANON], a),
+	       sz(p->move[NS_KIND_THP], b), sz(p->move[NS_KIND_FILE], c), sz(p->move[NS_KIND_SHMEM], d),
+	       sz(p->move[NS_KIND_HUGETLB], e));
+	printf("  on target:  %s; on other nodes (not moved): %s; swapped out (not moved): %s\n",
+	       sz(p->on_target[NS_KIND_ANON] + p->on_target[NS_KIND_THP] + p->on_target[NS_KIND_FILE] +
+			  p->on_target[NS_KIND_SHMEM] + p->on_target[NS_KIND_HUGETLB],
+		  a),
+	       sz(p->elsewhere, b), sz(p->swapped, c));
+	for (int i = 0; i < p->nr_targets; i++) {
+		const struct ns_fit *f = &p->target_fit[i];
+
+		printf("  node %d:     headroom %s (free %s, high watermark + reserve %s)\n", f->node,
+		       sz(f->headroom, a), sz(f->free, b), sz(f->floor, c));
+	}
+	for (unsigned i = 0; i < p->nr_pools; i++)
+		printf("  hugetlb %s: %s to move, %s free in the targets' pools\n", sz(p->pool_size[i], a),
+		       sz(p->huge_move[i], b), sz(p->huge_free[i], c));
+	if (p->fits)
+		printf("  verdict:    safe: %s of %s headroom\n", sz(p->move_total, a), sz(p->headroom, b));
+	else
+		printf("  verdict:    unsafe: short by %s%s\n", sz(p->shortfall, a),
+		       p->huge_short ? " (hugetlb pool)" : "");
+}
+
+static struct json_object *kinds_json(const uint64_t *v)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (int k = 0; k < NS_KIND_COUNT; k++)
+		json_object_object_add(o, ns_kind_name(k), ns_json_u64(v[k]));
+	return o;
+}
+
+static struct json_object *plan_json(const struct ns_mig_plan *p)
+{
+	struct json_object *o = json_object_new_object(), *t = json_object_new_array();
+
+	json_object_object_add(o, "pid", json_object_new_int(p->pid));
+	json_object_object_add(o, "move", kinds_json(p->move));
+	json_object_object_add(o, "move_total", ns_json_u64(p->move_total));
+	json_object_object_add(o, "on_target", kinds_json(p->on_target));
+	json_object_object_add(o, "elsewhere", ns_json_u64(p->elsewhere));
+	json_object_object_add(o, "swapped", ns_json_u64(p->swapped));
+	for (int i = 0; i < p->nr_targets; i++) {
+		struct json_object *n = json_object_new_object();
+
+		json_object_object_add(n, "node", json_object_new_int(p->target_fit[i].node));
+		json_object_object_add(n, "headroom", ns_json_u64(p->target_fit[i].headroom));
+		json_object_object_add(n, "free", ns_json_u64(p->target_fit[i].free));
+		json_object_object_add(n, "floor", ns_json_u64(p->target_fit[i].floor));
+		json_object_array_add(t, n);
+	}
+	json_object_object_add(o, "targets", t);
+	json_object_object_add(o, "headroom", ns_json_u64(p->headroom));
+	json_object_object_add(o, "verdict", json_object_new_string(p->fits ? "safe" : "unsafe"));
+	json_object_object_add(o, "shortfall", ns_json_u64(p->shortfall));
+	return o;
+}
+
+static void print_result(const struct ns_mig_result *r)
+{
+	char a[32], b[32];
+
+	printf("%s: moved %s (%llu pages or huge pages) in %.1f s, %.1f MiB/s; %llu calls, longest %.1f ms, "
+	       "chunks %llu-%llu\n",
+	       ns_mig_stop_str(r->stop), sz(r->moved_total, a), (unsigned long long)r->pages_moved, r->duration,
+	       r->duration > 0 ? mib(r->moved_total) / r->duration : 0, (unsigned long long)r->calls,
+	       (double)r->longest_call_ns / 1e6, (unsigned long long)r->chunk_min, (unsigned long long)r->chunk_max);
+	printf("pages: moved %llu, busy %llu (retried %llu), shared with other processes %llu, not movable %llu, "
+	       "not present %llu, no memory %llu, other %llu; swapped out %s\n",
+	       (unsigned long long)r->pages_moved, (unsigned long long)r->pages_busy,
+	       (unsigned long long)r->pages_retried, (unsigned long long)r->pages_acces,
+	       (unsigned long long)r->pages_fault, (unsigned long long)r->pages_noent,
+	       (unsigned long long)r->pages_nomem, (unsigned long long)r->pages_other, sz(r->swapped, b));
+	if (r->thp_seen)
+		printf("THP: %llu moved, %llu still huge on arrival\n", (unsigned long long)r->thp_seen,
+		       (unsigned long long)r->thp_arrived_huge);
+	if (r->rolled_back)
+		printf("rollback: %s back on their original nodes (%llu units), %llu not back\n",
+		       sz(r->rollback_bytes, a), (unsigned long long)r->rollback_pages,
+		       (unsigned long long)r->rollback_failed);
+}
+
+static struct json_object *result_json(const struct ns_mig_result *r)
+{
+	struct json_object *o = json_object_new_object(), *pg = json_object_new_object();
+
+	json_object_object_add(o, "outcome", json_object_new_string(r->stop == NS_MIG_DONE ? "done" : "stopped"));
+	json_object_object_add(o, "reason", json_object_new_string(ns_mig_stop_str(r->stop)));
+	json_object_object_add(o, "moved", kinds_json(r->moved));
+	json_object_object_add(o, "moved_total", ns_json_u64(r->moved_total));
+	json_object_object_add(pg, "moved", ns_json_u64(r->pages_moved));
+	json_object_object_add(pg, "busy", ns_json_u64(r->pages_busy));
+	json_object_object_add(pg, "retried", ns_json_u64(r->pages_retried));
+	json_object_object_add(pg, "shared", ns_json_u64(r->pages_acces));
+	json_object_object_add(pg, "fault", ns_json_u64(r->pages_fault));
+	json_object_object_add(pg, "not_present", ns_json_u64(r->pages_noent));
+	json_object_object_add(pg, "nomem", ns_json_u64(r->pages_nomem));
+	json_object_object_add(pg, "other", ns_json_u64(r->pages_other));
+	json_object_object_add(o, "pages", pg);
+	json_object_object_add(o, "swapped", ns_json_u64(r->swapped));
+	json_object_object_add(o, "thp_moved", ns_json_u64(r->thp_seen));
+	json_object_object_add(o, "thp_still_huge", ns_json_u64(r->thp_arrived_huge));
+	json_object_object_add(o, "duration_s", json_object_new_double(r->duration));
+	json_object_object_add(o, "calls", ns_json_u64(r->calls));
+	json_object_object_add(o, "longest_call_ms", json_object_new_double((double)r->longest_call_ns / 1e6));
+	json_object_object_add(o, "rolled_back", json_object_new_boolean(r->rolled_back));
+	json_object_object_add(o, "rollback_bytes", ns_json_u64(r->rollback_bytes));
+	json_object_object_add(o, "rollback_failed", ns_json_u64(r->rollback_failed));
+	return o;
+}
+
 int main(int argc, char **argv)
 {
+	struct ns_mig_opts o;
+	struct ns_amount reserve;
+	struct ns_mig_plan plan;
+	struct ns_mig_result res;
+	struct ns_proc_usage *u = NULL;
+	struct ns_topo *topo = NULL;
+	struct json_object *js = NULL;
+	struct sigaction sa;
+	const char **args;
+	char tostr[256], allowed[256];
+	int nargs, rc, lock_fd = -1;
+	pid_t pid, holder = 0;
 	poptContext ctx;
 
 	ns_cli_init("numa-migrate", argc, argv);
+	ns_numa_init();
+	ns_mig_opts_init(&o);
 	ctx = poptGetContext("numa-migrate", argc, (const char **)(void *)argv, options, 0);
 	poptSetOtherOptionHelp(ctx, "[OPTIONS] --to NODES (PID | --domain NAME)");
 	while (ns_cli_next(ctx) >= 0)
 		;
+	args = ns_cli_args(ctx, &nargs);
+	if (opt_plan)
+		ns_not_implemented();
+	if (!opt_to)
+		ns_usage("--to is required");
+	if (nargs > 1)
+		ns_usage("too many arguments ('%s')", args[1]);
+	rc = ns_topo_read(NULL, &topo);
+	if (rc < 0) {
+		ns_errno(rc, "reading the host's NUMA topology");
+		return ns_cli_exit(NS_EXIT_FAIL);
+	}
+	ns_opt_nodes("--to", opt_to, &o.to, ns_topo_nodes(topo));
+	if (opt_from)
+		ns_opt_nodes("--from", opt_from, &o.from, ns_topo_nodes(topo));
+	if (opt_rate)
+		o.rate = ns_opt_size("--rate", opt_rate, false);
+	if (opt_chunk != -1 && (opt_chunk < 1 || opt_chunk > 16384))
+		ns_usage("--chunk: must be between 1 and 16384 pages");
+	o.chunk = opt_chunk > 0 ? (unsigned)opt_chunk : 0;
+	if (opt_reserve) {
+		ns_opt_amount("--reserve", opt_reserve, &reserve);
+		o.reserve = &reserve;
+	}
+	if (opt_max_psi)
+		o.max_psi = ns_opt_double("--max-psi", opt_max_psi, 100);
+	if (opt_grace)
+		o.psi_grace = ns_opt_double("--psi-grace", opt_grace, 86400);
+	if (opt_on_pressure) {
+		if (strcmp(opt_on_pressure, "rollback") == 0)
+			o.rollback = true;
+		else if (strcmp(opt_on_pressure, "stop") == 0)
+			o.rollback = false;
+		else
+			ns_usage("--on-pressure: '%s' is neither rollback nor stop", opt_on_pressure);
+	}
+	o.all_shared = opt_all_shared;
+	ns_cli_target(nargs ? args[0] : NULL, true, &pid);
+	ns_set_format(&o.to, tostr, sizeof(tostr));
+
+	if (o.all_shared && ns_cap_have(CAP_SYS_NICE) != 1) {
+		ns_err("--all-shared needs %s (moving pages of other processes: MPOL_MF_MOVE_ALL)",
+		       ns_cap_name(CAP_SYS_NICE));
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	rc = ns_proc_usage_read(NULL, pid, &u);
+	if (rc < 0) {
+		if (rc == -EINVAL)
+			ns_err("pid %d: a kernel thread has no memory to move", (int)pid);
+		else
+			ns_errno(rc, "pid %d", (int)pid);
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	rc = ns_mig_lock(getenv("NUMASAFE_RUNDIR"), pid, &lock_fd, &holder);
+	if (rc == -EBUSY) {
+		ns_err("pid %d: another numa-migrate (pid %d) is moving it", (int)pid, (int)holder);
+		rc = NS_EXIT_FAIL;
+		goto out;
+	} else if (rc < 0) {
+		ns_errno(rc, "lock for pid %d", (int)pid);
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+
+	rc = ns_mig_preflight(pid, &o, &plan);
+	if (rc < 0) {
+		ns_errno(rc, "pid %d", (int)pid);
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	if (ns_cli.json) {
+		js = json_object_new_object();
+		json_object_object_add(js, "version", json_object_new_int(1));
+		json_object_object_add(js, "plan", plan_json(&plan));
+	} else if (!ns_cli.quiet)
+		print_plan(&plan, u->comm, tostr);
+	if (!plan.mems_ok) {
+		ns_set_format(&plan.mems_allowed, allowed, sizeof(allowed));
+		ns_err("pid %d: node %s is not in its allowed memory nodes (%s): its cpuset forbids it; "
+		       "add the node to the cpuset's cpuset.mems%s first",
+		       (int)pid, tostr, allowed, ns_cli.domain ? " (virsh numatune --live, restrictive mode)" : "");
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	if (!plan.fits) {
+		char a[32], b[32], c[32];
+
+		ns_err("pid %d: refused: %s to move, node %s has %s of headroom: short by %s%s", (int)pid,
+		       sz(plan.move_total, a), tostr, sz(plan.headroom, b), sz(plan.shortfall, c),
+		       plan.huge_short ? " (hugetlb pool)" : "");
+		rc = NS_EXIT_REFUSED;
+		goto out;
+	}
+	if (opt_dry_run) {
+		rc = NS_EXIT_OK;
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	o.stop = &stop_flag;
+	if (ns_progress_enabled())
+		o.progress = progress;
+	rc = ns_mig_run(pid, &o, &res);
+	if (o.progress)
+		fputc('\n', stderr);
+	if (rc == -EACCES) {
+		ns_err("pid %d: the kernel refused node %s (not in the process's cpuset mems)", (int)pid, tostr);
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	if (rc < 0) {
+		ns_errno(rc, "pid %d", (int)pid);
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	if (js)
+		json_object_object_add(js, "result", result_json(&res));
+	else if (!ns_cli.quiet)
+		print_result(&res);
+	switch (res.stop) {
+	case NS_MIG_DONE:
+		rc = NS_EXIT_OK;
+		break;
+	case NS_MIG_STOP_EXITED:
+		ns_err("pid %d: the process exited during the move", (int)pid);
+		rc = NS_EXIT_FAIL;
+		break;
+	default:
+		ns_err("pid %d: stopped: %s%s", (int)pid, ns_mig_stop_str(res.stop),
+		       res.rolled_back ? "; moved pages were put back" : "");
+		rc = NS_EXIT_REFUSED;
+		break;
+	}
+out:
+	if (js) {
+		ns_json_print(js);
+		json_object_put(js);
+	}
+	ns_mig_unlock(lock_fd);
+	free(u);
+	ns_topo_free(topo);
 	poptFreeContext(ctx);
-	ns_not_implemented();
+	return ns_cli_exit(rc);
 }

@@ -15,6 +15,9 @@
 #ifndef TMPFS_MAGIC
 #define TMPFS_MAGIC 0x01021994
 #endif
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
 
 const char *ns_kind_name(enum ns_kind k)
 {
@@ -148,6 +151,30 @@ static bool path_is_shmem(const char *root, const char *file)
 	if (ns_path(path, sizeof(path), root, "%s", file) < 0)
 		return false;
 	return statfs(path, &sfs) == 0 && (unsigned long)sfs.f_type == TMPFS_MAGIC;
+}
+
+int ns_vma_classify(const char *root, pid_t pid, const struct ns_vma *vma, uint64_t *huge_size)
+{
+	struct statfs sfs;
+	char path[4096];
+
+	*huge_size = 0;
+	if (vma->path[0] == '\0' || strcmp(vma->path, "[heap]") == 0 || strcmp(vma->path, "[stack]") == 0 ||
+	    strncmp(vma->path, "[anon:", 6) == 0)
+		return NS_KIND_ANON;
+	if (vma->path[0] == '[')
+		return -1; /* [vdso], [vvar], [vsyscall], [uprobes]: nothing to move */
+	/* the mapped file itself, even deleted or SysV: map_files links to it (needs root) */
+	if (ns_path(path, sizeof(path), root, "/proc/%d/map_files/%llx-%llx", (int)pid,
+		    (unsigned long long)vma->start, (unsigned long long)vma->end) == 0 &&
+	    statfs(path, &sfs) == 0) {
+		if ((unsigned long)sfs.f_type == HUGETLBFS_MAGIC) {
+			*huge_size = (uint64_t)sfs.f_bsize;
+			return NS_KIND_HUGETLB;
+		}
+		return (unsigned long)sfs.f_type == TMPFS_MAGIC ? NS_KIND_SHMEM : NS_KIND_FILE;
+	}
+	return path_is_shmem(root, vma->path) ? NS_KIND_SHMEM : NS_KIND_FILE;
 }
 
 int ns_numa_maps_parse_line(const char *root, const char *line, struct ns_numa_vma *v)

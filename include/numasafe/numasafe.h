@@ -16,6 +16,7 @@ enum ns_exit {
 
 #include "caps.h"
 #include "headroom.h"
+#include "migrate.h"
 #include "parse.h"
 #include "procmem.h"
 #include "psi.h"

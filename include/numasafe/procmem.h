@@ -31,6 +31,11 @@ struct ns_vma {
 	char path[512]; /* "" for anonymous, "[heap]", "[stack]", or the file */
 };
 
+/* What a VMA holds, for moving it: NS_KIND_ANON/FILE/SHMEM/HUGETLB, or -1 for mappings that
+ * hold no movable memory ([vdso], [vvar], [vsyscall]). *huge_size is the hugetlb page size.
+ * Uses /proc/PID/map_files (root) to ask the filesystem, else the path. */
+int ns_vma_classify(const char *root, pid_t pid, const struct ns_vma *vma, uint64_t *huge_size);
+
 /* Streaming reader over /proc/PID/maps: memory use does not grow with the VMA count. */
 struct ns_maps;
 int ns_maps_open(const char *root, pid_t pid, struct ns_maps **out);

@@ -1,0 +1,105 @@
+/* The migration engine: move a process's pages to target nodes with move_pages(2) in
+ * throttled, headroom-checked chunks, and put them back when pressure appears. numa-migrate,
+ * numa-plan check and vm-pin --mem all use this one code path. */
+#ifndef NUMASAFE_MIGRATE_H
+#define NUMASAFE_MIGRATE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "headroom.h"
+#include "parse.h"
+#include "procmem.h"
+
+#define NS_MIG_DEFAULT_MAX_PSI 10.0
+#define NS_MIG_DEFAULT_GRACE 10.0
+#define NS_MIG_TARGET_CALL_NS 20000000ULL /* aim: no single move_pages call over ~20 ms */
+
+struct ns_mig_progress;
+
+struct ns_mig_opts {
+	const char *root;     /* NULL: the live system (the engine only runs live) */
+	struct ns_set to;     /* target nodes */
+	struct ns_set from;   /* source nodes; empty: every node not in to */
+	uint64_t rate;	      /* bytes per second, 0 = unlimited */
+	unsigned chunk;	      /* base pages per call, 0 = adaptive */
+	const struct ns_amount *reserve; /* NULL: default per node */
+	double max_psi;	      /* memory some avg10 (%) that pauses; <= 0: PSI not watched */
+	double psi_grace;     /* seconds above max_psi before it counts as pressure */
+	bool rollback;	      /* on pressure: move back what this run moved */
+	bool all_shared;      /* MPOL_MF_MOVE_ALL */
+	volatile sig_atomic_t *stop; /* set asynchronously (signal): stop at the next chunk */
+	void (*progress)(void *arg, const struct ns_mig_progress *p);
+	void *progress_arg;
+};
+void ns_mig_opts_init(struct ns_mig_opts *o);
+
+/* What the preflight found; bytes unless named pages. */
+struct ns_mig_plan {
+	pid_t pid;
+	uint64_t move[NS_KIND_COUNT];	   /* on source nodes, to move */
+	uint64_t on_target[NS_KIND_COUNT]; /* already on a target node */
+	uint64_t elsewhere;		   /* on nodes neither source nor target (--from) */
+	uint64_t swapped;		   /* swapped out: not moved, reported */
+	uint64_t move_total;		   /* sum of move[] except hugetlb */
+	uint64_t headroom;		   /* sum over targets, now */
+	uint64_t huge_move[4];		   /* hugetlb bytes to move per pool (index in pool_size) */
+	uint64_t huge_free[4];		   /* free hugetlb bytes on the targets per pool */
+	uint64_t pool_size[4];
+	unsigned nr_pools;
+	int nr_targets;
+	struct ns_fit target_fit[16];	   /* per target node */
+	bool fits;
+	uint64_t shortfall;		   /* bytes missing when !fits */
+	bool huge_short;		   /* the shortfall is in a hugetlb pool */
+	struct ns_set mems_allowed;
+	bool mems_ok;			   /* every target is in the process's Mems_allowed */
+};
+
+enum ns_mig_stop {
+	NS_MIG_DONE = 0,
+	NS_MIG_STOP_HEADROOM, /* a target's headroom ran out */
+	NS_MIG_STOP_PSI,      /* memory pressure above --max-psi past the grace */
+	NS_MIG_STOP_ENOMEM,   /* move_pages failed whole with ENOMEM */
+	NS_MIG_STOP_SIGNAL,   /* *opts->stop was set */
+	NS_MIG_STOP_EXITED,   /* the process went away */
+};
+const char *ns_mig_stop_str(enum ns_mig_stop s);
+
+struct ns_mig_progress {
+	uint64_t moved_bytes, total_bytes;
+	double elapsed;		/* seconds */
+	uint64_t target_headroom;
+	bool rolling_back;
+};
+
+struct ns_mig_result {
+	enum ns_mig_stop stop;
+	uint64_t moved[NS_KIND_COUNT]; /* bytes that arrived on a target */
+	uint64_t moved_total;
+	uint64_t pages_moved;	       /* in units passed (a THP counts once) */
+	uint64_t pages_busy;	       /* still -EBUSY after the retry */
+	uint64_t pages_retried;
+	uint64_t pages_fault, pages_noent, pages_acces, pages_nomem, pages_other;
+	uint64_t swapped;	       /* bytes seen swapped out */
+	uint64_t thp_seen, thp_arrived_huge; /* THP units moved; of them still huge after */
+	uint64_t calls, longest_call_ns, chunk_min, chunk_max;
+	double duration;
+	bool rolled_back;
+	uint64_t rollback_pages, rollback_bytes, rollback_failed; /* units not back home */
+};
+
+/* Walk the process and fill the plan. Changes nothing. */
+int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan *plan);
+/* Move. Returns 0 when the engine ran (see res->stop for how it ended), -errno when it could
+ * not start or failed (-ESRCH: process gone; -EACCES: a target outside its cpuset). */
+int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res);
+
+/* One numa-migrate per target process: an exclusive lock in dir (NULL: /run/numasafe).
+ * -EBUSY with *holder set when another process holds it. */
+int ns_mig_lock(const char *dir, pid_t target, int *fd, pid_t *holder);
+void ns_mig_unlock(int fd);
+
+#endif

@@ -1,0 +1,890 @@
+/* The migration engine. It walks the process's VMAs through pagemap in bounded windows,
+ * asks move_pages(2) where each present page is, and moves the ones on source nodes in chunks
+ * sized so that no single call stalls the guest for long. Before every chunk it re-reads the
+ * target's free memory and the host's PSI, and it paces itself with a token bucket. What it
+ * moved is remembered as compact runs (address, count, node it came from) so that a rollback
+ * costs memory in proportion to fragmentation, not to the VM's size. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <numaif.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "numasafe/migrate.h"
+#include "numasafe/psi.h"
+#include "numasafe/topo.h"
+#include "util.h"
+
+#define WIN_PAGES 4096		 /* pagemap entries per window (32 KiB buffer) */
+#define THP_PAGES 512		 /* PMD-sized THP on x86-64 */
+#define STATUS_UNSET INT_MIN	 /* sentinel: the kernel did not write this slot */
+#define CHUNK_MIN 32
+#define CHUNK_MAX 16384
+#define CHUNK_START 512
+#define RETRY_MAX 65536
+#define KPF_COMPOUND_HEAD 15
+#define KPF_COMPOUND_TAIL 16
+#define KPF_THP 22
+
+/* One unit passed to move_pages: a base page, a THP (head address) or a hugetlb page. */
+struct unit {
+	uint64_t addr;
+	uint32_t pages; /* base pages it covers */
+	int16_t orig;	/* node it was on */
+	int8_t kind;
+	int8_t thp;
+};
+
+struct run {
+	uint64_t addr;
+	uint32_t count; /* units */
+	uint32_t pages; /* base pages per unit */
+	int16_t orig;
+	int8_t kind;
+};
+
+struct mig {
+	pid_t pid;
+	const struct ns_mig_opts *o;
+	struct ns_topo *topo;
+	struct ns_set from, to;
+	uint64_t ps;
+	int pm_fd, kpf_fd;
+	int flags;
+
+	/* walker */
+	struct ns_maps *maps;
+	struct ns_vma vma;
+	int vma_kind;
+	uint64_t vma_huge, cursor;
+	bool have_vma;
+	uint64_t pm[WIN_PAGES];
+
+	/* the pending chunk */
+	struct unit *pend;
+	unsigned npend, pend_pages, chunk;
+	void **addrs;
+	int *nodes, *status;
+
+	/* retries (-EBUSY, unattempted) */
+	struct unit *retry;
+	unsigned nretry;
+	bool retry_overflow;
+
+	/* rollback record */
+	struct run *runs;
+	size_t nruns, capruns;
+
+	/* pacing and pressure */
+	double t_start, tokens, t_tokens, psi_since;
+	uint64_t headroom_seen;
+	enum ns_mig_stop stop;
+	bool rolling_back;
+
+	struct ns_mig_result *res;
+	uint64_t total_bytes;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleep in short slices so a signal stops us within ~50 ms. */
+static void nap(const struct mig *m, double seconds)
+{
+	double end = now_s() + seconds;
+
+	while (now_s() < end && !(m->o->stop && *m->o->stop)) {
+		double left = end - now_s();
+		struct timespec ts = {0, (long)((left > 0.05 ? 0.05 : left) * 1e9)};
+
+		if (left <= 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+}
+
+void ns_mig_opts_init(struct ns_mig_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_psi = NS_MIG_DEFAULT_MAX_PSI;
+	o->psi_grace = NS_MIG_DEFAULT_GRACE;
+	o->rollback = true;
+}
+
+const char *ns_mig_stop_str(enum ns_mig_stop s)
+{
+	switch (s) {
+	case NS_MIG_DONE:
+		return "done";
+	case NS_MIG_STOP_HEADROOM:
+		return "target headroom ran out";
+	case NS_MIG_STOP_PSI:
+		return "memory pressure above the limit";
+	case NS_MIG_STOP_ENOMEM:
+		return "the kernel could not allocate on the target (ENOMEM)";
+	case NS_MIG_STOP_SIGNAL:
+		return "interrupted";
+	case NS_MIG_STOP_EXITED:
+		return "the process exited";
+	}
+	return "?";
+}
+
+/* ---- walking the address space ---- */
+
+static int walker_open(struct mig *m)
+{
+	char path[4096];
+	int rc;
+
+	rc = ns_maps_open(m->o->root, m->pid, &m->maps);
+	if (rc < 0)
+		return rc == -ENOENT ? -ESRCH : rc;
+	rc = ns_path(path, sizeof(path), m->o->root, "/proc/%d/pagemap", (int)m->pid);
+	if (rc < 0)
+		return rc;
+	m->pm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (m->pm_fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	/* kpageflags tells THP heads from base pages; without it (not root) every page is
+	 * passed alone, which is correct, only slower for THP */
+	rc = ns_path(path, sizeof(path), m->o->root, "/proc/kpageflags");
+	m->kpf_fd = rc < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	m->have_vma = false;
+	return 0;
+}
+
+static void walker_close(struct mig *m)
+{
+	ns_maps_close(m->maps);
+	m->maps = NULL;
+	if (m->pm_fd >= 0)
+		close(m->pm_fd);
+	if (m->kpf_fd >= 0)
+		close(m->kpf_fd);
+	m->pm_fd = m->kpf_fd = -1;
+}
+
+static uint64_t page_flags(const struct mig *m, uint64_t entry)
+{
+	uint64_t pfn = ns_pme_pfn(entry), flags = 0;
+
+	if (m->kpf_fd < 0 || pfn == 0)
+		return 0;
+	if (pread(m->kpf_fd, &flags, sizeof(flags), (off_t)(pfn * sizeof(flags))) != sizeof(flags))
+		return 0;
+	return flags;
+}
+
+/* Is the page at this address still a THP? Used to report what arrived. */
+static bool still_thp(const struct mig *m, uint64_t addr)
+{
+	uint64_t e;
+
+	if (pread(m->pm_fd, &e, sizeof(e), (off_t)(addr / m->ps * sizeof(e))) != sizeof(e))
+		return false;
+	return (page_flags(m, e) & (1ULL << KPF_THP)) != 0;
+}
+
+/* Fill units[] with the present pages of the next window. Returns 1 with *n set (possibly 0),
+ * 0 when the walk is over, -errno on error. */
+static int walker_next(struct mig *m, struct unit *units, unsigned *n, uint64_t *swapped)
+{
+	uint64_t start, end, win_end, count;
+	ssize_t got;
+	int rc;
+
+	*n = 0;
+	while (!m->have_vma || m->cursor >= m->vma.end) {
+		rc = ns_maps_next(m->maps, &m->vma);
+		if (rc <= 0)
+			return rc;
+		m->vma_kind = ns_vma_classify(m->o->root, m->pid, &m->vma, &m->vma_huge);
+		m->cursor = m->vma.start;
+		m->have_vma = m->vma_kind >= 0;
+	}
+	start = m->cursor;
+	/* end windows on 2 MiB boundaries so a THP never straddles two windows */
+	win_end = ((start / (THP_PAGES * m->ps)) + WIN_PAGES / THP_PAGES) * THP_PAGES * m->ps;
+	end = win_end < m->vma.end ? win_end : m->vma.end;
+	count = (end - start) / m->ps;
+	got = pread(m->pm_fd, m->pm, count * sizeof(uint64_t), (off_t)(start / m->ps * sizeof(uint64_t)));
+	if (got < 0)
+		return errno == ESRCH ? -ESRCH : -errno;
+	if (got == 0)
+		return -ESRCH;
+	count = (uint64_t)got / sizeof(uint64_t);
+	m->cursor = start + count * m->ps;
+
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t e = m->pm[i], addr = start + i * m->ps, step = 1;
+		struct unit *u;
+
+		if (ns_pme_swapped(e) && ns_pme_swap_offset(e) != 0) {
+			*swapped += m->ps;
+			continue;
+		}
+		if (!ns_pme_present(e))
+			continue;
+		u = &units[*n];
+		u->addr = addr;
+		u->pages = 1;
+		u->kind = (int8_t)m->vma_kind;
+		u->thp = 0;
+		if (m->vma_kind == NS_KIND_HUGETLB && m->vma_huge > m->ps) {
+			/* one address per huge page; the rest of it is the same page */
+			uint64_t hp = m->vma_huge / m->ps;
+
+			if ((addr / m->ps) % hp != 0)
+				continue;
+			u->pages = (uint32_t)hp;
+			step = hp;
+		} else if ((addr / m->ps) % THP_PAGES == 0 && i + THP_PAGES <= count) {
+			uint64_t fl = page_flags(m, e);
+
+			if ((fl & (1ULL << KPF_THP)) && (fl & (1ULL << KPF_COMPOUND_HEAD))) {
+				u->pages = THP_PAGES;
+				u->thp = 1;
+				if (u->kind == NS_KIND_ANON)
+					u->kind = NS_KIND_THP;
+				step = THP_PAGES;
+			}
+		}
+		(*n)++;
+		i += step - 1;
+	}
+	return 1;
+}
+
+/* Where is each unit now? Fills units[].orig; drops units the kernel cannot place. */
+static int query_nodes(struct mig *m, struct unit *units, unsigned *n)
+{
+	unsigned k = 0;
+	long rc;
+
+	if (*n == 0)
+		return 0;
+	for (unsigned i = 0; i < *n; i++) {
+		m->addrs[i] = (void *)(uintptr_t)units[i].addr;
+		m->status[i] = STATUS_UNSET;
+	}
+	rc = move_pages(m->pid, *n, m->addrs, NULL, m->status, 0);
+	if (rc < 0)
+		return errno == ESRCH ? -ESRCH : -errno;
+	for (unsigned i = 0; i < *n; i++) {
+		if (m->status[i] < 0)
+			continue; /* gone, or not movable: -EFAULT / -ENOENT */
+		units[i].orig = (int16_t)m->status[i];
+		units[k++] = units[i];
+	}
+	*n = k;
+	return 0;
+}
+
+/* ---- pressure, headroom, pacing ---- */
+
+static uint64_t target_headroom(struct mig *m, int node)
+{
+	const struct ns_node *tn = ns_topo_find(m->topo, node);
+	struct ns_node cur;
+
+	if (!tn)
+		return 0;
+	cur = *tn;
+	if (ns_node_read_meminfo(m->o->root, node, &cur) < 0)
+		return 0;
+	return ns_node_headroom(&cur, ns_reserve_for(&cur, m->o->reserve));
+}
+
+static uint64_t huge_free(struct mig *m, int node, uint64_t size)
+{
+	char path[4096];
+	uint64_t v = 0;
+
+	if (ns_path(path, sizeof(path), m->o->root,
+		    "/sys/devices/system/node/node%d/hugepages/hugepages-%llukB/free_hugepages", node,
+		    (unsigned long long)(size / 1024)) < 0 ||
+	    ns_read_u64(path, &v) < 0)
+		return 0;
+	return v;
+}
+
+/* Pick the target with the most room for this chunk; -1 (and m->stop) when none has it. */
+static int pick_target(struct mig *m, uint64_t bytes, uint64_t huge_pages, uint64_t huge_size)
+{
+	int best = -1;
+	uint64_t best_room = 0;
+
+	for (int t = ns_set_next(&m->to, 0); t >= 0; t = ns_set_next(&m->to, (unsigned)t + 1)) {
+		uint64_t room = target_headroom(m, t);
+
+		if (huge_pages && huge_free(m, t, huge_size) < huge_pages)
+			continue;
+		if (room >= bytes && (best < 0 || room > best_room)) {
+			best = t;
+			best_room = room;
+		}
+	}
+	m->headroom_seen = best_room;
+	return best;
+}
+
+/* Wait out PSI above the limit up to the grace period. false: pressure persists. */
+static bool psi_ok(struct mig *m)
+{
+	struct ns_psi psi;
+
+	if (m->o->max_psi <= 0)
+		return true;
+	for (;;) {
+		if (ns_psi_read(m->o->root, &psi) < 0 || psi.some.avg10 <= m->o->max_psi) {
+			m->psi_since = 0;
+			return true;
+		}
+		if (m->psi_since == 0)
+			m->psi_since = now_s();
+		if (now_s() - m->psi_since >= m->o->psi_grace)
+			return false;
+		if (m->o->stop && *m->o->stop)
+			return true; /* the caller sees the signal next */
+		nap(m, 0.5);
+	}
+}
+
+static void pace(struct mig *m, uint64_t bytes)
+{
+	double rate = (double)m->o->rate, t = now_s(), burst;
+
+	if (m->o->rate == 0)
+		return;
+	/* a bucket that holds a tenth of a second (or one chunk): smooth, yet no long bursts */
+	burst = rate / 10 > (double)bytes ? rate / 10 : (double)bytes;
+	m->tokens += (t - m->t_tokens) * rate;
+	if (m->tokens > burst)
+		m->tokens = burst;
+	m->t_tokens = t;
+	if (m->tokens < (double)bytes) {
+		nap(m, ((double)bytes - m->tokens) / rate);
+		m->tokens += (now_s() - m->t_tokens) * rate;
+		m->t_tokens = now_s();
+	}
+	m->tokens -= (double)bytes;
+}
+
+static void report(struct mig *m)
+{
+	struct ns_mig_progress p;
+
+	if (!m->o->progress)
+		return;
+	p.moved_bytes = m->rolling_back ? m->res->rollback_bytes : m->res->moved_total;
+	p.total_bytes = m->rolling_back ? m->res->moved_total : m->total_bytes;
+	p.elapsed = now_s() - m->t_start;
+	p.target_headroom = m->headroom_seen;
+	p.rolling_back = m->rolling_back;
+	m->o->progress(m->o->progress_arg, &p);
+}
+
+/* ---- moving ---- */
+
+static int record_run(struct mig *m, const struct unit *u)
+{
+	struct run *r = m->nruns ? &m->runs[m->nruns - 1] : NULL;
+
+	if (r && r->orig == u->orig && r->pages == u->pages && r->kind == u->kind &&
+	    r->addr + (uint64_t)r->count * r->pages * m->ps == u->addr && r->count < UINT32_MAX) {
+		r->count++;
+		return 0;
+	}
+	if (m->nruns == m->capruns) {
+		size_t cap = m->capruns ? m->capruns * 2 : 256;
+		struct run *nr = realloc(m->runs, cap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		m->runs = nr;
+		m->capruns = cap;
+	}
+	m->runs[m->nruns++] = (struct run){u->addr, 1, u->pages, u->orig, u->kind};
+	return 0;
+}
+
+static void adapt_chunk(struct mig *m, uint64_t ns, unsigned pages)
+{
+	double want;
+
+	if (m->o->chunk || pages < m->chunk / 2 || ns == 0)
+		return; /* fixed by the operator, or a partial chunk says little */
+	want = (double)m->chunk * (double)NS_MIG_TARGET_CALL_NS / (double)ns;
+	/* move halfway (geometrically) toward the size that would take 20 ms */
+	want = (double)m->chunk * 0.5 + want * 0.5;
+	if (want < CHUNK_MIN)
+		want = CHUNK_MIN;
+	if (want > CHUNK_MAX)
+		want = CHUNK_MAX;
+	m->chunk = (unsigned)want;
+}
+
+/* One move_pages call for units[0..n) to node dest (or each unit's orig when dest < 0).
+ * Accounts each unit. Returns 0 or -errno for a whole-call failure. */
+static int move_units(struct mig *m, struct unit *units, unsigned n, int dest, bool collect_retry)
+{
+	uint64_t t0, dt;
+	struct timespec a, b;
+	long rc;
+
+	for (unsigned i = 0; i < n; i++) {
+		m->addrs[i] = (void *)(uintptr_t)units[i].addr;
+		m->nodes[i] = dest >= 0 ? dest : units[i].orig;
+		m->status[i] = STATUS_UNSET;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	rc = move_pages(m->pid, n, m->addrs, m->nodes, m->status, m->flags);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	t0 = (uint64_t)a.tv_sec * 1000000000ULL + (uint64_t)a.tv_nsec;
+	dt = (uint64_t)b.tv_sec * 1000000000ULL + (uint64_t)b.tv_nsec - t0;
+	m->res->calls++;
+	if (dt > m->res->longest_call_ns)
+		m->res->longest_call_ns = dt;
+	if (rc < 0)
+		return -errno;
+	for (unsigned i = 0; i < n; i++) {
+		struct unit *u = &units[i];
+		int s = m->status[i];
+		uint64_t bytes = (uint64_t)u->pages * m->ps;
+
+		if (m->rolling_back) {
+			if (s == u->orig) {
+				m->res->rollback_pages++;
+				m->res->rollback_bytes += bytes;
+			}
+			continue;
+		}
+		if (s >= 0 && s == m->nodes[i]) {
+			m->res->pages_moved++;
+			m->res->moved[u->kind] += bytes;
+			m->res->moved_total += bytes;
+			if (u->thp) {
+				m->res->thp_seen++;
+				m->res->thp_arrived_huge += still_thp(m, u->addr);
+			}
+			if (record_run(m, u) < 0)
+				return -ENOMEM;
+		} else if ((s == STATUS_UNSET || s == -EBUSY) && collect_retry) {
+			if (m->nretry < RETRY_MAX)
+				m->retry[m->nretry++] = *u;
+			else
+				m->retry_overflow = true;
+		} else if (s == -EBUSY || s == STATUS_UNSET)
+			m->res->pages_busy++;
+		else if (s == -EFAULT)
+			m->res->pages_fault++;
+		else if (s == -ENOENT)
+			m->res->pages_noent++;
+		else if (s == -EACCES)
+			m->res->pages_acces++;
+		else if (s == -ENOMEM) {
+			m->res->pages_nomem++;
+			m->stop = NS_MIG_STOP_ENOMEM; /* the target cannot allocate: that is pressure */
+		} else
+			m->res->pages_other++;
+	}
+	adapt_chunk(m, dt, m->pend_pages);
+	if (m->res->chunk_min == 0 || n < m->res->chunk_min)
+		m->res->chunk_min = n;
+	if (n > m->res->chunk_max)
+		m->res->chunk_max = n;
+	return 0;
+}
+
+/* Check, pace and move one chunk of units to the best target. */
+static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_retry)
+{
+	uint64_t bytes = 0, huge_pages = 0, huge_size = 0;
+	int dest, rc;
+
+	if (n == 0)
+		return 0;
+	if (m->o->stop && *m->o->stop) {
+		m->stop = NS_MIG_STOP_SIGNAL;
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (units[i].kind == NS_KIND_HUGETLB) {
+			huge_pages++;
+			huge_size = (uint64_t)units[i].pages * m->ps;
+		} else
+			bytes += (uint64_t)units[i].pages * m->ps;
+	}
+	if (!psi_ok(m)) {
+		m->stop = NS_MIG_STOP_PSI;
+		return 0;
+	}
+	dest = pick_target(m, bytes, huge_pages, huge_size);
+	if (dest < 0) {
+		m->stop = NS_MIG_STOP_HEADROOM;
+		return 0;
+	}
+	pace(m, bytes + huge_pages * huge_size);
+	if (m->o->stop && *m->o->stop) {
+		m->stop = NS_MIG_STOP_SIGNAL;
+		return 0;
+	}
+	rc = move_units(m, units, n, dest, collect_retry);
+	if (rc == -ENOMEM) {
+		m->stop = NS_MIG_STOP_ENOMEM;
+		return 0;
+	}
+	if (rc == -ESRCH) {
+		m->stop = NS_MIG_STOP_EXITED;
+		return 0;
+	}
+	report(m);
+	return rc;
+}
+
+static bool on_source(const struct mig *m, int node)
+{
+	return ns_set_has(&m->from, (unsigned)node);
+}
+
+/* Walk everything once; either count (plan) or move (plan == NULL). */
+static int walk(struct mig *m, struct ns_mig_plan *plan)
+{
+	struct unit *win = NULL;
+	uint64_t swapped = 0;
+	unsigned n;
+	int rc;
+
+	win = malloc(WIN_PAGES * sizeof(*win));
+	if (!win)
+		return -ENOMEM;
+	rc = walker_open(m);
+	if (rc < 0)
+		goto out;
+	while ((rc = walker_next(m, win, &n, &swapped)) > 0) {
+		rc = query_nodes(m, win, &n);
+		if (rc < 0)
+			goto out;
+		for (unsigned i = 0; i < n; i++) {
+			struct unit *u = &win[i];
+			uint64_t bytes = (uint64_t)u->pages * m->ps;
+
+			if (plan) {
+				if (ns_set_has(&m->to, (unsigned)u->orig))
+					plan->on_target[u->kind] += bytes;
+				else if (on_source(m, u->orig)) {
+					plan->move[u->kind] += bytes;
+					if (u->kind == NS_KIND_HUGETLB) {
+						unsigned p;
+
+						for (p = 0; p < plan->nr_pools && plan->pool_size[p] != bytes; p++)
+							;
+						if (p == plan->nr_pools && p < 4)
+							plan->pool_size[plan->nr_pools++] = bytes;
+						if (p < 4)
+							plan->huge_move[p] += bytes;
+					}
+				} else
+					plan->elsewhere += bytes;
+				continue;
+			}
+			if (!on_source(m, u->orig))
+				continue;
+			m->pend[m->npend++] = *u;
+			m->pend_pages += u->pages;
+			if (m->pend_pages >= m->chunk || m->npend == CHUNK_MAX) {
+				rc = flush(m, m->pend, m->npend, true);
+				m->npend = m->pend_pages = 0;
+				if (rc < 0 || m->stop)
+					goto out;
+			}
+		}
+	}
+	if (rc < 0)
+		goto out;
+	if (!plan && m->npend) {
+		rc = flush(m, m->pend, m->npend, true);
+		m->npend = m->pend_pages = 0;
+	}
+out:
+	if (plan)
+		plan->swapped = swapped;
+	else
+		m->res->swapped = swapped;
+	if (rc == -ESRCH && !plan) {
+		m->stop = NS_MIG_STOP_EXITED;
+		rc = 0;
+	}
+	walker_close(m);
+	free(win);
+	return rc;
+}
+
+static int mig_init(struct mig *m, pid_t pid, const struct ns_mig_opts *o)
+{
+	const struct ns_set *online;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->pid = pid;
+	m->o = o;
+	m->pm_fd = m->kpf_fd = -1;
+	m->ps = (uint64_t)sysconf(_SC_PAGESIZE);
+	m->chunk = o->chunk ? o->chunk : CHUNK_START;
+	if (m->chunk > CHUNK_MAX)
+		m->chunk = CHUNK_MAX;
+	m->flags = o->all_shared ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE;
+	if (ns_set_empty(&o->to))
+		return -EINVAL;
+	rc = ns_proc_check_user(o->root, pid);
+	if (rc < 0)
+		return rc;
+	rc = ns_topo_read(o->root, &m->topo);
+	if (rc < 0)
+		return rc;
+	online = ns_topo_nodes(m->topo);
+	if (!ns_set_subset(&o->to, online))
+		return -ENODEV;
+	m->to = o->to;
+	if (ns_set_empty(&o->from)) {
+		m->from = *online;
+		ns_set_andnot(&m->from, &o->to);
+	} else {
+		m->from = o->from;
+		ns_set_andnot(&m->from, &o->to);
+	}
+	m->pend = calloc(CHUNK_MAX, sizeof(*m->pend));
+	m->addrs = calloc(WIN_PAGES > CHUNK_MAX ? WIN_PAGES : CHUNK_MAX, sizeof(*m->addrs));
+	m->nodes = calloc(WIN_PAGES > CHUNK_MAX ? WIN_PAGES : CHUNK_MAX, sizeof(*m->nodes));
+	m->status = calloc(WIN_PAGES > CHUNK_MAX ? WIN_PAGES : CHUNK_MAX, sizeof(*m->status));
+	if (!m->pend || !m->addrs || !m->nodes || !m->status)
+		return -ENOMEM;
+	return 0;
+}
+
+static void mig_fini(struct mig *m)
+{
+	walker_close(m);
+	ns_topo_free(m->topo);
+	free(m->pend);
+	free(m->addrs);
+	free(m->nodes);
+	free(m->status);
+	free(m->retry);
+	free(m->runs);
+}
+
+int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan *plan)
+{
+	struct ns_proc_usage *u = NULL;
+	struct mig m;
+	int rc;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->pid = pid;
+	rc = mig_init(&m, pid, o);
+	if (rc < 0)
+		goto out;
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = ns_proc_status_read(o->root, pid, u);
+	if (rc < 0)
+		goto out;
+	plan->mems_allowed = u->mems_allowed;
+	plan->mems_ok = ns_set_subset(&o->to, &u->mems_allowed);
+	rc = walk(&m, plan);
+	if (rc < 0)
+		goto out;
+	for (int k = 0; k < NS_KIND_COUNT; k++)
+		if (k != NS_KIND_HUGETLB)
+			plan->move_total += plan->move[k];
+	for (int t = ns_set_next(&o->to, 0); t >= 0; t = ns_set_next(&o->to, (unsigned)t + 1)) {
+		if (plan->nr_targets < 16)
+			ns_fit_check(m.topo, t, plan->move_total, o->reserve, &plan->target_fit[plan->nr_targets++]);
+		plan->headroom += ns_node_headroom(ns_topo_find(m.topo, t), ns_reserve_for(ns_topo_find(m.topo, t), o->reserve));
+		for (unsigned p = 0; p < plan->nr_pools; p++)
+			plan->huge_free[p] += huge_free(&m, t, plan->pool_size[p]) * plan->pool_size[p];
+	}
+	plan->fits = plan->move_total <= plan->headroom;
+	if (!plan->fits)
+		plan->shortfall = plan->move_total - plan->headroom;
+	for (unsigned p = 0; p < plan->nr_pools; p++)
+		if (plan->huge_move[p] > plan->huge_free[p]) {
+			plan->fits = false;
+			plan->huge_short = true;
+			plan->shortfall += plan->huge_move[p] - plan->huge_free[p];
+		}
+out:
+	free(u);
+	mig_fini(&m);
+	return rc;
+}
+
+static void rollback(struct mig *m)
+{
+	struct unit *batch = m->pend;
+	unsigned n = 0, pages = 0;
+
+	m->rolling_back = true;
+	m->res->rolled_back = true;
+	m->stop = NS_MIG_DONE;
+	for (size_t r = 0; r < m->nruns; r++) {
+		for (uint32_t c = 0; c < m->runs[r].count; c++) {
+			batch[n++] = (struct unit){m->runs[r].addr + (uint64_t)c * m->runs[r].pages * m->ps,
+						   m->runs[r].pages, m->runs[r].orig, m->runs[r].kind, 0};
+			pages += m->runs[r].pages;
+			if (pages >= m->chunk || n == CHUNK_MAX) {
+				/* pace like the move, but a rollback must not give up on headroom */
+				pace(m, (uint64_t)pages * m->ps);
+				if (move_units(m, batch, n, -1, false) == -ESRCH)
+					return;
+				report(m);
+				n = pages = 0;
+			}
+		}
+	}
+	if (n) {
+		pace(m, (uint64_t)pages * m->ps);
+		move_units(m, batch, n, -1, false);
+		report(m);
+	}
+}
+
+/* After a rollback: how many units are not on the node they came from? */
+static uint64_t verify_rollback(struct mig *m)
+{
+	uint64_t bad = 0;
+	unsigned n = 0;
+
+	for (size_t r = 0; r < m->nruns; r++)
+		for (uint32_t c = 0; c < m->runs[r].count; c++) {
+			m->addrs[n] = (void *)(uintptr_t)(m->runs[r].addr + (uint64_t)c * m->runs[r].pages * m->ps);
+			m->nodes[n] = m->runs[r].orig;
+			if (++n == CHUNK_MAX || (r == m->nruns - 1 && c == m->runs[r].count - 1)) {
+				if (move_pages(m->pid, n, m->addrs, NULL, m->status, 0) < 0)
+					return bad + n;
+				for (unsigned i = 0; i < n; i++)
+					bad += m->status[i] != m->nodes[i];
+				n = 0;
+			}
+		}
+	return bad;
+}
+
+int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res)
+{
+	struct ns_mig_plan *plan = NULL;
+	struct mig m;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	plan = calloc(1, sizeof(*plan));
+	if (!plan)
+		return -ENOMEM;
+	rc = mig_init(&m, pid, o);
+	if (rc < 0)
+		goto out;
+	m.res = res;
+	m.retry = malloc(RETRY_MAX * sizeof(*m.retry));
+	if (!m.retry) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	m.t_start = m.t_tokens = now_s();
+	rc = ns_mig_preflight(pid, o, plan);
+	if (rc < 0)
+		goto out;
+	m.total_bytes = plan->move_total + plan->move[NS_KIND_HUGETLB];
+	rc = walk(&m, NULL);
+	if (rc == -EACCES || rc == -ENODEV || rc == -EPERM)
+		goto out;
+	if (rc < 0)
+		goto out;
+	/* -EBUSY and untried pages get exactly one more try, at the end */
+	if (!m.stop && m.nretry) {
+		res->pages_retried = m.nretry;
+		for (unsigned i = 0; i < m.nretry && !m.stop; i += m.chunk) {
+			unsigned n = m.nretry - i < m.chunk ? m.nretry - i : m.chunk;
+
+			m.pend_pages = n;
+			rc = flush(&m, m.retry + i, n, false);
+			if (rc < 0)
+				goto out;
+		}
+	}
+	if (!m.stop && m.retry_overflow) {
+		/* more stragglers than we keep: one more sweep finds them */
+		rc = walk(&m, NULL);
+		if (rc < 0)
+			goto out;
+	}
+	res->stop = m.stop;
+	if (o->rollback && (m.stop == NS_MIG_STOP_HEADROOM || m.stop == NS_MIG_STOP_PSI ||
+			    m.stop == NS_MIG_STOP_ENOMEM)) {
+		rollback(&m);
+		res->rollback_failed = verify_rollback(&m);
+	}
+	rc = 0;
+out:
+	res->duration = now_s() - m.t_start;
+	if (res->stop == NS_MIG_DONE && m.stop)
+		res->stop = m.stop;
+	free(plan);
+	mig_fini(&m);
+	return rc;
+}
+
+int ns_mig_lock(const char *dir, pid_t target, int *fd, pid_t *holder)
+{
+	char path[4096], buf[32];
+	ssize_t n;
+	int f;
+
+	if (!dir)
+		dir = "/run/numasafe";
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/migrate-%d.lock", dir, (int)target);
+	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (f < 0)
+		return -errno;
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		n = pread(f, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		*holder = (pid_t)atoi(buf);
+		close(f);
+		return err == EWOULDBLOCK ? -EBUSY : -err;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(f, 0) < 0 || pwrite(f, buf, (size_t)n, 0) != n) {
+		int err = errno;
+
+		close(f);
+		return -err;
+	}
+	*fd = f;
+	return 0;
+}
+
+void ns_mig_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
