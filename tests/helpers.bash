@@ -116,3 +116,30 @@ assert_no_oom() {
 	now=$(dmesg 2>/dev/null | grep -c -i 'killed process' || true)
 	[ "$now" -eq "${OOM_MARK:-0}" ] || fail "OOM killer ran: $(dmesg | grep -i 'killed process' | tail -n 1)"
 }
+
+# MiB of a process's anonymous memory on a node, straight from the kernel's numa_maps (not
+# through libnumasafe): lines with anon= pages, N<node>= counts times the page size.
+anon_mib_on() {
+	awk -v node="N$2" '/anon=/ {
+		ps = 4; for (i = 1; i <= NF; i++) if ($i ~ /^kernelpagesize_kB=/) { split($i, k, "="); ps = k[2] }
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == node) kb += kv[2] * ps }
+	} END { printf "%d\n", kb / 1024 }' "/proc/$1/numa_maps"
+}
+anon_mib_total() {
+	awk '/anon=/ {
+		ps = 4; for (i = 1; i <= NF; i++) if ($i ~ /^kernelpagesize_kB=/) { split($i, k, "="); ps = k[2] }
+		for (i = 1; i <= NF; i++) if ($i ~ /^N[0-9]+=/) { split($i, kv, "="); kb += kv[2] * ps }
+	} END { printf "%d\n", kb / 1024 }' "/proc/$1/numa_maps"
+}
+# At least PCT percent of the process's anonymous memory is on NODE.
+assert_anon_on() {
+	local pid=$1 node=$2 pct=${3:-99} on total
+	on=$(anon_mib_on "$pid" "$node")
+	total=$(anon_mib_total "$pid")
+	[ "$total" -gt 0 ] && [ $((on * 100)) -ge $((total * pct)) ] ||
+		fail "pid $pid: $on of $total MiB anon on node $node, want >= $pct%"
+}
+# Node N's headroom in bytes as numa-plan computes it with the given reserve.
+node_headroom() {
+	"$NS_BIN/numa-plan" show --json --reserve "$2" | jq ".nodes[] | select(.id == $1) | .headroom"
+}

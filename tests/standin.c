@@ -4,6 +4,8 @@
  *   SIGUSR1  verify the whole pattern; write "ok BYTES" or "corrupt OFFSET" to --report
  *   SIGUSR2  push its own memory to swap (madvise MADV_PAGEOUT), then write "paged" to --report
  *   SIGTERM/SIGINT  exit 0
+ * With --fork, a child shares the memory (mapcount 2), as a second process sharing a VM's
+ * pages would; it dies with the parent. 
  * Pattern check is how tests prove data survived moves and swap intact. */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #ifndef MADV_PAGEOUT
@@ -75,11 +78,12 @@ int main(int argc, char **argv)
 		{"size", required_argument, NULL, 's'}, {"thp", no_argument, NULL, 't'},
 		{"shared", no_argument, NULL, 'S'},	{"file", required_argument, NULL, 'f'},
 		{"ready", required_argument, NULL, 'r'}, {"report", required_argument, NULL, 'o'},
-		{"seed", required_argument, NULL, 'x'}, {NULL, 0, NULL, 0},
+		{"seed", required_argument, NULL, 'x'}, {"fork", no_argument, NULL, 'F'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *ready = NULL, *rep = NULL, *file = NULL;
 	uint64_t size = 64ULL << 20, seed = 1, *mem, words;
-	int thp = 0, shared = 0, c, fd = -1, flags;
+	int thp = 0, shared = 0, do_fork = 0, c, fd = -1, flags;
 	struct sigaction sa;
 	sigset_t block, old;
 	char msg[128];
@@ -93,6 +97,7 @@ int main(int argc, char **argv)
 		case 'r': ready = optarg; break;
 		case 'o': rep = optarg; break;
 		case 'x': seed = strtoull(optarg, NULL, 0); break;
+		case 'F': do_fork = 1; break;
 		default: return 2;
 		}
 	}
@@ -127,6 +132,21 @@ int main(int argc, char **argv)
 	for (uint64_t i = 0; i < words; i++)
 		mem[i] = pattern(seed, i);
 
+	if (do_fork) {
+		pid_t parent = getpid(), child = fork();
+
+		if (child < 0) {
+			perror("standin: fork");
+			return 1;
+		}
+		if (child == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(0);
+			for (;;)
+				pause();
+		}
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sig;
 	sigaction(SIGUSR1, &sa, NULL);

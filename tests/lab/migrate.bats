@@ -1,0 +1,179 @@
+#!/usr/bin/env bats
+# numa-migrate against a real multi-node kernel: placement checked with the kernel's own
+# numa_maps (and numastat), data verified by the stand-in, the kernel log checked for OOM.
+
+load ../helpers
+
+setup() {
+	require_root
+	require_nodes 2
+	oom_mark
+	export NUMASAFE_RUNDIR=$BATS_TEST_TMPDIR/run
+	LAST=$((LAB_NODES - 1))
+	HOG=
+}
+
+teardown() {
+	[ -n "$HOG" ] && kill "$HOG" 2>/dev/null && wait "$HOG" 2>/dev/null
+	standin_stop
+}
+
+# A second stand-in that takes memory on a node, as a neighbour VM would.
+hog_start() { # NODE MIB
+	local ready=$BATS_TEST_TMPDIR/hog.$RANDOM
+	numactl --membind="$1" "$NS_HELPERS/standin" --size "$2M" --ready "$ready" 3>&- &
+	local i
+	for i in $(seq 1 600); do [ -s "$ready" ] && break; sleep 0.1; done
+	[ -s "$ready" ] || fail "hog did not start"
+	HOG=$(cat "$ready")
+}
+
+@test "lab: move node 0 -> last node: all of it arrives, data intact, no OOM" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M
+	assert_anon_on "$STANDIN_PID" 0
+	run "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
+	assert_success
+	assert_line --regexp '^done: moved 20[0-9]\.?[0-9]*M '
+	assert_anon_on "$STANDIN_PID" "$LAST" 99
+	theirs=$(numastat -p "$STANDIN_PID" | awk -v c=$((LAST + 2)) '/^Total/ {print int($c)}')
+	[ "$theirs" -ge 200 ] || fail "numastat: $theirs MiB on node $LAST"
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: --json result: pages by status, longest call, adaptive chunks" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 128M
+	run --separate-stderr "$NS_BIN/numa-migrate" --json --reserve 64M --to "$LAST" "$STANDIN_PID"
+	assert_success
+	# anon memory arrives as base pages or as THP units (the guest's THP mode decides)
+	jq -e '.result.outcome == "done" and .result.moved.anon + .result.moved.thp >= 134217728
+		and .result.pages.moved >= 64 and .result.pages.moved <= 32768 + 512
+		and .result.calls >= 1 and .result.longest_call_ms > 0 and .result.rolled_back == false' <<<"$output"
+	echo "# longest call $(jq .result.longest_call_ms <<<"$output") ms over $(jq .result.calls <<<"$output") calls" >&3
+	standin_verify
+}
+
+@test "lab: THP memory moves; the kernel keeps it huge when the target has room" {
+	thp=/sys/kernel/mm/transparent_hugepage/enabled
+	[ -w "$thp" ] || ns_skip "needs THP"
+	echo madvise >"$thp"
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 64M --thp
+	before=$(awk '/AnonHugePages/ {print $2}' "/proc/$STANDIN_PID/smaps_rollup")
+	[ "$before" -ge 32768 ] || fail "stand-in got only $before kB of THP"
+	run --separate-stderr "$NS_BIN/numa-migrate" --json --reserve 64M --to "$LAST" "$STANDIN_PID"
+	assert_success
+	moved=$(jq .result.thp_moved <<<"$output")
+	huge=$(jq .result.thp_still_huge <<<"$output")
+	after=$(awk '/AnonHugePages/ {print $2}' "/proc/$STANDIN_PID/smaps_rollup")
+	echo "# THP: $before kB huge before, $moved moved as units, $huge still huge on arrival, $after kB huge after" >&3
+	[ "$moved" -ge 16 ] || fail "only $moved THP moved as units"
+	[ "$huge" -eq "$moved" ] || fail "$((moved - huge)) THP were split on the way"
+	[ "$after" -ge "$before" ]
+	assert_anon_on "$STANDIN_PID" "$LAST" 99
+	standin_verify
+}
+
+@test "lab: pages shared with another process are reported and left; --all-shared moves them" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 64M --fork
+	run --separate-stderr "$NS_BIN/numa-migrate" --json --reserve 64M --to "$LAST" "$STANDIN_PID"
+	assert_success
+	shared=$(jq .result.pages.shared <<<"$output")
+	[ "$shared" -ge 16384 ] || fail "only $shared pages reported shared"
+	assert_anon_on "$STANDIN_PID" 0 95
+	run "$NS_BIN/numa-migrate" --all-shared --reserve 64M --to "$LAST" "$STANDIN_PID"
+	assert_success
+	assert_anon_on "$STANDIN_PID" "$LAST" 99
+	standin_verify
+}
+
+@test "lab: refusal: the target lacks headroom -> exit 4, nothing moved" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M
+	room=$(($(node_headroom "$LAST" 64M) / 1048576))
+	hog_start "$LAST" $((room - 100))
+	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
+	assert_failure 4
+	[[ "$stderr" == *"refused: "*" to move, node $LAST has "*" of headroom: short by "* ]] || fail "stderr: $stderr"
+	assert_anon_on "$STANDIN_PID" 0 99
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: pressure mid-way: a neighbour fills the target -> rollback, exit 4, data intact" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M
+	room=$(($(node_headroom "$LAST" 64M) / 1048576))
+	"$NS_BIN/numa-migrate" --json --reserve 64M --rate 40M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	mig=$!
+	sleep 1.5
+	hog_start "$LAST" $((room - 100))
+	rc=0
+	wait "$mig" || rc=$?
+	[ "$rc" -eq 4 ] || fail "exit $rc, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
+	jq -e '.result.rolled_back == true and .result.rollback_failed == 0 and .result.moved_total > 0
+		and .result.rollback_bytes == .result.moved_total and .result.reason == "target headroom ran out"' "$BATS_TEST_TMPDIR/out"
+	grep -q "stopped: target headroom ran out; moved pages were put back" "$BATS_TEST_TMPDIR/err"
+	assert_anon_on "$STANDIN_PID" 0 99
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: --rate 40M for 200 MiB takes at least 4.5 s" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M
+	start=$(date +%s%N)
+	run "$NS_BIN/numa-migrate" -q --reserve 64M --rate 40M --to "$LAST" "$STANDIN_PID"
+	assert_success
+	ms=$((($(date +%s%N) - start) / 1000000))
+	echo "# 200 MiB at --rate 40M took $ms ms" >&3
+	[ "$ms" -ge 4500 ] || fail "took only $ms ms"
+	assert_anon_on "$STANDIN_PID" "$LAST" 99
+}
+
+@test "lab: SIGINT mid-run stops at a chunk boundary: exit 4, summary, memory consistent" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M
+	"$NS_BIN/numa-migrate" --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	mig=$!
+	sleep 2
+	kill -INT "$mig"
+	rc=0
+	wait "$mig" || rc=$?
+	[ "$rc" -eq 4 ] || fail "exit $rc, want 4"
+	grep -q '^interrupted: moved ' "$BATS_TEST_TMPDIR/out"
+	grep -q "stopped: interrupted" "$BATS_TEST_TMPDIR/err"
+	on=$(anon_mib_on "$STANDIN_PID" "$LAST")
+	[ "$on" -gt 0 ] && [ "$on" -lt 190 ] || fail "$on MiB on node $LAST: not a partial move"
+	standin_verify
+}
+
+@test "lab: the process exiting mid-run: clear message, exit 1" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M
+	"$NS_BIN/numa-migrate" --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >/dev/null 2>"$BATS_TEST_TMPDIR/err" &
+	mig=$!
+	sleep 2
+	standin_stop
+	rc=0
+	wait "$mig" || rc=$?
+	[ "$rc" -eq 1 ] || fail "exit $rc, want 1: $(cat "$BATS_TEST_TMPDIR/err")"
+	grep -q "the process exited during the move" "$BATS_TEST_TMPDIR/err"
+}
+
+@test "lab: two concurrent runs on one process: the second names the first, exit 1" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M
+	"$NS_BIN/numa-migrate" -q --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" &
+	first=$!
+	sleep 1
+	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
+	assert_failure 1
+	assert_equal "$stderr" "numa-migrate: pid $STANDIN_PID: another numa-migrate (pid $first) is moving it"
+	kill -INT "$first"
+	wait "$first" || true
+	standin_verify
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bats
+# numa-migrate on this host: bad input and the one-node no-op. Cross-node moves are in
+# tests/lab/migrate.bats.
+
+load helpers
+
+teardown() { standin_stop; }
+
+# Each bad invocation: one clear line (plus the hint for usage errors), the documented exit
+# code, and nothing moved (checked by the stand-in's placement and data afterwards).
+bad() {
+	local want=$1 msg=$2
+	shift 2
+	run --separate-stderr "$NS_BIN/numa-migrate" "$@"
+	[ "$status" -eq "$want" ] || fail "numa-migrate $*: exit $status, want $want ($stderr)"
+	[ -z "$output" ] || fail "numa-migrate $*: stdout: $output"
+	[ "${stderr_lines[0]}" = "numa-migrate: $msg" ] || fail "numa-migrate $*: got '${stderr_lines[0]}', want '$msg'"
+}
+
+@test "numa-migrate: bad input gives one clear line and the documented exit code" {
+	require_root
+	standin_start --size 16M
+	bad 2 "pid: '0' is not a process id" --to 0 0
+	bad 2 "--to is required" "$STANDIN_PID"
+	bad 2 "--to: node 9 does not exist (nodes 0$( [ -d /sys/devices/system/node/node1 ] && echo -1))" --to 9 "$STANDIN_PID"
+	bad 2 "--to: 'zero' is not a node list (like 0 or 0-1,3)" --to zero "$STANDIN_PID"
+	bad 2 "--to: '1-0' is not a node list (like 0 or 0-1,3)" --to 1-0 "$STANDIN_PID"
+	bad 2 "--rate: '-1' is not a size (like 512M or 2G)" --to 0 --rate -1 "$STANDIN_PID"
+	bad 2 "--rate: must be greater than 0" --to 0 --rate 0 "$STANDIN_PID"
+	bad 2 "--chunk: must be between 1 and 16384 pages" --to 0 --chunk 0 "$STANDIN_PID"
+	bad 2 "--on-pressure: 'panic' is neither rollback nor stop" --to 0 --on-pressure panic "$STANDIN_PID"
+	bad 2 "--max-psi: '150' is not a number between 0 and 100" --to 0 --max-psi 150 "$STANDIN_PID"
+	bad 2 "no target: give a PID or --domain NAME" --to 0
+	pid=999999
+	while [ -d /proc/$pid ]; do pid=$((pid + 1)); done
+	bad 1 "pid $pid: No such process" --to 0 "$pid"
+	bad 1 "pid 2: a kernel thread has no memory to move" --to 0 2
+	bad 1 "domain nosuch: no such domain" --to 0 -c test:///default -d nosuch
+	standin_verify
+}
+
+@test "numa-migrate: --to 0 on a one-node host is a successful no-op" {
+	require_root
+	standin_start --size 32M
+	run "$NS_BIN/numa-migrate" --to 0 "$STANDIN_PID"
+	assert_success
+	assert_line --partial "verdict:    safe"
+	assert_line --regexp '^done: moved 0 '
+	standin_verify
+}
+
+@test "numa-migrate: --dry-run --json parses and changes nothing" {
+	require_root
+	standin_start --size 32M
+	run --separate-stderr "$NS_BIN/numa-migrate" --to 0 --dry-run --json "$STANDIN_PID"
+	assert_success
+	jq -e ".version == 1 and .plan.pid == $STANDIN_PID and .plan.verdict == \"safe\" and .plan.on_target.anon >= 33554432 and (.result == null)" <<<"$output"
+}
+
+@test "numa-migrate: a second run on the same process says who holds the lock, exit 1" {
+	require_root
+	standin_start --size 16M
+	export NUMASAFE_RUNDIR=$BATS_TEST_TMPDIR/run
+	mkdir -p "$NUMASAFE_RUNDIR"
+	# hold the lock the way numa-migrate does: flock on the per-pid file, our pid inside
+	exec 9>"$NUMASAFE_RUNDIR/migrate-$STANDIN_PID.lock"
+	flock -n 9
+	echo 4321 >&9
+	bad 1 "pid $STANDIN_PID: another numa-migrate (pid 4321) is moving it" --to 0 "$STANDIN_PID"
+	exec 9>&-
+	run "$NS_BIN/numa-migrate" --to 0 -q "$STANDIN_PID"
+	assert_success
+}
+
+@test "numa-migrate: --all-shared without CAP_SYS_NICE is refused, exit 1" {
+	require_root
+	command -v capsh >/dev/null || ns_skip "needs capsh (libcap2-bin)"
+	standin_start --size 16M
+	run --separate-stderr capsh --drop=cap_sys_nice -- -c "'$NS_BIN/numa-migrate' --to 0 --all-shared $STANDIN_PID"
+	assert_failure 1
+	assert_equal "$stderr" "numa-migrate: --all-shared needs CAP_SYS_NICE (moving pages of other processes: MPOL_MF_MOVE_ALL)"
+}
