@@ -177,6 +177,7 @@ static struct json_object *result_json(const struct ns_mig_result *r)
 	json_object_object_add(o, "thp_still_huge", ns_json_u64(r->thp_arrived_huge));
 	json_object_object_add(o, "duration_s", json_object_new_double(r->duration));
 	json_object_object_add(o, "calls", ns_json_u64(r->calls));
+	json_object_object_add(o, "move_s", json_object_new_double((double)r->move_ns / 1e9));
 	json_object_object_add(o, "longest_call_ms", json_object_new_double((double)r->longest_call_ns / 1e6));
 	json_object_object_add(o, "rolled_back", json_object_new_boolean(r->rolled_back));
 	json_object_object_add(o, "rollback_bytes", ns_json_u64(r->rollback_bytes));

@@ -4,6 +4,7 @@
  * target's free memory and the host's PSI, and it paces itself with a token bucket. What it
  * moved is remembered as compact runs (address, count, node it came from) so that a rollback
  * costs memory in proportion to fragmentation, not to the VM's size. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -65,6 +66,11 @@ struct mig {
 	uint64_t vma_huge, cursor;
 	bool have_vma;
 	uint64_t pm[WIN_PAGES];
+
+	/* memory block -> node, so a page's node follows from its PFN without a syscall */
+	int16_t *blk_node;
+	size_t nblk;
+	uint64_t blk_pages;
 
 	/* the pending chunk */
 	struct unit *pend;
@@ -197,6 +203,68 @@ static bool still_thp(const struct mig *m, uint64_t addr)
 	return (page_flags(m, e) & (1ULL << KPF_THP)) != 0;
 }
 
+/* The sysfs memory blocks of every node: /sys/devices/system/node/nodeN/memoryM links. */
+static int load_block_map(struct mig *m)
+{
+	const struct ns_set *online = ns_topo_nodes(m->topo);
+	char path[4096], buf[64];
+	uint64_t bsz;
+
+	if (ns_path(path, sizeof(path), m->o->root, "/sys/devices/system/memory/block_size_bytes") < 0 ||
+	    ns_read_file(path, buf, sizeof(buf)) <= 0)
+		return 0; /* no map: every page gets asked */
+	bsz = strtoull(buf, NULL, 16);
+	if (bsz < m->ps)
+		return 0;
+	m->blk_pages = bsz / m->ps;
+	for (int n = ns_set_next(online, 0); n >= 0; n = ns_set_next(online, (unsigned)n + 1)) {
+		struct dirent *de;
+		DIR *d;
+
+		if (ns_path(path, sizeof(path), m->o->root, "/sys/devices/system/node/node%d", n) < 0)
+			continue;
+		d = opendir(path);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			unsigned long idx;
+			char *end;
+
+			if (strncmp(de->d_name, "memory", 6) != 0)
+				continue;
+			idx = strtoul(de->d_name + 6, &end, 10);
+			if (*end || end == de->d_name + 6)
+				continue;
+			if (idx >= m->nblk) {
+				size_t nn = idx + 1024;
+				int16_t *nb = realloc(m->blk_node, nn * sizeof(*nb));
+
+				if (!nb) {
+					closedir(d);
+					return -ENOMEM;
+				}
+				for (size_t i = m->nblk; i < nn; i++)
+					nb[i] = -1;
+				m->blk_node = nb;
+				m->nblk = nn;
+			}
+			m->blk_node[idx] = (int16_t)n;
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+static int16_t pfn_node(const struct mig *m, uint64_t pfn)
+{
+	uint64_t blk;
+
+	if (pfn == 0 || m->blk_pages == 0)
+		return -1; /* PFNs hidden (no CAP_SYS_ADMIN) or no map: ask move_pages */
+	blk = pfn / m->blk_pages;
+	return blk < m->nblk ? m->blk_node[blk] : -1;
+}
+
 /* Fill units[] with the present pages of the next window. Returns 1 with *n set (possibly 0),
  * 0 when the walk is over, -errno on error. */
 static int walker_next(struct mig *m, struct unit *units, unsigned *n, uint64_t *swapped)
@@ -239,6 +307,7 @@ static int walker_next(struct mig *m, struct unit *units, unsigned *n, uint64_t 
 			continue;
 		u = &units[*n];
 		u->addr = addr;
+		u->orig = pfn_node(m, ns_pme_pfn(e));
 		u->pages = 1;
 		u->kind = (int8_t)m->vma_kind;
 		u->thp = 0;
@@ -267,25 +336,32 @@ static int walker_next(struct mig *m, struct unit *units, unsigned *n, uint64_t 
 	return 1;
 }
 
-/* Where is each unit now? Fills units[].orig; drops units the kernel cannot place. */
+/* Where is each unit now? Units whose node the PFN told keep it; the others are asked with
+ * move_pages(nodes=NULL). Units the kernel cannot place are dropped. */
 static int query_nodes(struct mig *m, struct unit *units, unsigned *n)
 {
-	unsigned k = 0;
+	unsigned k = 0, q = 0;
 	long rc;
 
-	if (*n == 0)
-		return 0;
-	for (unsigned i = 0; i < *n; i++) {
-		m->addrs[i] = (void *)(uintptr_t)units[i].addr;
-		m->status[i] = STATUS_UNSET;
+	for (unsigned i = 0; i < *n; i++)
+		if (units[i].orig < 0) {
+			m->addrs[q] = (void *)(uintptr_t)units[i].addr;
+			m->status[q++] = STATUS_UNSET;
+		}
+	if (q) {
+		rc = move_pages(m->pid, q, m->addrs, NULL, m->status, 0);
+		if (rc < 0)
+			return errno == ESRCH ? -ESRCH : -errno;
 	}
-	rc = move_pages(m->pid, *n, m->addrs, NULL, m->status, 0);
-	if (rc < 0)
-		return errno == ESRCH ? -ESRCH : -errno;
+	q = 0;
 	for (unsigned i = 0; i < *n; i++) {
-		if (m->status[i] < 0)
-			continue; /* gone, or not movable: -EFAULT / -ENOENT */
-		units[i].orig = (int16_t)m->status[i];
+		if (units[i].orig < 0) {
+			int s = m->status[q++];
+
+			if (s < 0)
+				continue; /* gone, or not movable: -EFAULT / -ENOENT */
+			units[i].orig = (int16_t)s;
+		}
 		units[k++] = units[i];
 	}
 	*n = k;
@@ -455,6 +531,7 @@ static int move_units(struct mig *m, struct unit *units, unsigned n, int dest, b
 	t0 = (uint64_t)a.tv_sec * 1000000000ULL + (uint64_t)a.tv_nsec;
 	dt = (uint64_t)b.tv_sec * 1000000000ULL + (uint64_t)b.tv_nsec - t0;
 	m->res->calls++;
+	m->res->move_ns += dt;
 	if (dt > m->res->longest_call_ns)
 		m->res->longest_call_ns = dt;
 	if (rc < 0)
@@ -665,6 +742,9 @@ static int mig_init(struct mig *m, pid_t pid, const struct ns_mig_opts *o)
 		m->from = o->from;
 		ns_set_andnot(&m->from, &o->to);
 	}
+	rc = load_block_map(m);
+	if (rc < 0)
+		return rc;
 	m->pend = calloc(CHUNK_MAX, sizeof(*m->pend));
 	m->addrs = calloc(WIN_PAGES > CHUNK_MAX ? WIN_PAGES : CHUNK_MAX, sizeof(*m->addrs));
 	m->nodes = calloc(WIN_PAGES > CHUNK_MAX ? WIN_PAGES : CHUNK_MAX, sizeof(*m->nodes));
@@ -684,6 +764,7 @@ static void mig_fini(struct mig *m)
 	free(m->status);
 	free(m->retry);
 	free(m->runs);
+	free(m->blk_node);
 }
 
 int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan *plan)

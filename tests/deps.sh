@@ -6,7 +6,7 @@ pkgs=(
 	build-essential pkg-config
 	libnuma-dev libvirt-dev libcap-dev libpopt-dev libjson-c-dev libcmocka-dev
 	bats bats-support bats-assert bats-file
-	numactl jq util-linux procps kmod busybox-static qemu-system-x86 libcap2-bin
+	numactl jq util-linux procps kmod busybox-static qemu-system-x86 libcap2-bin time
 	libvirt-daemon-system libvirt-clients man-db groff-base
 )
 missing=()

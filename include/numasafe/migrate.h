@@ -86,6 +86,7 @@ struct ns_mig_result {
 	uint64_t swapped;	       /* bytes seen swapped out */
 	uint64_t thp_seen, thp_arrived_huge; /* THP units moved; of them still huge after */
 	uint64_t calls, longest_call_ns, chunk_min, chunk_max;
+	uint64_t move_ns; /* time spent inside move_pages moving (not asking) */
 	double duration;
 	bool rolled_back;
 	uint64_t rollback_pages, rollback_bytes, rollback_failed; /* units not back home */
