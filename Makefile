@@ -74,8 +74,8 @@ bats: all
 	bats tests/*.bats
 
 lab-check: all
-	tests/lab/lab-bats --nodes 2 tests/lab/*.bats
-	tests/lab/lab-bats --nodes 4 --mem 384 tests/lab/*.bats
+	tests/lab/lab-bats --nodes 2 --mem 768 --swap 256 --swap2 256 tests/lab/*.bats
+	tests/lab/lab-bats --nodes 4 --mem 512 --swap 256 --swap2 256 tests/lab/*.bats
 
 check: deps
 	$(MAKE) all

@@ -846,11 +846,13 @@ static void rollback(struct mig *m)
 	}
 }
 
-/* After a rollback: how many units are not on the node they came from? */
-static uint64_t verify_rollback(struct mig *m)
+/* After a rollback: find units that are not on the node they came from. With retry, move
+ * those once more (a page can be briefly unisolatable, -EBUSY); then count what is left. */
+static uint64_t verify_rollback(struct mig *m, bool retry)
 {
+	struct unit *again = m->pend;
 	uint64_t bad = 0;
-	unsigned n = 0;
+	unsigned n = 0, nagain = 0;
 
 	for (size_t r = 0; r < m->nruns; r++)
 		for (uint32_t c = 0; c < m->runs[r].count; c++) {
@@ -859,12 +861,22 @@ static uint64_t verify_rollback(struct mig *m)
 			if (++n == CHUNK_MAX || (r == m->nruns - 1 && c == m->runs[r].count - 1)) {
 				if (move_pages(m->pid, n, m->addrs, NULL, m->status, 0) < 0)
 					return bad + n;
-				for (unsigned i = 0; i < n; i++)
-					bad += m->status[i] != m->nodes[i];
+				for (unsigned i = 0; i < n; i++) {
+					if (m->status[i] == m->nodes[i])
+						continue;
+					bad++;
+					if (retry && nagain < CHUNK_MAX)
+						again[nagain++] = (struct unit){(uint64_t)(uintptr_t)m->addrs[i],
+										m->runs[r].pages, (int16_t)m->nodes[i],
+										m->runs[r].kind, 0};
+				}
 				n = 0;
 			}
 		}
-	return bad;
+	if (!retry || nagain == 0)
+		return bad;
+	move_units(m, again, nagain, -1, false);
+	return verify_rollback(m, false);
 }
 
 int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res)
@@ -918,7 +930,7 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 	if (o->rollback && (m.stop == NS_MIG_STOP_HEADROOM || m.stop == NS_MIG_STOP_PSI ||
 			    m.stop == NS_MIG_STOP_ENOMEM)) {
 		rollback(&m);
-		res->rollback_failed = verify_rollback(&m);
+		res->rollback_failed = verify_rollback(&m, true);
 	}
 	rc = 0;
 out:

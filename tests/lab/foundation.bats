@@ -32,7 +32,7 @@ teardown() {
 		[ $((ours - free)) -le 16 ] && [ $((free - ours)) -le 16 ] || fail "node $id free: ours $ours, numactl $free"
 		cpus=$(sed -n "s/^node $id cpus: //p" <<<"$hw" | tr ' ' '\n' | grep . | paste -sd, -)
 		assert_equal "$(jq -r ".nodes[] | select(.id == $id) | .cpus | map(tostring) | join(\",\")" <<<"$json")" "$cpus"
-		dist=$(sed -n "s/^ *$id: *//p" <<<"$hw" | tr -s ' ' ',')
+		dist=$(sed -n "s/^ *$id: *//p" <<<"$hw" | sed "s/ *$//" | tr -s " " ",")
 		assert_equal "$(jq -r ".nodes[] | select(.id == $id) | .distances | map(tostring) | join(\",\")" <<<"$json")" "$dist"
 	done
 }
