@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "numasafe/caps.h"
 #include "numasafe/migrate.h"
 #include "numasafe/psi.h"
 #include "numasafe/topo.h"
@@ -823,6 +824,10 @@ static void rollback(struct mig *m)
 
 	m->rolling_back = true;
 	m->res->rolled_back = true;
+	/* a page we moved may have become shared since (a neighbour mapped the same file): a
+	 * rollback restores placement as it was, so with CAP_SYS_NICE it moves those too */
+	if (ns_cap_have(CAP_SYS_NICE) == 1)
+		m->flags = MPOL_MF_MOVE_ALL;
 	m->stop = NS_MIG_DONE;
 	for (size_t r = 0; r < m->nruns; r++) {
 		for (uint32_t c = 0; c < m->runs[r].count; c++) {
