@@ -884,6 +884,19 @@ static uint64_t verify_rollback(struct mig *m, bool retry)
 	return verify_rollback(m, false);
 }
 
+/* Has the process gone (exited, or a zombie without memory)? The kernel reports a target
+ * without an mm as -EINVAL or -ESRCH depending on where the call noticed. */
+static bool proc_gone(const char *root, pid_t pid)
+{
+	char path[4096], buf[512], *p;
+
+	if (ns_path(path, sizeof(path), root, "/proc/%d/stat", (int)pid) < 0 ||
+	    ns_read_file(path, buf, sizeof(buf)) < 0)
+		return true;
+	p = strrchr(buf, ')');
+	return !p || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
+}
+
 int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res)
 {
 	struct ns_mig_plan *plan = NULL;
@@ -939,6 +952,10 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 	}
 	rc = 0;
 out:
+	if (rc < 0 && proc_gone(o->root, pid)) {
+		m.stop = NS_MIG_STOP_EXITED;
+		rc = 0;
+	}
 	res->duration = now_s() - m.t_start;
 	if (res->stop == NS_MIG_DONE && m.stop)
 		res->stop = m.stop;
