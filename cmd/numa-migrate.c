@@ -62,9 +62,13 @@ static void progress(void *arg, const struct ns_mig_progress *p)
 	char h[32];
 
 	(void)arg;
-	fprintf(stderr, "\r%s %.1f/%.1f MiB  %.1f MiB/s  ETA %.0fs  target headroom %s   ",
-		p->rolling_back ? "rolling back:" : "moving:", mib(p->moved_bytes), mib(p->total_bytes), rate,
-		eta < 0 ? 0 : eta, sz(p->target_headroom, h));
+	if (p->rolling_back)
+		fprintf(stderr, "\rrolling back: %.1f/%.1f MiB  %.1f MiB/s  ETA %.0fs                         ",
+			mib(p->moved_bytes), mib(p->total_bytes), rate, eta < 0 ? 0 : eta);
+	else
+		fprintf(stderr, "\rmoving: %.1f/%.1f MiB  %.1f MiB/s  ETA %.0fs  target headroom %s   ",
+			mib(p->moved_bytes), mib(p->total_bytes), rate, eta < 0 ? 0 : eta,
+			sz(p->target_headroom, h));
 }
 
 static void print_plan(const struct ns_mig_plan *p, const char *comm, const char *to)

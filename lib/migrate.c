@@ -89,7 +89,7 @@ struct mig {
 	size_t nruns, capruns;
 
 	/* pacing and pressure */
-	double t_start, tokens, t_tokens, psi_since;
+	double t_start, t_phase, tokens, t_tokens, psi_since;
 	uint64_t headroom_seen;
 	enum ns_mig_stop stop;
 	bool rolling_back;
@@ -467,7 +467,7 @@ static void report(struct mig *m)
 		return;
 	p.moved_bytes = m->rolling_back ? m->res->rollback_bytes : m->res->moved_total;
 	p.total_bytes = m->rolling_back ? m->res->moved_total : m->total_bytes;
-	p.elapsed = now_s() - m->t_start;
+	p.elapsed = now_s() - m->t_phase;
 	p.target_headroom = m->headroom_seen;
 	p.rolling_back = m->rolling_back;
 	m->o->progress(m->o->progress_arg, &p);
@@ -824,6 +824,8 @@ static void rollback(struct mig *m)
 
 	m->rolling_back = true;
 	m->res->rolled_back = true;
+	m->t_phase = now_s();
+	m->headroom_seen = 0;
 	/* a page we moved may have become shared since (a neighbour mapped the same file): a
 	 * rollback restores placement as it was, so with CAP_SYS_NICE it moves those too */
 	if (ns_cap_have(CAP_SYS_NICE) == 1)
@@ -916,7 +918,7 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 		rc = -ENOMEM;
 		goto out;
 	}
-	m.t_start = m.t_tokens = now_s();
+	m.t_start = m.t_phase = m.t_tokens = now_s();
 	rc = ns_mig_preflight(pid, o, plan);
 	if (rc < 0)
 		goto out;

@@ -1,24 +1,49 @@
 #!/bin/bash
-# make demo: numa-plan's view of a 2-node NUMA lab guest (qemu, software emulation), with a
-# stand-in VM whose memory is bound to node 1 and another spread over both nodes.
+# make demo: numasafe in a 2-node NUMA lab guest (qemu, software emulation): numa-plan's view
+# of the host and of a stand-in VM, then numa-migrate moving the VM across nodes with its
+# progress line, refusing a move the target has no room for, and rolling one back when a
+# neighbour fills the target mid-way.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-echo "== booting a 2-node lab guest (first run downloads Debian's kernel once) =="
+echo "== booting a 2-node lab guest (the first run downloads Debian's kernel once) =="
+# show the progress line even when make's output is not a terminal
+export LAB_TTY=${LAB_TTY:-1}
 exec tests/lab/lab-run --nodes 2 --mem 768 -- bash -c '
 set -e
 say() { printf "\n\$ %s\n" "$*"; }
-s=build/tests/standin
-numactl --membind=1 $s --size 128M --ready /tmp/a >/dev/null & 
-numactl --interleave=0,1 $s --size 96M --ready /tmp/b >/dev/null &
-while [ ! -s /tmp/a ] || [ ! -s /tmp/b ]; do sleep 0.2; done
+start() { # NODE MiB FILE: a stand-in VM with its memory on NODE
+	numactl --membind=$1 build/tests/standin --size $2M --ready $3 --report /tmp/report >/dev/null &
+	while [ ! -s $3 ]; do sleep 0.2; done
+}
+room() { bin/numa-plan show --json --reserve 64M | jq ".nodes[] | select(.id == $1) | .headroom / 1048576 | floor"; }
+start 0 256 /tmp/vm
+vm=$(cat /tmp/vm)
 say numa-plan show
 bin/numa-plan show
-say "numa-plan show $(cat /tmp/a)    # stand-in bound to node 1 (numactl --membind=1)"
-bin/numa-plan show "$(cat /tmp/a)"
-say "numa-plan show $(cat /tmp/b)    # stand-in interleaved over nodes 0 and 1"
-bin/numa-plan show "$(cat /tmp/b)"
-say "numastat -p $(cat /tmp/a)    # the independent view"
-numastat -p "$(cat /tmp/a)" | tail -n 4
-kill $(cat /tmp/a) $(cat /tmp/b)
+say "numa-plan show $vm    # a 256 MiB stand-in VM, all on node 0"
+bin/numa-plan show $vm | tail -n 8
+
+say "numa-migrate --to 1 --rate 100M --reserve 64M $vm"
+bin/numa-migrate --to 1 --rate 100M --reserve 64M $vm
+say "numastat -p $vm    # the independent view: now on node 1"
+numastat -p $vm | tail -n 4
+
+start 0 $(( $(room 0) - 128 )) /tmp/hog
+say "# a neighbour took all but 128 MiB of node 0 headroom; moving 256 MiB back must be refused"
+say "numa-migrate --to 0 --reserve 64M $vm"
+bin/numa-migrate --to 0 --reserve 64M $vm || echo "(exit $?)"
+kill $(cat /tmp/hog); wait $(cat /tmp/hog) 2>/dev/null || true; rm -f /tmp/hog
+
+say "# now a throttled move back to node 0, and a neighbour filling node 0 while it runs"
+say "numa-migrate --to 0 --rate 40M --reserve 64M $vm"
+r=$(room 0)
+bin/numa-migrate --to 0 --rate 40M --reserve 64M $vm & mig=$!
+sleep 1
+start 0 $(( r - 100 )) /tmp/hog
+wait $mig || echo "(exit $?)"
+say "numastat -p $vm    # back where it was before this move: node 1"
+numastat -p $vm | tail -n 4
+kill -USR1 $vm; sleep 2; echo "stand-in data check: $(tail -n 1 /tmp/report)"
+kill $vm $(cat /tmp/hog)
 '
