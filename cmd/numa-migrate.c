@@ -3,6 +3,7 @@
  * parses, prints and maps the outcome to exit codes. */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,40 @@ static struct json_object *result_json(const struct ns_mig_result *r)
 	return o;
 }
 
+/* After a finished move: make the domain's memory policy point at the new nodes, so new
+ * allocations do not return to the old ones. Only restrictive mode can change live. */
+static int domain_policy(int mode, const char *before, const char *to, struct json_object *js)
+{
+	char msg[512];
+	bool set = false;
+
+	if (mode == NS_NUMA_RESTRICTIVE && strcmp(before, to) != 0) {
+		if (ns_domain_numatune_set(ns_cli.connect, ns_cli.domain, to, msg, sizeof(msg)) < 0) {
+			ns_err("domain %s: the memory moved, but setting numatune nodeset %s failed: %s", ns_cli.domain,
+			       to, msg);
+			return NS_EXIT_FAIL;
+		}
+		set = true;
+		if (!js && !ns_cli.quiet)
+			printf("domain %s: numatune nodeset %s -> %s (restrictive, live)\n", ns_cli.domain,
+			       before[0] ? before : "(none)", to);
+	} else if (mode != NS_NUMA_RESTRICTIVE && before[0] && strcmp(before, to) != 0)
+		ns_warn("domain %s: numatune is %s with nodeset %s, which libvirt cannot change live: new "
+			"allocations may go back there; run 'virsh numatune %s --nodeset %s --config' and restart it, "
+			"or switch its mode to restrictive",
+			ns_cli.domain, ns_numa_mode_name(mode), before, ns_cli.domain, to);
+	if (js) {
+		struct json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "name", json_object_new_string(ns_cli.domain));
+		json_object_object_add(d, "numatune_mode", json_object_new_string(ns_numa_mode_name(mode)));
+		json_object_object_add(d, "nodeset_before", json_object_new_string(before));
+		json_object_object_add(d, "nodeset_after", json_object_new_string(set ? to : before));
+		json_object_object_add(js, "domain", d);
+	}
+	return NS_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct ns_mig_opts o;
@@ -200,7 +235,9 @@ int main(int argc, char **argv)
 	struct json_object *js = NULL;
 	struct sigaction sa;
 	const char **args;
-	char tostr[256], allowed[256];
+	char tostr[256], allowed[256], dnodes[256] = "", msg[512];
+	int dmode = -1;
+	bool widened = false;
 	int nargs, rc, lock_fd = -1;
 	pid_t pid, holder = 0;
 	poptContext ctx;
@@ -290,11 +327,48 @@ int main(int argc, char **argv)
 		json_object_object_add(js, "plan", plan_json(&plan));
 	} else if (!ns_cli.quiet)
 		print_plan(&plan, u->comm, tostr);
+	if (ns_cli.domain) {
+		rc = ns_domain_numatune_get(ns_cli.connect, ns_cli.domain, &dmode, dnodes, sizeof(dnodes), msg,
+					    sizeof(msg));
+		if (rc < 0) {
+			ns_err("domain %s: reading numatune: %s", ns_cli.domain, msg[0] ? msg : strerror(-rc));
+			rc = NS_EXIT_FAIL;
+			goto out;
+		}
+	}
+	if (!plan.mems_ok && ns_cli.domain && dmode == NS_NUMA_RESTRICTIVE && !opt_dry_run) {
+		/* widen to old ∪ new so the pages may live on both while they move */
+		struct ns_set wide = plan.mems_allowed;
+		char widestr[256];
+
+		ns_set_or(&wide, &o.to);
+		ns_set_format(&wide, widestr, sizeof(widestr));
+		rc = ns_domain_numatune_set(ns_cli.connect, ns_cli.domain, widestr, msg, sizeof(msg));
+		if (rc < 0) {
+			ns_err("domain %s: widening numatune nodeset to %s: %s", ns_cli.domain, widestr, msg);
+			rc = NS_EXIT_FAIL;
+			goto out;
+		}
+		widened = true;
+		rc = ns_mig_preflight(pid, &o, &plan);
+		if (rc < 0) {
+			ns_errno(rc, "pid %d", (int)pid);
+			rc = NS_EXIT_FAIL;
+			goto out;
+		}
+	}
 	if (!plan.mems_ok) {
 		ns_set_format(&plan.mems_allowed, allowed, sizeof(allowed));
-		ns_err("pid %d: node %s is not in its allowed memory nodes (%s): its cpuset forbids it; "
-		       "add the node to the cpuset's cpuset.mems%s first",
-		       (int)pid, tostr, allowed, ns_cli.domain ? " (virsh numatune --live, restrictive mode)" : "");
+		if (ns_cli.domain && dmode != NS_NUMA_RESTRICTIVE)
+			ns_err("domain %s: node %s is outside its numatune nodeset (%s, mode %s), which libvirt cannot "
+			       "change while the domain runs: set <numatune><memory mode='restrictive'/> in its "
+			       "definition (virsh edit) and restart it, or give the new nodeset with "
+			       "'virsh numatune %s --nodeset %s --config' and restart",
+			       ns_cli.domain, tostr, allowed, ns_numa_mode_name(dmode), ns_cli.domain, tostr);
+		else
+			ns_err("pid %d: node %s is not in its allowed memory nodes (%s): its cpuset forbids it; add "
+			       "the node to the cpuset's cpuset.mems first",
+			       (int)pid, tostr, allowed);
 		rc = NS_EXIT_FAIL;
 		goto out;
 	}
@@ -350,7 +424,13 @@ int main(int argc, char **argv)
 		rc = NS_EXIT_REFUSED;
 		break;
 	}
+	if (ns_cli.domain && rc == NS_EXIT_OK)
+		rc = domain_policy(dmode, dnodes, tostr, js);
 out:
+	/* a widened nodeset is put back when the move did not happen or did not finish */
+	if (widened && rc != NS_EXIT_OK && dnodes[0] &&
+	    ns_domain_numatune_set(ns_cli.connect, ns_cli.domain, dnodes, msg, sizeof(msg)) < 0)
+		ns_err("domain %s: restoring numatune nodeset %s: %s", ns_cli.domain, dnodes, msg);
 	if (js) {
 		ns_json_print(js);
 		json_object_put(js);
