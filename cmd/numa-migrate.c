@@ -350,12 +350,21 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		widened = true;
+		if (!js && !ns_cli.quiet)
+			printf("domain %s: numatune nodeset %s -> %s (widened for the move, restrictive, live)\n",
+			       ns_cli.domain, dnodes, widestr);
 		rc = ns_mig_preflight(pid, &o, &plan);
 		if (rc < 0) {
 			ns_errno(rc, "pid %d", (int)pid);
 			rc = NS_EXIT_FAIL;
 			goto out;
 		}
+	}
+	if (!plan.mems_ok && ns_cli.domain && dmode == NS_NUMA_RESTRICTIVE && opt_dry_run) {
+		if (!js && !ns_cli.quiet)
+			printf("domain %s: numatune nodeset %s would be widened to include node %s for the move\n",
+			       ns_cli.domain, dnodes, tostr);
+		plan.mems_ok = true;
 	}
 	if (!plan.mems_ok) {
 		ns_set_format(&plan.mems_allowed, allowed, sizeof(allowed));

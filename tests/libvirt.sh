@@ -62,7 +62,6 @@ domain() {
     <cmdline>console=ttyS0 quiet</cmdline>
   </os>
   <devices>
-    <serial type='pty'/>
     <memballoon model='none'/>
   </devices>
 </domain>
