@@ -21,6 +21,7 @@
 #include "numasafe/migrate.h"
 #include "numasafe/psi.h"
 #include "numasafe/topo.h"
+#include "throttle.h"
 #include "util.h"
 
 #define WIN_PAGES 4096		 /* pagemap entries per window (32 KiB buffer) */
@@ -89,7 +90,8 @@ struct mig {
 	size_t nruns, capruns;
 
 	/* pacing and pressure */
-	double t_start, t_phase, tokens, t_tokens, psi_since;
+	double t_start, t_phase;
+	struct ns_throttle thr;
 	uint64_t headroom_seen;
 	enum ns_mig_stop stop;
 	bool rolling_back;
@@ -97,29 +99,6 @@ struct mig {
 	struct ns_mig_result *res;
 	uint64_t total_bytes;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sleep in short slices so a signal stops us within ~50 ms. */
-static void nap(const struct mig *m, double seconds)
-{
-	double end = now_s() + seconds;
-
-	while (now_s() < end && !(m->o->stop && *m->o->stop)) {
-		double left = end - now_s();
-		struct timespec ts = {0, (long)((left > 0.05 ? 0.05 : left) * 1e9)};
-
-		if (left <= 0)
-			break;
-		nanosleep(&ts, NULL);
-	}
-}
 
 void ns_mig_opts_init(struct ns_mig_opts *o)
 {
@@ -417,48 +396,6 @@ static int pick_target(struct mig *m, uint64_t bytes, uint64_t huge_pages, uint6
 	return best;
 }
 
-/* Wait out PSI above the limit up to the grace period. false: pressure persists. */
-static bool psi_ok(struct mig *m)
-{
-	struct ns_psi psi;
-
-	if (m->o->max_psi <= 0)
-		return true;
-	for (;;) {
-		if (ns_psi_read(m->o->root, &psi) < 0 || psi.some.avg10 <= m->o->max_psi) {
-			m->psi_since = 0;
-			return true;
-		}
-		if (m->psi_since == 0)
-			m->psi_since = now_s();
-		if (now_s() - m->psi_since >= m->o->psi_grace)
-			return false;
-		if (m->o->stop && *m->o->stop)
-			return true; /* the caller sees the signal next */
-		nap(m, 0.5);
-	}
-}
-
-static void pace(struct mig *m, uint64_t bytes)
-{
-	double rate = (double)m->o->rate, t = now_s(), burst;
-
-	if (m->o->rate == 0)
-		return;
-	/* a bucket that holds a tenth of a second (or one chunk): smooth, yet no long bursts */
-	burst = rate / 10 > (double)bytes ? rate / 10 : (double)bytes;
-	m->tokens += (t - m->t_tokens) * rate;
-	if (m->tokens > burst)
-		m->tokens = burst;
-	m->t_tokens = t;
-	if (m->tokens < (double)bytes) {
-		nap(m, ((double)bytes - m->tokens) / rate);
-		m->tokens += (now_s() - m->t_tokens) * rate;
-		m->t_tokens = now_s();
-	}
-	m->tokens -= (double)bytes;
-}
-
 static void report(struct mig *m)
 {
 	struct ns_mig_progress p;
@@ -467,7 +404,7 @@ static void report(struct mig *m)
 		return;
 	p.moved_bytes = m->rolling_back ? m->res->rollback_bytes : m->res->moved_total;
 	p.total_bytes = m->rolling_back ? m->res->moved_total : m->total_bytes;
-	p.elapsed = now_s() - m->t_phase;
+	p.elapsed = ns_now() - m->t_phase;
 	p.target_headroom = m->headroom_seen;
 	p.rolling_back = m->rolling_back;
 	m->o->progress(m->o->progress_arg, &p);
@@ -605,7 +542,7 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 		} else
 			bytes += (uint64_t)units[i].pages * m->ps;
 	}
-	if (!psi_ok(m)) {
+	if (!ns_throttle_psi_ok(&m->thr)) {
 		m->stop = NS_MIG_STOP_PSI;
 		return 0;
 	}
@@ -614,7 +551,7 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 		m->stop = NS_MIG_STOP_HEADROOM;
 		return 0;
 	}
-	pace(m, bytes + huge_pages * huge_size);
+	ns_throttle_pace(&m->thr, bytes + huge_pages * huge_size);
 	if (m->o->stop && *m->o->stop) {
 		m->stop = NS_MIG_STOP_SIGNAL;
 		return 0;
@@ -824,7 +761,7 @@ static void rollback(struct mig *m)
 
 	m->rolling_back = true;
 	m->res->rolled_back = true;
-	m->t_phase = now_s();
+	m->t_phase = ns_now();
 	m->headroom_seen = 0;
 	/* a page we moved may have become shared since (a neighbour mapped the same file): a
 	 * rollback restores placement as it was, so with CAP_SYS_NICE it moves those too */
@@ -838,7 +775,7 @@ static void rollback(struct mig *m)
 			pages += m->runs[r].pages;
 			if (pages >= m->chunk || n == CHUNK_MAX) {
 				/* pace like the move, but a rollback must not give up on headroom */
-				pace(m, (uint64_t)pages * m->ps);
+				ns_throttle_pace(&m->thr, (uint64_t)pages * m->ps);
 				if (move_units(m, batch, n, -1, false) == -ESRCH)
 					return;
 				report(m);
@@ -847,7 +784,7 @@ static void rollback(struct mig *m)
 		}
 	}
 	if (n) {
-		pace(m, (uint64_t)pages * m->ps);
+		ns_throttle_pace(&m->thr, (uint64_t)pages * m->ps);
 		move_units(m, batch, n, -1, false);
 		report(m);
 	}
@@ -918,7 +855,8 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 		rc = -ENOMEM;
 		goto out;
 	}
-	m.t_start = m.t_phase = m.t_tokens = now_s();
+	m.t_start = m.t_phase = ns_now();
+	ns_throttle_init(&m.thr, o->root, o->rate, o->max_psi, o->psi_grace, o->stop);
 	rc = ns_mig_preflight(pid, o, plan);
 	if (rc < 0)
 		goto out;
@@ -958,7 +896,7 @@ out:
 		m.stop = NS_MIG_STOP_EXITED;
 		rc = 0;
 	}
-	res->duration = now_s() - m.t_start;
+	res->duration = ns_now() - m.t_start;
 	if (res->stop == NS_MIG_DONE && m.stop)
 		res->stop = m.stop;
 	free(plan);

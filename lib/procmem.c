@@ -28,10 +28,47 @@ const char *ns_kind_name(enum ns_kind k)
 
 /* ---- /proc/PID/maps ---- */
 
-struct ns_maps {
+/* Both /proc/PID/maps and numa_maps are read a line at a time through this. */
+struct line_reader {
 	FILE *f;
 	char *line;
 	size_t cap;
+};
+
+static int lines_open(struct line_reader *l, const char *root, pid_t pid, const char *name)
+{
+	char path[4096];
+	int rc = ns_path(path, sizeof(path), root, "/proc/%d/%s", (int)pid, name);
+
+	if (rc < 0)
+		return rc;
+	l->line = NULL;
+	l->cap = 0;
+	l->f = fopen(path, "re");
+	return l->f ? 0 : -errno;
+}
+
+/* The next line, NULL at the end or on error (*err then says which). */
+static const char *lines_next(struct line_reader *l, int *err)
+{
+	*err = 0;
+	errno = 0;
+	if (getline(&l->line, &l->cap, l->f) < 0) {
+		*err = errno ? -errno : 0;
+		return NULL;
+	}
+	return l->line;
+}
+
+static void lines_close(struct line_reader *l)
+{
+	if (l->f)
+		fclose(l->f);
+	free(l->line);
+}
+
+struct ns_maps {
+	struct line_reader lr;
 };
 
 int ns_maps_parse_line(const char *line, struct ns_vma *v)
@@ -71,18 +108,13 @@ int ns_maps_parse_line(const char *line, struct ns_vma *v)
 
 int ns_maps_open(const char *root, pid_t pid, struct ns_maps **out)
 {
-	char path[4096];
-	struct ns_maps *m;
-	int rc = ns_path(path, sizeof(path), root, "/proc/%d/maps", (int)pid);
+	struct ns_maps *m = calloc(1, sizeof(*m));
+	int rc;
 
-	if (rc < 0)
-		return rc;
-	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->f = fopen(path, "re");
-	if (!m->f) {
-		rc = -errno;
+	rc = lines_open(&m->lr, root, pid, "maps");
+	if (rc < 0) {
 		free(m);
 		return rc;
 	}
@@ -92,49 +124,28 @@ int ns_maps_open(const char *root, pid_t pid, struct ns_maps **out)
 
 int ns_maps_next(struct ns_maps *m, struct ns_vma *vma)
 {
-	ssize_t n;
+	int err;
+	const char *line = lines_next(&m->lr, &err);
 
-	errno = 0;
-	n = getline(&m->line, &m->cap, m->f);
-	if (n < 0)
-		return errno ? -errno : 0;
-	return ns_maps_parse_line(m->line, vma) < 0 ? -EINVAL : 1;
+	if (!line)
+		return err;
+	return ns_maps_parse_line(line, vma) < 0 ? -EINVAL : 1;
 }
 
 void ns_maps_close(struct ns_maps *m)
 {
 	if (!m)
 		return;
-	if (m->f)
-		fclose(m->f);
-	free(m->line);
+	lines_close(&m->lr);
 	free(m);
 }
 
 /* ---- /proc/PID/numa_maps ---- */
 
 struct ns_numa_maps {
-	FILE *f;
-	char *line;
-	size_t cap;
+	struct line_reader lr;
 	char root[4096];
 };
-
-/* The kernel escapes space, tab, newline and backslash in paths as \ooo. */
-static void unescape(char *s)
-{
-	char *r = s, *w = s;
-
-	while (*r) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-		    r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 4;
-		} else
-			*w++ = *r++;
-	}
-	*w = '\0';
-}
 
 static bool path_is_shmem(const char *root, const char *file)
 {
@@ -207,7 +218,7 @@ int ns_numa_maps_parse_line(const char *root, const char *line, struct ns_numa_v
 		*eq = '\0';
 		if (strcmp(tok, "file") == 0) {
 			snprintf(v->file, sizeof(v->file), "%s", eq + 1);
-			unescape(v->file);
+			ns_unescape_octal(v->file);
 			continue;
 		}
 		if (strcmp(tok, "kernelpagesize_kB") == 0) {
@@ -255,19 +266,14 @@ int ns_numa_maps_parse_line(const char *root, const char *line, struct ns_numa_v
 
 int ns_numa_maps_open(const char *root, pid_t pid, struct ns_numa_maps **out)
 {
-	char path[4096];
-	struct ns_numa_maps *m;
-	int rc = ns_path(path, sizeof(path), root, "/proc/%d/numa_maps", (int)pid);
+	struct ns_numa_maps *m = calloc(1, sizeof(*m));
+	int rc;
 
-	if (rc < 0)
-		return rc;
-	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	snprintf(m->root, sizeof(m->root), "%s", root ? root : "/");
-	m->f = fopen(path, "re");
-	if (!m->f) {
-		rc = -errno;
+	rc = lines_open(&m->lr, root, pid, "numa_maps");
+	if (rc < 0) {
 		free(m);
 		return rc;
 	}
@@ -277,16 +283,12 @@ int ns_numa_maps_open(const char *root, pid_t pid, struct ns_numa_maps **out)
 
 int ns_numa_maps_next(struct ns_numa_maps *m, struct ns_numa_vma *v)
 {
-	ssize_t n;
-	int rc;
+	int err, rc;
+	const char *line = lines_next(&m->lr, &err);
 
-	errno = 0;
-	n = getline(&m->line, &m->cap, m->f);
-	if (n < 0)
-		return errno ? -errno : 0;
-	/* max_node must start at 0 so the parser clears the slots it uses */
-	v->max_node = 0;
-	rc = ns_numa_maps_parse_line(m->root, m->line, v);
+	if (!line)
+		return err;
+	rc = ns_numa_maps_parse_line(m->root, line, v);
 	return rc < 0 ? rc : 1;
 }
 
@@ -294,9 +296,7 @@ void ns_numa_maps_close(struct ns_numa_maps *m)
 {
 	if (!m)
 		return;
-	if (m->f)
-		fclose(m->f);
-	free(m->line);
+	lines_close(&m->lr);
 	free(m);
 }
 

@@ -17,22 +17,6 @@
 #include "numasafe/swap.h"
 #include "util.h"
 
-/* The kernel escapes blanks in paths in /proc/swaps as \040 (seq_file_path). */
-static void unescape_octal(char *s)
-{
-	char *r = s, *w = s;
-
-	while (*r) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-		    r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 4;
-		} else
-			*w++ = *r++;
-	}
-	*w = '\0';
-}
-
 int ns_swaps_read(const char *root, struct ns_swaps *s)
 {
 	char line[8192];
@@ -57,7 +41,7 @@ int ns_swaps_read(const char *root, struct ns_swaps *s)
 			fclose(f);
 			return -EINVAL;
 		}
-		unescape_octal(path);
+		ns_unescape_octal(path); /* blanks come as \040 */
 		snprintf(a->path, sizeof(a->path), "%s", path);
 		snprintf(a->kind, sizeof(a->kind), "%s", kind);
 		a->size = (uint64_t)size * 1024;

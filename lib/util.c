@@ -98,3 +98,18 @@ int ns_read_u64(const char *path, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+void ns_unescape_octal(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+		    r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 4;
+		} else
+			*w++ = *r++;
+	}
+	*w = '\0';
+}

@@ -15,6 +15,8 @@ FILE *ns_fopen_root(const char *root, const char *rel, int *err);
 /* Read a small file whole into buf (NUL-terminated). Returns bytes read or -errno. */
 ssize_t ns_read_file(const char *path, char *buf, size_t len);
 int ns_read_u64(const char *path, uint64_t *out);
+/* Undo the kernel's \ooo escaping of blanks and backslashes in paths (seq_file), in place. */
+void ns_unescape_octal(char *s);
 /* Is root the live system (NULL or "/")? Probes that act on processes need it to be. */
 int ns_root_is_live(const char *root);
 

@@ -73,7 +73,7 @@ check_usage_error() {
 }
 
 @test "commands whose issue has not landed say so and exit 3" {
-	for c in fast-swapoff vm-pin; do
+	for c in vm-pin; do
 		run --separate-stderr "$NS_BIN/$c"
 		[ "$status" -eq 3 ] || fail "$c: exit $status, want 3"
 		[ "$stderr" = "$c: not implemented yet" ] || fail "$c: stderr: $stderr"

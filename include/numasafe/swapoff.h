@@ -1,0 +1,82 @@
+/* The fast-swapoff engine: bring a swap area's pages back from userspace, throttled and
+ * headroom-checked, so that swapoff(2) afterwards has next to nothing left to read. */
+#ifndef NUMASAFE_SWAPOFF_H
+#define NUMASAFE_SWAPOFF_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "parse.h"
+#include "swap.h"
+
+struct ns_so_opts {
+	const char *root;
+	uint64_t rate;			 /* bytes per second, 0 = unlimited */
+	const struct ns_amount *reserve; /* of MemTotal; NULL: max(256M, 2%) */
+	double max_psi, psi_grace;
+	const pid_t *pids; /* only these processes (NULL: every process) */
+	int npids;
+	volatile sig_atomic_t *stop;
+	void (*progress)(void *arg, uint64_t done, uint64_t total, double elapsed);
+	void *progress_arg;
+};
+void ns_so_opts_init(struct ns_so_opts *o);
+
+struct ns_so_proc {
+	pid_t pid;
+	unsigned long long start_time; /* /proc/PID/stat field 22: tells a reused PID apart */
+	char comm[64];
+	char cgroup[512]; /* cgroup v2 path, "" if unknown */
+	uint64_t bytes;	  /* swapped on this area, from pagemap */
+	uint64_t back;	  /* brought back by this run */
+};
+
+struct ns_so_cgroup {
+	char path[512];
+	uint64_t swapped; /* bytes of its processes on this area */
+	uint64_t max;	  /* memory.max, UINT64_MAX for "max" */
+	uint64_t current; /* memory.current */
+};
+
+struct ns_so_plan {
+	char path[4096];
+	int type;	     /* pagemap swap type of the area */
+	uint64_t used;	     /* /proc/swaps Used */
+	uint64_t proc_bytes; /* swapped process pages found in pagemaps */
+	uint64_t other;	     /* the rest of Used: shmem, tmpfs, SysV, swap cache (swapoff(2) reads it) */
+	uint64_t available;  /* MemAvailable now */
+	uint64_t reserve;
+	bool fits;
+	uint64_t shortfall;
+	const struct ns_so_cgroup *tight; /* the first cgroup that lacks room, or NULL */
+	int nprocs, ncgroups;
+	struct ns_so_proc *procs;
+	struct ns_so_cgroup *cgroups;
+};
+
+enum ns_so_stop {
+	NS_SO_DONE = 0,
+	NS_SO_STOP_MEMORY, /* MemAvailable fell to the reserve */
+	NS_SO_STOP_PSI,
+	NS_SO_STOP_SIGNAL,
+};
+const char *ns_so_stop_str(enum ns_so_stop s);
+
+struct ns_so_result {
+	enum ns_so_stop stop;
+	uint64_t back;	   /* bytes read back */
+	uint64_t skipped;  /* processes that exited or were replaced meanwhile */
+	double duration;
+	uint64_t batches;
+};
+
+/* Find the area and everything swapped on it; check memory and each memory cgroup's room.
+ * -ENOENT: not an active swap area; -EPERM: no CAP_SYS_ADMIN (swap types are hidden). */
+int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so_plan **plan);
+void ns_so_plan_free(struct ns_so_plan *plan);
+/* Read the plan's pages back through /proc/PID/mem, process by process. */
+int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_so_result *res);
+
+#endif

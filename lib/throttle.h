@@ -1,0 +1,30 @@
+/* Pacing and pressure watching shared by the engines that move memory (migrate, swapoff):
+ * a token bucket for --rate, and a PSI watch that tolerates pressure for a grace period. */
+#ifndef NS_LIB_THROTTLE_H
+#define NS_LIB_THROTTLE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ns_throttle {
+	const char *root;
+	uint64_t rate; /* bytes per second, 0 = unlimited */
+	double max_psi, grace;
+	volatile sig_atomic_t *stop;
+	double tokens, t_tokens, psi_since;
+};
+
+double ns_now(void);
+void ns_throttle_init(struct ns_throttle *t, const char *root, uint64_t rate, double max_psi, double grace,
+		      volatile sig_atomic_t *stop);
+bool ns_throttle_stopped(const struct ns_throttle *t);
+/* Sleep in short slices so a stop request is seen within ~50 ms. */
+void ns_throttle_nap(const struct ns_throttle *t, double seconds);
+/* Wait until bytes may go (token bucket holding a tenth of a second, or one chunk). */
+void ns_throttle_pace(struct ns_throttle *t, uint64_t bytes);
+/* Wait out memory "some" avg10 above max_psi for up to the grace period. false: pressure
+ * persists past it. Without PSI in the kernel, or max_psi <= 0, always true. */
+bool ns_throttle_psi_ok(struct ns_throttle *t);
+
+#endif
