@@ -72,9 +72,11 @@ static void print_plan(const struct ns_so_plan *p)
 	for (int i = 0; i < p->ncgroups; i++) {
 		const struct ns_so_cgroup *g = &p->cgroups[i];
 
+		char d[32];
+
 		printf("  cgroup %s: %s to come back, room %s (memory.max %s, memory.current %s)\n", g->path,
 		       sz(g->swapped, a), sz(g->max > g->current ? g->max - g->current : 0, b), sz(g->max, c),
-		       sz(g->current, c));
+		       sz(g->current, d));
 	}
 	printf("  memory: %s available, reserve %s\n", sz(p->available, a), sz(p->reserve, b));
 	printf("  verdict: %s\n", p->fits ? "safe" : "unsafe");
@@ -124,7 +126,7 @@ static int one_area(const char *dev, struct ns_so_opts *o, bool swapoff_after, s
 	struct ns_so_plan *plan = NULL;
 	struct ns_so_result res;
 	struct json_object *j = NULL;
-	char a[32], b[32];
+	char a[32], b[32], c[32];
 	int rc;
 
 	rc = ns_so_preflight(o, dev, &plan);
@@ -152,14 +154,16 @@ static int one_area(const char *dev, struct ns_so_opts *o, bool swapoff_after, s
 		ns_err("%s: refused: cgroup %s would need %s back but has %s of room (memory.max %s): its processes "
 		       "would be OOM-killed; raise memory.max first",
 		       dev, g->path, sz(g->swapped, a), sz(g->max > g->current ? g->max - g->current : 0, b),
-		       sz(g->max, b));
+		       sz(g->max, c));
 		rc = NS_EXIT_REFUSED;
 		goto out;
 	}
 	if (!plan->fits) {
+		char d[32];
+
 		ns_err("%s: refused: %s to bring back, %s available with a %s reserve: short by %s", dev,
-		       sz(plan->proc_bytes + plan->other, a), sz(plan->available, b), sz(plan->reserve, b),
-		       sz(plan->shortfall, a));
+		       sz(plan->proc_bytes + plan->other, a), sz(plan->available, b), sz(plan->reserve, c),
+		       sz(plan->shortfall, d));
 		rc = NS_EXIT_REFUSED;
 		goto out;
 	}
