@@ -9,7 +9,7 @@ cd "$top"
 echo "== booting a 2-node lab guest (the first run downloads Debian's kernel once) =="
 # show the progress line even when make's output is not a terminal
 export LAB_TTY=${LAB_TTY:-1}
-exec tests/lab/lab-run --nodes 2 --mem 768 -- bash -c '
+exec tests/lab/lab-run --nodes 2 --mem 768 --swap 256 -- bash -c '
 set -e
 say() { printf "\n\$ %s\n" "$*"; }
 start() { # NODE MiB FILE: a stand-in VM with its memory on NODE
@@ -45,5 +45,18 @@ wait $mig || echo "(exit $?)"
 say "numastat -p $vm    # back where it was before this move: node 1"
 numastat -p $vm | tail -n 4
 kill -USR1 $vm; sleep 2; echo "stand-in data check: $(tail -n 1 /tmp/report)"
-kill $vm $(cat /tmp/hog)
+kill $(cat /tmp/hog)
+
+say "# now swap: the stand-in VM pushed out to /dev/vda (MADV_PAGEOUT)"
+mkswap /dev/vda >/dev/null; swapon /dev/vda
+kill -USR2 $vm; sleep 3
+cat /proc/swaps
+say "fast-swapoff --reserve 95% /dev/vda    # memory would be short: refused, the area stays on"
+bin/fast-swapoff --reserve 95% /dev/vda || echo "(exit $?)"
+say "fast-swapoff --rate 50M /dev/vda"
+bin/fast-swapoff --rate 50M /dev/vda
+cat /proc/swaps
+grep VmSwap /proc/$vm/status
+kill -USR1 $vm; sleep 2; echo "stand-in data check: $(tail -n 1 /tmp/report)"
+kill $vm
 '
