@@ -823,8 +823,9 @@ static uint64_t verify_rollback(struct mig *m, bool retry)
 	return verify_rollback(m, false);
 }
 
-/* Has the process gone (exited, or a zombie without memory)? The kernel reports a target
- * without an mm as -EINVAL or -ESRCH depending on where the call noticed. */
+/* Has the process gone (exited, a zombie, or exiting with its memory already released)? The
+ * kernel reports a target without an mm as -EINVAL or -ESRCH depending on where the call
+ * noticed, and /proc may still say "running" for a moment while it exits. */
 static bool proc_gone(const char *root, pid_t pid)
 {
 	char path[4096], buf[512], *p;
@@ -833,7 +834,12 @@ static bool proc_gone(const char *root, pid_t pid)
 	    ns_read_file(path, buf, sizeof(buf)) < 0)
 		return true;
 	p = strrchr(buf, ')');
-	return !p || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
+	if (!p || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X')
+		return true;
+	/* an exiting task has no mm: its maps read empty */
+	if (ns_path(path, sizeof(path), root, "/proc/%d/maps", (int)pid) < 0)
+		return true;
+	return ns_read_file(path, buf, sizeof(buf)) <= 0;
 }
 
 int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res)

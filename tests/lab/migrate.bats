@@ -163,7 +163,7 @@ hog_start() { # NODE MIB
 	rc=0
 	wait "$mig" || rc=$?
 	[ "$rc" -eq 1 ] || fail "exit $rc, want 1: $(cat "$BATS_TEST_TMPDIR/err")"
-	grep -q "the process exited during the move" "$BATS_TEST_TMPDIR/err"
+	grep -q "the process exited during the move" "$BATS_TEST_TMPDIR/err" || fail "stderr: $(cat "$BATS_TEST_TMPDIR/err")"
 }
 
 @test "lab: two concurrent runs on one process: the second names the first, exit 1" {
