@@ -132,9 +132,25 @@ out:
 	return rc < 0 ? (rc == -ENOENT ? -ESRCH : rc) : 0;
 }
 
-int ns_swap_gather(const char *root, struct ns_swap_evidence *ev)
+/* Add what one process showed to the whole host's evidence. */
+static void merge(struct ns_swap_evidence *ev, const struct ns_swap_evidence *one)
 {
-	struct ns_proc_usage *u;
+	for (int t = 0; t < NS_MAX_SWAPFILES; t++) {
+		struct ns_swap_seen *a = &ev->type[t];
+		const struct ns_swap_seen *b = &one->type[t];
+
+		a->pages += b->pages;
+		if (b->max_offset > a->max_offset)
+			a->max_offset = b->max_offset;
+		for (unsigned k = 0; k < b->nsamples && a->nsamples < NS_ARRAY_SIZE(a->sample); k++)
+			a->sample[a->nsamples++] = b->sample[k];
+	}
+}
+
+int ns_swap_gather_each(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_fn fn, void *arg)
+{
+	struct ns_swap_evidence *one = NULL;
+	struct ns_proc_usage *u = NULL;
 	char path[4096];
 	struct dirent *de;
 	int rc = 0, any_swapped = 0, any_seen = 0;
@@ -149,9 +165,10 @@ int ns_swap_gather(const char *root, struct ns_swap_evidence *ev)
 	if (!d)
 		return -errno;
 	u = calloc(1, sizeof(*u));
-	if (!u) {
-		closedir(d);
-		return -ENOMEM;
+	one = calloc(1, sizeof(*one));
+	if (!u || !one) {
+		rc = -ENOMEM;
+		goto out;
 	}
 	while ((de = readdir(d))) {
 		unsigned long long pid;
@@ -163,25 +180,38 @@ int ns_swap_gather(const char *root, struct ns_swap_evidence *ev)
 		if (ns_proc_status_read(root, (pid_t)pid, u) < 0 || u->swap_bytes == 0)
 			continue;
 		any_swapped = 1;
-		r = ns_swap_gather_pid(root, (pid_t)pid, ev);
+		memset(one, 0, sizeof(*one));
+		one->page_size = ev->page_size;
+		r = ns_swap_gather_pid(root, (pid_t)pid, one);
 		if (r == -ESRCH)
 			continue; /* exited meanwhile */
 		if (r < 0) {
 			rc = r;
-			break;
+			goto out;
+		}
+		merge(ev, one);
+		if (fn) {
+			rc = fn(arg, (pid_t)pid, u, one);
+			if (rc < 0)
+				goto out;
 		}
 	}
-	free(u);
-	closedir(d);
-	if (rc < 0)
-		return rc;
 	for (int t = 0; t < NS_MAX_SWAPFILES; t++)
 		if (ev->type[t].pages)
 			any_seen = 1;
 	/* swapped pages exist but none carried a type: the kernel zeroed them (no CAP_SYS_ADMIN) */
 	if (any_swapped && !any_seen && ns_root_is_live(root))
-		return -EPERM;
-	return 0;
+		rc = -EPERM;
+out:
+	free(u);
+	free(one);
+	closedir(d);
+	return rc;
+}
+
+int ns_swap_gather(const char *root, struct ns_swap_evidence *ev)
+{
+	return ns_swap_gather_each(root, ev, NULL, NULL);
 }
 
 /* ---- fitting types to lines ---- */

@@ -4,7 +4,6 @@
  * pages are found in each process's pagemap (by swap type), memory and every memory cgroup's
  * room are checked first, and the pages are read back through /proc/PID/mem in bounded
  * batches, re-checking MemAvailable and PSI and pacing between batches. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -154,18 +153,45 @@ struct scan {
 	uint64_t per_type[NS_MAX_SWAPFILES];
 };
 
+struct scans {
+	const char *root;
+	struct scan *v;
+	size_t n, cap;
+};
+
+/* Remember each swapped process: identity, cgroup and bytes per swap type. */
+static int scan_proc(void *arg, pid_t pid, const struct ns_proc_usage *u, const struct ns_swap_evidence *one)
+{
+	struct scans *sc = arg;
+	struct scan *x;
+
+	if (sc->n == sc->cap) {
+		size_t nc = sc->cap ? sc->cap * 2 : 64;
+		struct scan *nv = realloc(sc->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		sc->v = nv;
+		sc->cap = nc;
+	}
+	x = &sc->v[sc->n++];
+	memset(x, 0, sizeof(*x));
+	x->p.pid = pid;
+	x->p.start_time = proc_start_time(sc->root, pid);
+	snprintf(x->p.comm, sizeof(x->p.comm), "%s", u->comm);
+	proc_cgroup(sc->root, pid, x->p.cgroup, sizeof(x->p.cgroup));
+	for (int t = 0; t < NS_MAX_SWAPFILES; t++)
+		x->per_type[t] = one->type[t].pages * one->page_size;
+	return 0;
+}
+
 int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so_plan **out)
 {
-	struct ns_swap_evidence *ev = NULL, *one = NULL;
+	struct ns_swap_evidence *ev = NULL;
 	struct ns_so_plan *plan = NULL;
-	struct scan *scans = NULL;
-	struct ns_proc_usage *u = NULL;
+	struct scans sc = {o->root, NULL, 0, 0};
 	struct ns_hostmem hm;
 	struct ns_swaps sw;
-	size_t nscans = 0, cap = 0;
-	char path[4096];
-	struct dirent *de;
-	DIR *d = NULL;
 	int rc, idx, type;
 
 	rc = ns_swaps_read(o->root, &sw);
@@ -176,81 +202,17 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 		return -ENOENT;
 	plan = calloc(1, sizeof(*plan));
 	ev = calloc(1, sizeof(*ev));
-	one = calloc(1, sizeof(*one));
-	u = calloc(1, sizeof(*u));
-	if (!plan || !ev || !one || !u) {
+	if (!plan || !ev) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	snprintf(plan->path, sizeof(plan->path), "%s", sw.area[idx].path);
 	plan->used = sw.area[idx].used;
-	ev->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 
 	/* every process with swap: its pages per swap type */
-	rc = ns_path(path, sizeof(path), o->root, "/proc");
+	rc = ns_swap_gather_each(o->root, ev, scan_proc, &sc);
 	if (rc < 0)
 		goto out;
-	d = opendir(path);
-	if (!d) {
-		rc = -errno;
-		goto out;
-	}
-	while ((de = readdir(d))) {
-		unsigned long long pid;
-		int r;
-
-		if (ns_uint_parse(de->d_name, 0x7fffffff, &pid) < 0)
-			continue;
-		u->swap_bytes = 0;
-		if (ns_proc_status_read(o->root, (pid_t)pid, u) < 0 || u->swap_bytes == 0)
-			continue;
-		memset(one, 0, sizeof(*one));
-		one->page_size = ev->page_size;
-		r = ns_swap_gather_pid(o->root, (pid_t)pid, one);
-		if (r == -ESRCH)
-			continue;
-		if (r < 0) {
-			rc = r;
-			goto out;
-		}
-		if (nscans == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct scan *ns = realloc(scans, nc * sizeof(*ns));
-
-			if (!ns) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			scans = ns;
-			cap = nc;
-		}
-		memset(&scans[nscans], 0, sizeof(scans[nscans]));
-		scans[nscans].p.pid = (pid_t)pid;
-		scans[nscans].p.start_time = proc_start_time(o->root, (pid_t)pid);
-		snprintf(scans[nscans].p.comm, sizeof(scans[nscans].p.comm), "%s", u->comm);
-		proc_cgroup(o->root, (pid_t)pid, scans[nscans].p.cgroup, sizeof(scans[nscans].p.cgroup));
-		for (int t = 0; t < NS_MAX_SWAPFILES; t++) {
-			struct ns_swap_seen *a = &ev->type[t], *b = &one->type[t];
-
-			scans[nscans].per_type[t] = b->pages * ev->page_size;
-			a->pages += b->pages;
-			if (b->max_offset > a->max_offset)
-				a->max_offset = b->max_offset;
-			for (unsigned k = 0; k < b->nsamples && a->nsamples < NS_ARRAY_SIZE(a->sample); k++)
-				a->sample[a->nsamples++] = b->sample[k];
-		}
-		nscans++;
-	}
-	if (nscans && ns_root_is_live(o->root)) {
-		bool any = false;
-
-		for (int t = 0; t < NS_MAX_SWAPFILES; t++)
-			any |= ev->type[t].pages > 0;
-		if (!any) {
-			rc = -EPERM; /* swapped pages but no types: the kernel hid them from us */
-			goto out;
-		}
-	}
 	rc = ns_swap_assign(&sw, ev);
 	if (rc == 0 && sw.area[idx].type < 0 && sw.area[idx].used > 0)
 		rc = ns_swap_probe_content(o->root, &sw, ev);
@@ -260,21 +222,23 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	plan->type = type;
 
 	/* only the processes asked for, with pages on this area */
-	for (size_t i = 0; i < nscans; i++) {
-		uint64_t b = type >= 0 ? scans[i].per_type[type] : 0;
+	for (size_t i = 0; i < sc.n; i++) {
+		uint64_t b = type >= 0 ? sc.v[i].per_type[type] : 0;
+		struct ns_so_proc *np;
 
-		if (b == 0 || !wanted(o, scans[i].p.pid))
+		if (b == 0 || !wanted(o, sc.v[i].p.pid))
 			continue;
-		plan->procs = realloc(plan->procs, (size_t)(plan->nprocs + 1) * sizeof(*plan->procs));
-		if (!plan->procs) {
+		np = realloc(plan->procs, (size_t)(plan->nprocs + 1) * sizeof(*plan->procs));
+		if (!np) {
 			rc = -ENOMEM;
 			goto out;
 		}
-		plan->procs[plan->nprocs] = scans[i].p;
+		plan->procs = np;
+		plan->procs[plan->nprocs] = sc.v[i].p;
 		plan->procs[plan->nprocs].bytes = b;
 		plan->proc_bytes += b;
-		if (scans[i].p.cgroup[0]) {
-			rc = charge(plan, o->root, scans[i].p.cgroup, b);
+		if (sc.v[i].p.cgroup[0]) {
+			rc = charge(plan, o->root, sc.v[i].p.cgroup, b);
 			if (rc < 0)
 				goto out;
 		}
@@ -309,12 +273,8 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	plan = NULL;
 	rc = 0;
 out:
-	if (d)
-		closedir(d);
-	free(scans);
+	free(sc.v);
 	free(ev);
-	free(one);
-	free(u);
 	ns_so_plan_free(plan);
 	return rc;
 }

@@ -49,6 +49,12 @@ struct ns_swap_evidence {
 /* Scan every process that has swap (VmSwap > 0) and record the types its pagemap shows.
  * Needs CAP_SYS_ADMIN (without it the kernel zeroes type and offset): -EPERM then. */
 int ns_swap_gather(const char *root, struct ns_swap_evidence *ev);
+/* The same, calling fn for each process with what its own pagemap showed (one). A negative
+ * return from fn stops the scan and is returned. */
+struct ns_proc_usage;
+typedef int (*ns_swap_proc_fn)(void *arg, pid_t pid, const struct ns_proc_usage *status,
+			       const struct ns_swap_evidence *one);
+int ns_swap_gather_each(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_fn fn, void *arg);
 /* Record one process only (for tests and for fast-swapoff's per-process pass). */
 int ns_swap_gather_pid(const char *root, pid_t pid, struct ns_swap_evidence *ev);
 
