@@ -6,14 +6,16 @@
 
 #include "numasafe/headroom.h"
 
+uint64_t ns_reserve_default(uint64_t total)
+{
+	uint64_t pct = (uint64_t)((double)total * NS_RESERVE_PCT / 100.0);
+
+	return pct > NS_RESERVE_MIN ? pct : NS_RESERVE_MIN;
+}
+
 uint64_t ns_reserve_for(const struct ns_node *n, const struct ns_amount *amount)
 {
-	uint64_t pct;
-
-	if (amount)
-		return ns_amount_resolve(amount, n->mem_total);
-	pct = (uint64_t)((double)n->mem_total * NS_RESERVE_PCT / 100.0);
-	return pct > NS_RESERVE_MIN ? pct : NS_RESERVE_MIN;
+	return amount ? ns_amount_resolve(amount, n->mem_total) : ns_reserve_default(n->mem_total);
 }
 
 uint64_t ns_node_headroom(const struct ns_node *n, uint64_t reserve)

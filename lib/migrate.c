@@ -828,13 +828,10 @@ static uint64_t verify_rollback(struct mig *m, bool retry)
  * noticed, and /proc may still say "running" for a moment while it exits. */
 static bool proc_gone(const char *root, pid_t pid)
 {
-	char path[4096], buf[512], *p;
+	struct ns_proc_stat st;
+	char path[4096], buf[512];
 
-	if (ns_path(path, sizeof(path), root, "/proc/%d/stat", (int)pid) < 0 ||
-	    ns_read_file(path, buf, sizeof(buf)) < 0)
-		return true;
-	p = strrchr(buf, ')');
-	if (!p || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X')
+	if (ns_proc_stat_read(root, pid, &st) < 0 || st.state == 'Z' || st.state == 'X')
 		return true;
 	/* an exiting task has no mm: its maps read empty */
 	if (ns_path(path, sizeof(path), root, "/proc/%d/maps", (int)pid) < 0)

@@ -339,10 +339,9 @@ int ns_proc_status_read(const char *root, pid_t pid, struct ns_proc_usage *u)
 
 #define PF_KTHREAD 0x00200000
 
-int ns_proc_check_user(const char *root, pid_t pid)
+int ns_proc_stat_read(const char *root, pid_t pid, struct ns_proc_stat *st)
 {
 	char path[4096], buf[1024], *p;
-	unsigned long flags = 0;
 	ssize_t n;
 	int rc;
 
@@ -354,13 +353,24 @@ int ns_proc_check_user(const char *root, pid_t pid)
 	n = ns_read_file(path, buf, sizeof(buf));
 	if (n < 0)
 		return n == -ENOENT ? -ESRCH : (int)n;
-	/* comm may hold spaces and parentheses: fields resume after the last ')' */
+	/* comm may hold spaces and parentheses: fields resume after the last ')'; starttime
+	 * (field 22) is the 20th after it. It is absent from hand-made fixtures: then 0. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
-		return -EINVAL;
-	if (flags & PF_KTHREAD)
+	memset(st, 0, sizeof(*st));
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 &st->state, &st->flags, &st->start_time) < 2)
 		return -EINVAL;
 	return 0;
+}
+
+int ns_proc_check_user(const char *root, pid_t pid)
+{
+	struct ns_proc_stat st;
+	int rc = ns_proc_stat_read(root, pid, &st);
+
+	if (rc < 0)
+		return rc;
+	return (st.flags & PF_KTHREAD) ? -EINVAL : 0;
 }
 
 static void read_thp(const char *root, pid_t pid, struct ns_proc_usage *u)

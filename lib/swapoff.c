@@ -54,17 +54,9 @@ void ns_so_plan_free(struct ns_so_plan *plan)
 
 static unsigned long long proc_start_time(const char *root, pid_t pid)
 {
-	char path[4096], buf[1024], *p;
-	unsigned long long st = 0;
+	struct ns_proc_stat st;
 
-	if (ns_path(path, sizeof(path), root, "/proc/%d/stat", (int)pid) < 0 || ns_read_file(path, buf, sizeof(buf)) < 0)
-		return 0;
-	p = strrchr(buf, ')');
-	/* field 22 (starttime) is the 20th after the comm */
-	if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			&st) != 1)
-		st = 0;
-	return st;
+	return ns_proc_stat_read(root, pid, &st) < 0 ? 0 : st.start_time;
 }
 
 static void proc_cgroup(const char *root, pid_t pid, char *out, size_t len)
@@ -252,11 +244,8 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	plan->available = hm.mem_available;
 	if (o->reserve)
 		plan->reserve = ns_amount_resolve(o->reserve, hm.mem_total);
-	else {
-		uint64_t pct = hm.mem_total / 50;
-
-		plan->reserve = pct > NS_RESERVE_MIN ? pct : NS_RESERVE_MIN;
-	}
+	else
+		plan->reserve = ns_reserve_default(hm.mem_total);
 	plan->fits = plan->proc_bytes + plan->other + plan->reserve <= plan->available;
 	if (!plan->fits)
 		plan->shortfall = plan->proc_bytes + plan->other + plan->reserve - plan->available;

@@ -33,6 +33,8 @@ struct ns_fit {
 
 /* The reserve to keep on a node: the amount resolved against the node's MemTotal, or, when
  * amount is NULL, the default: the larger of 256 MiB and 2% of the node. */
+/* The default reserve for memory of that total size: the larger of 256 MiB and 2%. */
+uint64_t ns_reserve_default(uint64_t total);
 uint64_t ns_reserve_for(const struct ns_node *n, const struct ns_amount *amount);
 uint64_t ns_node_headroom(const struct ns_node *n, uint64_t reserve);
 

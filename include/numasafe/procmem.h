@@ -82,6 +82,14 @@ struct ns_proc_usage {
 int ns_proc_usage_read(const char *root, pid_t pid, struct ns_proc_usage **out);
 /* Mems_allowed_list / Cpus_allowed_list / VmSwap / Name from /proc/PID/status. */
 int ns_proc_status_read(const char *root, pid_t pid, struct ns_proc_usage *u);
+/* The few /proc/PID/stat fields the tools need. */
+struct ns_proc_stat {
+	char state;		       /* R, S, D, Z, X, ... */
+	unsigned long flags;	       /* PF_* */
+	unsigned long long start_time; /* clock ticks after boot: tells a reused PID apart */
+};
+/* 0, -ESRCH when there is no such process, -EINVAL when the file does not parse. */
+int ns_proc_stat_read(const char *root, pid_t pid, struct ns_proc_stat *st);
 /* -ESRCH when no such process; -EINVAL for a kernel thread (no mm); 0 otherwise. */
 int ns_proc_check_user(const char *root, pid_t pid);
 
