@@ -1,0 +1,84 @@
+/* Whole-host rebalance: place every VM on one node so memory and vCPUs fit, moving the fewest
+ * bytes, and order the moves so each one's target has room when it runs. Pure arithmetic over
+ * numbers the caller gathered (topology, headroom, per-VM memory per node); no /proc reads. */
+#ifndef NUMASAFE_PLAN_H
+#define NUMASAFE_PLAN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#define NS_PLAN_MAX_NODES 64
+#define NS_PLAN_VERSION 1
+
+/* A node as the planner sees it. */
+struct ns_plan_node {
+	int id;		   /* kernel node id */
+	uint64_t headroom; /* bytes that may still go there now (MemFree - high wmark - reserve) */
+	int cpus;	   /* CPUs usable for vCPUs (excluded CPUs already removed) */
+};
+
+/* A VM as the planner sees it. */
+struct ns_plan_vm {
+	char name[256];	   /* libvirt domain name, or the bare QEMU's name */
+	int is_domain;	   /* 1: libvirt domain (executed by name), 0: bare process (by pid) */
+	pid_t pid;
+	unsigned long long start_time; /* /proc/PID/stat field 22, guards against PID reuse */
+	int vcpus;
+	uint64_t mem[NS_PLAN_MAX_NODES]; /* bytes on each node, indexed like ns_plan_in.nodes */
+	int pinned_node;		 /* index of a node the VM must stay on, or -1 */
+};
+
+struct ns_plan_in {
+	int nr_nodes;
+	struct ns_plan_node nodes[NS_PLAN_MAX_NODES];
+	int nr_vms;
+	struct ns_plan_vm *vms;
+	/* 0: exact search when small enough, heuristic beyond; NS_PLAN_EXACT / NS_PLAN_GREEDY
+	 * force one method (for bench/plan and tests). */
+	unsigned flags;
+};
+#define NS_PLAN_EXACT 1u  /* branch and bound, whatever the size (may be slow) */
+#define NS_PLAN_GREEDY 2u /* numad-like baseline: one VM at a time, no look-ahead */
+
+/* One executable step: pin the VM to the node, then move its memory there. */
+struct ns_plan_step {
+	int vm;		/* index into ns_plan_in.vms */
+	int to;		/* node index */
+	uint64_t bytes; /* bytes that move */
+	int via_temp;	/* 1: a first leg parking memory on a temporary node to break a cycle */
+};
+
+struct ns_plan_out {
+	int *placement; /* per VM: node index, or -1 when it fits nowhere */
+	char (*why)[160]; /* per unplaced VM: the reason, "" for placed ones */
+	int nr_steps;
+	struct ns_plan_step *steps;
+	uint64_t bytes_moved; /* sum over placed VMs of bytes not yet on their node */
+	int exact;	      /* 1 when the placement is proven optimal */
+	int nr_unordered;     /* steps that no order can make safe (reported, not emitted) */
+};
+
+/* 0, or -EINVAL on bad input, -ENOMEM. An infeasible VM is not an error: placement -1 + why. */
+int ns_plan_solve(const struct ns_plan_in *in, struct ns_plan_out *out);
+void ns_plan_out_free(struct ns_plan_out *out);
+
+/* The plan as JSON (schema: README "Rebalance plan"), and back. ns_plan_from_json fills
+ * steps with VM names, pids and node ids for execution; see struct ns_plan_exec. */
+struct json_object *ns_plan_to_json(const struct ns_plan_in *in, const struct ns_plan_out *out);
+
+struct ns_plan_exec_step {
+	int index; /* 1-based step number as printed */
+	char vm[256];
+	int is_domain;
+	pid_t pid;
+	unsigned long long start_time;
+	int to_node; /* kernel node id */
+	uint64_t bytes;
+};
+/* Parse a plan file. -EINVAL with errmsg on a bad schema or version. */
+int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, char *errmsg,
+		 size_t len);
+
+#endif
