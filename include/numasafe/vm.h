@@ -27,4 +27,49 @@ int ns_domain_numatune_get(const char *uri, const char *name, int *mode, char *n
 int ns_domain_numatune_set(const char *uri, const char *name, const char *nodeset, char *errmsg,
 			   size_t errlen);
 
+/* VM discovery. A VM is a process with vCPU threads named "CPU n/KVM" or "CPU n/TCG" (QEMU
+ * names its threads only with -name ...,debug-threads=on, which libvirt passes), or a QEMU
+ * process (qemu-system-*, qemu-kvm) without such names, which is reported, never guessed at.
+ * It is a libvirt domain when /run/libvirt/qemu/NAME.pid holds its PID. Everything is read
+ * under root, so fixture trees work; no libvirt connection is needed. */
+enum ns_thread_kind {
+	NS_THREAD_VCPU = 0,
+	NS_THREAD_IO,	    /* QEMU IOThread objects: "IO <id>" */
+	NS_THREAD_EMULATOR, /* everything else: main loop, RCU, workers, ... */
+};
+
+struct ns_vm_thread {
+	pid_t tid;
+	enum ns_thread_kind kind;
+	int index;     /* vCPU number, or I/O thread position (0-based); -1 for emulator threads */
+	char comm[32];
+	char io_id[32]; /* the IOThread's id ("iothread1") */
+};
+
+struct ns_vm {
+	char name[256];
+	int is_domain;			/* listed by libvirt's QEMU driver */
+	pid_t pid;
+	unsigned long long start_time;	/* /proc/PID/stat starttime */
+	int named;			/* 0: a QEMU without thread names; vCPUs unknown */
+	int nvcpus;			/* highest vCPU number + 1 */
+	int nthreads;
+	struct ns_vm_thread *threads;	/* sorted: vCPUs by number, I/O threads, emulator */
+};
+
+/* The VM behind PID. -ESRCH: no such process; -ENOEXEC: not a VM (no vCPU threads, not
+ * QEMU); -ENODATA: a QEMU without thread names (vm->name and pid still filled, named = 0). */
+int ns_vm_from_pid(const char *root, pid_t pid, struct ns_vm *vm);
+void ns_vm_release(struct ns_vm *vm);
+
+struct ns_vm_list {
+	int n;
+	struct ns_vm *v; /* sorted by name */
+};
+/* Every VM on the host, including unnamed QEMUs (named = 0). */
+int ns_vm_list_read(const char *root, struct ns_vm_list *out);
+void ns_vm_list_free(struct ns_vm_list *l);
+/* The VM of a libvirt domain by name, by its pid file under root. -ENOENT: no pid file. */
+int ns_vm_from_domain(const char *root, const char *name, struct ns_vm *vm);
+
 #endif

@@ -1,0 +1,299 @@
+/* VM discovery from /proc: QEMU processes and their vCPU, I/O and emulator threads, and which
+ * of them are libvirt domains. Reading /proc (not libvirt) keeps it usable on fixture trees, on
+ * hosts without libvirtd, and for bare QEMU processes alike. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numasafe/numasafe.h"
+#include "numasafe/procmem.h"
+#include "numasafe/vm.h"
+#include "util.h"
+
+static int read_comm(const char *root, pid_t pid, pid_t tid, char *comm, size_t len)
+{
+	char path[4096];
+	ssize_t n;
+	int rc;
+
+	if (tid)
+		rc = ns_path(path, sizeof(path), root, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	else
+		rc = ns_path(path, sizeof(path), root, "/proc/%d/comm", (int)pid);
+	if (rc < 0)
+		return rc;
+	n = ns_read_file(path, comm, len);
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (int)n;
+	comm[strcspn(comm, "\n")] = '\0';
+	return 0;
+}
+
+static int is_qemu_comm(const char *comm)
+{
+	return strncmp(comm, "qemu-system-", 12) == 0 || strcmp(comm, "qemu-kvm") == 0 ||
+	       strcmp(comm, "kvm") == 0;
+}
+
+/* QEMU's -name value: "NAME[,opt=...]" or "guest=NAME[,opt=...]" (keys in any order); ",," is
+ * an escaped comma. */
+static void parse_name_opt(const char *val, char *name, size_t len)
+{
+	char opt[256];
+	int first = 1;
+
+	name[0] = '\0';
+	for (const char *p = val; *p; first = 0) {
+		size_t o = 0;
+
+		/* one option, with ",," unescaped */
+		while (*p && !(*p == ',' && p[1] != ',')) {
+			if (*p == ',')
+				p++;
+			if (o + 1 < sizeof(opt))
+				opt[o++] = *p;
+			p++;
+		}
+		opt[o] = '\0';
+		if (*p == ',')
+			p++;
+		if (strncmp(opt, "guest=", 6) == 0) {
+			snprintf(name, len, "%s", opt + 6);
+			return;
+		}
+		if (first && !strchr(opt, '='))
+			snprintf(name, len, "%s", opt);
+	}
+}
+
+/* The name operators know the VM by: -name from the command line, else "pid N". */
+static void vm_name(const char *root, pid_t pid, char *name, size_t len)
+{
+	char path[4096], *buf = NULL;
+	size_t cap = 1 << 16;
+	ssize_t n = -1;
+
+	snprintf(name, len, "pid %d", (int)pid);
+	if (ns_path(path, sizeof(path), root, "/proc/%d/cmdline", (int)pid) < 0 || !(buf = malloc(cap)))
+		goto out;
+	n = ns_read_file(path, buf, cap);
+	for (ssize_t i = 0; n > 0 && i < n;) {
+		const char *arg = buf + i;
+		size_t al = strlen(arg);
+
+		if (strcmp(arg, "-name") == 0 && i + (ssize_t)al + 1 < n) {
+			parse_name_opt(arg + al + 1, name, len);
+			if (!name[0])
+				snprintf(name, len, "pid %d", (int)pid);
+			break;
+		}
+		i += (ssize_t)al + 1;
+	}
+out:
+	free(buf);
+}
+
+static int thread_cmp(const void *a, const void *b)
+{
+	const struct ns_vm_thread *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return (int)x->kind - (int)y->kind;
+	if (x->kind == NS_THREAD_IO) {
+		int c = strcmp(x->io_id, y->io_id);
+
+		if (c)
+			return c;
+	}
+	if (x->index != y->index)
+		return x->index - y->index;
+	return (int)x->tid - (int)y->tid;
+}
+
+static int domain_pid(const char *root, const char *name, pid_t *pid)
+{
+	char path[4096];
+	uint64_t v;
+	int rc;
+
+	if (strchr(name, '/'))
+		return -EINVAL;
+	rc = ns_path(path, sizeof(path), root, "/run/libvirt/qemu/%s.pid", name);
+	if (rc < 0)
+		return rc;
+	rc = ns_read_u64(path, &v);
+	if (rc < 0)
+		return rc;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+void ns_vm_release(struct ns_vm *vm)
+{
+	if (!vm)
+		return;
+	free(vm->threads);
+	vm->threads = NULL;
+	vm->nthreads = 0;
+}
+
+int ns_vm_from_pid(const char *root, pid_t pid, struct ns_vm *vm)
+{
+	struct ns_proc_stat st;
+	char path[4096], comm[64];
+	struct dirent *de;
+	DIR *d = NULL;
+	int rc, cap = 0;
+	pid_t dpid;
+
+	memset(vm, 0, sizeof(*vm));
+	rc = ns_proc_stat_read(root, pid, &st);
+	if (rc < 0)
+		return rc;
+	vm->pid = pid;
+	vm->start_time = st.start_time;
+	rc = read_comm(root, pid, 0, comm, sizeof(comm));
+	if (rc < 0)
+		return rc;
+	rc = ns_path(path, sizeof(path), root, "/proc/%d/task", (int)pid);
+	if (rc < 0)
+		return rc;
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while ((de = readdir(d))) {
+		struct ns_vm_thread t = {.index = -1, .kind = NS_THREAD_EMULATOR};
+		char acc[8];
+		int idx;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		t.tid = (pid_t)atoi(de->d_name);
+		if (read_comm(root, pid, t.tid, t.comm, sizeof(t.comm)) < 0)
+			continue; /* the thread ended while we looked */
+		if (sscanf(t.comm, "CPU %d/%3[A-Z]", &idx, acc) == 2 && idx >= 0 &&
+		    (strcmp(acc, "KVM") == 0 || strcmp(acc, "TCG") == 0 || strcmp(acc, "HVF") == 0)) {
+			t.kind = NS_THREAD_VCPU;
+			t.index = idx;
+			if (idx + 1 > vm->nvcpus)
+				vm->nvcpus = idx + 1;
+		} else if (strncmp(t.comm, "IO ", 3) == 0 && t.comm[3] &&
+			   strcmp(t.comm + 3, "mon_iothread") != 0) {
+			/* mon_iothread serves the monitor: an emulator thread, as libvirt counts */
+			t.kind = NS_THREAD_IO;
+			snprintf(t.io_id, sizeof(t.io_id), "%.28s", t.comm + 3);
+		}
+		if (vm->nthreads == cap) {
+			struct ns_vm_thread *n;
+
+			cap = cap ? cap * 2 : 16;
+			n = realloc(vm->threads, (size_t)cap * sizeof(*n));
+			if (!n) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			vm->threads = n;
+		}
+		vm->threads[vm->nthreads++] = t;
+	}
+	qsort(vm->threads, (size_t)vm->nthreads, sizeof(*vm->threads), thread_cmp);
+	for (int i = 0, io = 0; i < vm->nthreads; i++)
+		if (vm->threads[i].kind == NS_THREAD_IO)
+			vm->threads[i].index = io++;
+	vm_name(root, pid, vm->name, sizeof(vm->name));
+	vm->is_domain = domain_pid(root, vm->name, &dpid) == 0 && dpid == pid;
+	vm->named = vm->nvcpus > 0;
+	if (!vm->named)
+		rc = is_qemu_comm(comm) ? -ENODATA : -ENOEXEC;
+	else
+		rc = 0;
+out:
+	closedir(d);
+	if (rc < 0 && rc != -ENODATA)
+		ns_vm_release(vm);
+	return rc;
+}
+
+int ns_vm_from_domain(const char *root, const char *name, struct ns_vm *vm)
+{
+	pid_t pid;
+	int rc = domain_pid(root, name, &pid);
+
+	if (rc < 0)
+		return rc == -EINVAL ? -ENOENT : rc;
+	rc = ns_vm_from_pid(root, pid, vm);
+	if (rc == 0 || rc == -ENODATA) {
+		/* the pid file is the authority on which domain this is */
+		snprintf(vm->name, sizeof(vm->name), "%s", name);
+		vm->is_domain = 1;
+	}
+	return rc;
+}
+
+static int vm_cmp(const void *a, const void *b)
+{
+	const struct ns_vm *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (int)x->pid - (int)y->pid;
+}
+
+void ns_vm_list_free(struct ns_vm_list *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < l->n; i++)
+		ns_vm_release(&l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int ns_vm_list_read(const char *root, struct ns_vm_list *out)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+	int rc = 0, cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	rc = ns_path(path, sizeof(path), root, "/proc");
+	if (rc < 0)
+		return rc;
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct ns_vm vm;
+		int r;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		r = ns_vm_from_pid(root, (pid_t)atoi(de->d_name), &vm);
+		if (r < 0 && r != -ENODATA)
+			continue; /* not a VM, a kernel thread, or gone */
+		if (out->n == cap) {
+			struct ns_vm *n;
+
+			cap = cap ? cap * 2 : 8;
+			n = realloc(out->v, (size_t)cap * sizeof(*n));
+			if (!n) {
+				ns_vm_release(&vm);
+				rc = -ENOMEM;
+				break;
+			}
+			out->v = n;
+		}
+		out->v[out->n++] = vm;
+	}
+	closedir(d);
+	if (rc < 0) {
+		ns_vm_list_free(out);
+		return rc;
+	}
+	qsort(out->v, (size_t)out->n, sizeof(*out->v), vm_cmp);
+	return 0;
+}
