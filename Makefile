@@ -31,6 +31,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 HELPERS := build/tests/standin
 
+.SECONDARY:
 .PHONY: all deps check unit bats lab-check demo install uninstall clean helpers
 all: $(BINS) $(HELPERS)
 
@@ -48,11 +49,11 @@ build/libnumasafe.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-build/cmd/%.o: cmd/%.c cmd/common.h $(wildcard include/numasafe/*.h) build/flags
+build/cmd/%.o: cmd/%.c cmd/common.h cmd/move.h $(wildcard include/numasafe/*.h) build/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
-bin/%: build/cmd/%.o build/cmd/common.o build/libnumasafe.a
+bin/%: build/cmd/%.o build/cmd/common.o build/cmd/move.o build/libnumasafe.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMD_LIBS)
 

@@ -1,6 +1,17 @@
-/* vm-pin: pin a VM's vCPU, emulator and I/O threads (and memory policy) to a node.
- * Not written yet (issue "vm-pin"); the interface is, so --help tells what is coming. */
+/* vm-pin: pin a VM's vCPU, emulator and I/O threads to a node's CPUs in one idempotent
+ * command, through libvirt for domains and with sched_setaffinity for bare QEMU processes;
+ * optionally weight its CPU share by vCPU count and bring its memory along (the numa-migrate
+ * engine). Any failure puts the previous pinning back. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "common.h"
+#include "move.h"
+#include "numasafe/pin.h"
 
 static char *opt_node, *opt_cpus, *opt_vcpus, *opt_exclude, *opt_plan;
 static int opt_show, opt_no_emulator, opt_iothreads, opt_spread, opt_mem, opt_weight, opt_config, opt_dry_run;
@@ -24,15 +35,613 @@ static struct poptOption options[] = {
 	POPT_TABLEEND,
 };
 
+static const char *setstr(const struct ns_set *s, char *buf, size_t len)
+{
+	if (ns_set_format(s, buf, len) < 0 || !buf[0])
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+/* The nodes whose CPUs a set of CPUs touches. */
+static struct ns_set cpu_nodes(const struct ns_topo *t, const struct ns_set *cpus)
+{
+	struct ns_set n;
+
+	ns_set_clear(&n);
+	for (int c = ns_set_next(cpus, 0); c >= 0; c = ns_set_next(cpus, (unsigned)c + 1)) {
+		int node = ns_topo_cpu_node(t, (unsigned)c);
+
+		if (node >= 0)
+			ns_set_add(&n, (unsigned)node);
+	}
+	return n;
+}
+
+static void parse_cpus(const char *opt, const char *arg, const struct ns_set *online, struct ns_set *out)
+{
+	char have[256];
+
+	if (ns_set_parse(arg, NS_SET_MAX, out) < 0 || ns_set_empty(out))
+		ns_usage("%s: '%s' is not a CPU list (like 1 or 0-3,8)", opt, arg);
+	if (!ns_set_subset(out, online)) {
+		struct ns_set bad = *out;
+
+		ns_set_andnot(&bad, online);
+		ns_usage("%s: CPU %d is not on this host (CPUs %s)", opt, ns_set_next(&bad, 0),
+			 setstr(online, have, sizeof(have)));
+	}
+}
+
+/* ---- --show ---- */
+
+struct view {
+	const char *name;
+	int is_domain;
+	pid_t pid;
+	int named;
+	struct ns_pin_result pins;
+	struct ns_proc_usage *mem;
+};
+
+static const char *what_name(enum ns_pin_what w)
+{
+	static const char *const n[] = {"vcpu", "emulator", "iothread", "thread"};
+
+	return n[w];
+}
+
+/* Local: every thread may run only on one node's CPUs and that node holds >= 99% of the
+ * memory. Returns the node, or -1. */
+static int view_local(const struct ns_topo *t, const struct view *v, double *share)
+{
+	struct ns_set nodes;
+	uint64_t total = 0;
+	int node;
+
+	ns_set_clear(&nodes);
+	*share = 0;
+	for (int i = 0; i < v->pins.n; i++) {
+		struct ns_set n = cpu_nodes(t, &v->pins.items[i].before);
+
+		ns_set_or(&nodes, &n);
+	}
+	if (ns_set_count(&nodes) != 1 || !v->mem)
+		return -1;
+	node = ns_set_next(&nodes, 0);
+	for (unsigned n = 0; n < v->mem->max_node; n++)
+		total += v->mem->node_total[n];
+	*share = total ? 100.0 * (double)v->mem->node_total[node] / (double)total : 100.0;
+	return *share >= 99.0 ? node : -1;
+}
+
+static struct json_object *view_json(const struct ns_topo *t, const struct view *v)
+{
+	struct json_object *o = json_object_new_object(), *th = json_object_new_array();
+	double share;
+	int local = view_local(t, v, &share);
+
+	json_object_object_add(o, "name", json_object_new_string(v->name));
+	json_object_object_add(o, "domain", json_object_new_boolean(v->is_domain));
+	json_object_object_add(o, "pid", v->pid > 0 ? json_object_new_int(v->pid) : NULL);
+	json_object_object_add(o, "thread_names", json_object_new_boolean(v->named));
+	for (int i = 0; i < v->pins.n; i++) {
+		const struct ns_pin_item *it = &v->pins.items[i];
+		struct json_object *x = json_object_new_object();
+		struct ns_set nodes = cpu_nodes(t, &it->before);
+
+		json_object_object_add(x, "kind", json_object_new_string(what_name(it->what)));
+		json_object_object_add(x, "index", it->index >= 0 ? json_object_new_int(it->index) : NULL);
+		json_object_object_add(x, "tid", it->tid > 0 ? json_object_new_int(it->tid) : NULL);
+		json_object_object_add(x, "label", json_object_new_string(it->label));
+		json_object_object_add(x, "cpus", ns_json_set(&it->before));
+		json_object_object_add(x, "nodes", ns_json_set(&nodes));
+		json_object_array_add(th, x);
+	}
+	json_object_object_add(o, "threads", th);
+	if (v->mem) {
+		struct json_object *m = json_object_new_object();
+
+		for (unsigned n = 0; n < v->mem->max_node; n++) {
+			char k[16];
+
+			snprintf(k, sizeof(k), "%u", n);
+			json_object_object_add(m, k, ns_json_u64(v->mem->node_total[n]));
+		}
+		json_object_object_add(o, "memory_per_node", m);
+	} else
+		json_object_object_add(o, "memory_per_node", NULL);
+	json_object_object_add(o, "local", json_object_new_boolean(local >= 0));
+	json_object_object_add(o, "local_node", local >= 0 ? json_object_new_int(local) : NULL);
+	return o;
+}
+
+static void view_print(const struct ns_topo *t, const struct view *v)
+{
+	char a[256], b[256], sz[32];
+	double share;
+	int local = view_local(t, v, &share);
+
+	printf("%s (%s", v->name, v->is_domain ? "libvirt domain" : "qemu");
+	if (v->pid > 0)
+		printf(", pid %d", (int)v->pid);
+	printf(")");
+	if (!v->named) {
+		printf(": no thread names, vCPUs cannot be told apart (start QEMU with -name NAME,debug-threads=on)\n");
+		return;
+	}
+	if (local >= 0)
+		printf(": local to node %d\n", local);
+	else
+		printf(": not local\n");
+	printf("  %-32s %7s  %-16s %s\n", "thread", "tid", "cpus", "nodes");
+	for (int i = 0; i < v->pins.n; i++) {
+		const struct ns_pin_item *it = &v->pins.items[i];
+		struct ns_set nodes = cpu_nodes(t, &it->before);
+		char tid[16] = "-";
+
+		if (it->tid > 0)
+			snprintf(tid, sizeof(tid), "%d", (int)it->tid);
+		printf("  %-32s %7s  %-16s %s\n", it->label, tid, setstr(&it->before, a, sizeof(a)),
+		       setstr(&nodes, b, sizeof(b)));
+	}
+	if (v->mem) {
+		printf("  memory:");
+		for (unsigned n = 0; n < v->mem->max_node; n++)
+			printf(" node%u %s", n, ns_size_format(v->mem->node_total[n], sz, sizeof(sz)));
+		printf("\n");
+	}
+}
+
+static void view_fill(struct view *v, const struct ns_vm *vm)
+{
+	char msg[256];
+
+	v->name = vm->name;
+	v->is_domain = vm->is_domain;
+	v->pid = vm->pid;
+	v->named = vm->named;
+	if (vm->named)
+		ns_pin_get_pid(vm, &v->pins, msg, sizeof(msg));
+	if (ns_proc_usage_read(NULL, vm->pid, &v->mem) < 0)
+		v->mem = NULL;
+}
+
+static int show(const struct ns_topo *t, const char *pidarg)
+{
+	struct json_object *js = NULL, *arr = NULL;
+	struct ns_vm_list list = {0};
+	struct ns_vm one;
+	struct view *views = NULL;
+	int nviews = 0, rc = NS_EXIT_OK;
+	char msg[512];
+
+	memset(&one, 0, sizeof(one));
+	if (ns_cli.domain) {
+		views = calloc(1, sizeof(*views));
+		if (!views)
+			return NS_EXIT_FAIL;
+		nviews = 1;
+		/* libvirt is the authority on a domain's pinning; the process (when local) adds
+		 * thread ids and memory */
+		if (ns_vm_from_domain(NULL, ns_cli.domain, &one) == 0)
+			view_fill(&views[0], &one);
+		ns_pin_result_free(&views[0].pins);
+		views[0].name = ns_cli.domain;
+		views[0].is_domain = 1;
+		views[0].named = 1;
+		rc = ns_pin_get_domain(ns_cli.connect, ns_cli.domain, &views[0].pins, msg, sizeof(msg));
+		if (rc < 0) {
+			if (rc == -ENOENT)
+				ns_err("domain %s: no such domain", ns_cli.domain);
+			else
+				ns_err("domain %s: %s", ns_cli.domain, msg[0] ? msg : strerror(-rc));
+			rc = NS_EXIT_FAIL;
+			goto out;
+		}
+		/* libvirt's items carry no thread ids: take them from the process */
+		for (int i = 0; i < views[0].pins.n; i++)
+			for (int j = 0; j < one.nthreads; j++)
+				if (views[0].pins.items[i].what == NS_PIN_VCPU && one.threads[j].kind == NS_THREAD_VCPU &&
+				    one.threads[j].index == views[0].pins.items[i].index)
+					views[0].pins.items[i].tid = one.threads[j].tid;
+		rc = NS_EXIT_OK;
+	} else if (pidarg) {
+		pid_t pid = ns_opt_pid("pid", pidarg);
+
+		rc = ns_vm_from_pid(NULL, pid, &one);
+		if (rc < 0 && rc != -ENODATA) {
+			if (rc == -ENOEXEC)
+				ns_err("pid %d is not a QEMU VM (no \"CPU n/KVM\" or \"CPU n/TCG\" threads)", (int)pid);
+			else
+				ns_errno(rc, "pid %d", (int)pid);
+			rc = NS_EXIT_FAIL;
+			goto out;
+		}
+		views = calloc(1, sizeof(*views));
+		if (!views)
+			return NS_EXIT_FAIL;
+		nviews = 1;
+		view_fill(&views[0], &one);
+		rc = NS_EXIT_OK;
+	} else {
+		rc = ns_vm_list_read(NULL, &list);
+		if (rc < 0) {
+			ns_errno(rc, "listing VMs");
+			rc = NS_EXIT_FAIL;
+			goto out;
+		}
+		views = calloc((size_t)list.n + 1, sizeof(*views));
+		if (!views) {
+			rc = NS_EXIT_FAIL;
+			goto out;
+		}
+		nviews = list.n;
+		for (int i = 0; i < list.n; i++)
+			view_fill(&views[i], &list.v[i]);
+		rc = NS_EXIT_OK;
+	}
+	if (ns_cli.json) {
+		js = json_object_new_object();
+		arr = json_object_new_array();
+		json_object_object_add(js, "version", json_object_new_int(1));
+		for (int i = 0; i < nviews; i++)
+			json_object_array_add(arr, view_json(t, &views[i]));
+		json_object_object_add(js, "vms", arr);
+		ns_json_print(js);
+		json_object_put(js);
+	} else {
+		if (nviews == 0 && !ns_cli.quiet)
+			printf("no VMs found (QEMU processes or libvirt domains)\n");
+		for (int i = 0; i < nviews; i++)
+			view_print(t, &views[i]);
+	}
+out:
+	for (int i = 0; i < nviews; i++) {
+		ns_pin_result_free(&views[i].pins);
+		free(views[i].mem);
+	}
+	free(views);
+	ns_vm_release(&one);
+	ns_vm_list_free(&list);
+	return rc;
+}
+
+/* ---- pinning ---- */
+
+struct target {
+	char name[256];
+	int is_domain;
+	pid_t pid; /* 0 for a domain without a local process (test:///) */
+	struct ns_vm vm;
+	int nvcpus;
+};
+
+/* Resolve PID or --domain; exits with the right code on errors. */
+static void resolve(const char *pidarg, struct target *tg)
+{
+	memset(tg, 0, sizeof(*tg));
+	if (ns_cli.domain) {
+		snprintf(tg->name, sizeof(tg->name), "%s", ns_cli.domain);
+		tg->is_domain = 1;
+		if (ns_vm_from_domain(NULL, ns_cli.domain, &tg->vm) == 0)
+			tg->pid = tg->vm.pid;
+		return;
+	}
+	{
+		pid_t pid = ns_opt_pid("pid", pidarg);
+		int rc = ns_vm_from_pid(NULL, pid, &tg->vm);
+
+		if (rc == -ENODATA) {
+			ns_err("pid %d: QEMU without thread names: its vCPU threads cannot be told apart; start it "
+			       "with -name NAME,debug-threads=on (libvirt does)",
+			       (int)pid);
+			exit(ns_cli_exit(NS_EXIT_FAIL));
+		}
+		if (rc == -ENOEXEC) {
+			ns_err("pid %d is not a QEMU VM (no \"CPU n/KVM\" or \"CPU n/TCG\" threads)", (int)pid);
+			exit(ns_cli_exit(NS_EXIT_FAIL));
+		}
+		if (rc < 0) {
+			ns_errno(rc, "pid %d", (int)pid);
+			exit(ns_cli_exit(NS_EXIT_FAIL));
+		}
+		tg->pid = pid;
+		snprintf(tg->name, sizeof(tg->name), "%s", tg->vm.name);
+		/* a domain's threads are pinned through libvirt, so its view stays true */
+		tg->is_domain = tg->vm.is_domain;
+	}
+}
+
+static int do_pin(const struct target *tg, const struct ns_pin_req *req, struct ns_pin_result *res, char *msg,
+		  size_t len)
+{
+	if (tg->is_domain)
+		return ns_pin_domain(ns_cli.connect, tg->name, req, res, msg, len);
+	return ns_pin_pid(&tg->vm, req, res, msg, len);
+}
+
+static void undo_pin(const struct target *tg, const struct ns_pin_result *res, int config)
+{
+	int rc;
+
+	if (!res->nchanged)
+		return;
+	rc = tg->is_domain ? ns_pin_revert_domain(ns_cli.connect, tg->name, res, config) : ns_pin_revert_pid(res);
+	if (rc < 0)
+		ns_err("%s: restoring the previous pinning failed: %s", tg->name, strerror(-rc));
+}
+
+static const char *tgt_desc(const struct target *tg, char *buf, size_t len)
+{
+	if (tg->is_domain)
+		snprintf(buf, len, "domain %s", tg->name);
+	else
+		snprintf(buf, len, "%s (pid %d)", tg->name, (int)tg->pid);
+	return buf;
+}
+
+static struct json_object *pins_json(const struct ns_pin_result *res)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (int i = 0; i < res->n; i++) {
+		const struct ns_pin_item *it = &res->items[i];
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "kind", json_object_new_string(what_name(it->what)));
+		json_object_object_add(x, "index", it->index >= 0 ? json_object_new_int(it->index) : NULL);
+		json_object_object_add(x, "tid", it->tid > 0 ? json_object_new_int(it->tid) : NULL);
+		json_object_object_add(x, "label", json_object_new_string(it->label));
+		json_object_object_add(x, "before", ns_json_set(&it->before));
+		json_object_object_add(x, "after", ns_json_set(&it->after));
+		json_object_object_add(x, "changed", json_object_new_boolean(it->changed));
+		json_object_array_add(arr, x);
+	}
+	return arr;
+}
+
+struct pin_job {
+	struct ns_pin_req req;
+	struct ns_set mem_nodes; /* --mem target */
+	int mem, weight;
+};
+
+/* Pin one VM (and weight it, and move its memory). Returns an exit code; on any failure the
+ * pinning it changed is put back. */
+static int pin_one(const struct target *tg, const struct pin_job *job, struct json_object *js)
+{
+	struct ns_pin_result res;
+	char msg[512], d[300], a[256], b[256];
+	uint64_t wb = 0, wa = 0;
+	int rc, vcpus = 0;
+
+	tgt_desc(tg, d, sizeof(d));
+	if (job->mem && tg->pid <= 0) {
+		ns_err("%s: --mem needs the domain's QEMU process on this host (no /run/libvirt/qemu/%s.pid)", d,
+		       tg->name);
+		return NS_EXIT_FAIL;
+	}
+	rc = do_pin(tg, &job->req, &res, msg, sizeof(msg));
+	if (rc < 0) {
+		if (rc == -ENOENT)
+			ns_err("domain %s: no such domain", tg->name);
+		else if (res.undone)
+			ns_err("%s: %s; the previous pinning was restored", d, msg);
+		else
+			ns_err("%s: %s", d, msg[0] ? msg : strerror(-rc));
+		ns_pin_result_free(&res);
+		return NS_EXIT_FAIL;
+	}
+	for (int i = 0; i < res.n; i++)
+		vcpus += res.items[i].what == NS_PIN_VCPU;
+	if (js) {
+		json_object_object_add(js, "vm", json_object_new_string(tg->name));
+		json_object_object_add(js, "domain", json_object_new_boolean(tg->is_domain));
+		json_object_object_add(js, "pid", tg->pid > 0 ? json_object_new_int(tg->pid) : NULL);
+		json_object_object_add(js, "dry_run", json_object_new_boolean(job->req.dry_run));
+		json_object_object_add(js, "pinning", pins_json(&res));
+		json_object_object_add(js, "changed", json_object_new_int(res.nchanged));
+	} else if (!ns_cli.quiet) {
+		for (int i = 0; i < res.n; i++) {
+			const struct ns_pin_item *it = &res.items[i];
+
+			if (it->changed)
+				printf("%s: %s: CPUs %s -> %s%s\n", d, it->label, setstr(&it->before, a, sizeof(a)),
+				       setstr(&it->after, b, sizeof(b)), job->req.dry_run ? " (dry run)" : "");
+		}
+		if (!res.nchanged)
+			printf("%s: already pinned as asked (%d threads): nothing changed\n", d, res.n);
+		else if (!job->req.dry_run)
+			printf("%s: %d of %d pinned\n", d, res.nchanged, res.n);
+	}
+	rc = NS_EXIT_OK;
+	if (job->weight) {
+		int nv = tg->is_domain ? vcpus : tg->vm.nvcpus;
+		char path[4096] = "";
+		int r;
+
+		if (!ns_set_empty(&job->req.vcpus) && tg->is_domain) {
+			struct ns_pin_result all;
+
+			/* --vcpus narrowed the items: count every vCPU for the weight */
+			if (ns_pin_get_domain(ns_cli.connect, tg->name, &all, msg, sizeof(msg)) == 0) {
+				nv = 0;
+				for (int i = 0; i < all.n; i++)
+					nv += all.items[i].what == NS_PIN_VCPU;
+			}
+			ns_pin_result_free(&all);
+		}
+		if (tg->is_domain)
+			r = ns_weight_domain(ns_cli.connect, tg->name, nv, job->req.dry_run, &wb, &wa, msg, sizeof(msg));
+		else
+			r = ns_weight_pid(NULL, tg->pid, nv, job->req.dry_run, &wb, &wa, path, sizeof(path));
+		if (r < 0) {
+			if (r == -EPERM && !tg->is_domain)
+				ns_err("%s: --weight: the process is in the root cgroup; weights need a cgroup per VM", d);
+			else if (tg->is_domain)
+				ns_err("%s: --weight: %s", d, msg[0] ? msg : strerror(-r));
+			else
+				ns_errno(r, "%s: --weight %s", d, path);
+			rc = NS_EXIT_FAIL;
+			goto out;
+		}
+		if (js) {
+			struct json_object *w = json_object_new_object();
+
+			json_object_object_add(w, "vcpus", json_object_new_int(nv));
+			json_object_object_add(w, "before", ns_json_u64(wb));
+			json_object_object_add(w, "after", ns_json_u64(wa));
+			json_object_object_add(w, "changed", json_object_new_boolean(wb != wa));
+			json_object_object_add(js, "weight", w);
+		} else if (!ns_cli.quiet) {
+			if (wb == wa)
+				printf("%s: CPU weight %llu for %d vCPUs already: nothing changed\n", d,
+				       (unsigned long long)wa, nv);
+			else
+				printf("%s: CPU weight %llu -> %llu (%d vCPUs)%s\n", d, (unsigned long long)wb,
+				       (unsigned long long)wa, nv, job->req.dry_run ? " (dry run)" : "");
+		}
+	}
+	if (job->mem) {
+		struct ns_mig_opts o;
+		struct json_object *mj = js ? json_object_new_object() : NULL;
+		struct ns_move_req mr;
+
+		ns_mig_opts_init(&o);
+		o.to = job->mem_nodes;
+		mr = (struct ns_move_req){.pid = tg->pid, .domain = tg->is_domain ? tg->name : NULL, .o = &o,
+					  .dry_run = job->req.dry_run, .js = mj};
+		rc = ns_move_vm(&mr);
+		if (mj)
+			json_object_object_add(js, "memory", mj);
+	}
+out:
+	if (rc != NS_EXIT_OK && !job->req.dry_run) {
+		undo_pin(tg, &res, job->req.config);
+		if (res.nchanged)
+			ns_err("%s: the previous pinning was restored", d);
+		if (job->weight && wb != wa && !tg->is_domain) {
+			/* weight is only changed after a successful pin; nothing to undo before it */
+		}
+	}
+	ns_pin_result_free(&res);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	struct ns_topo *topo = NULL;
+	struct json_object *js = NULL;
+	struct ns_set online, exclude;
+	struct pin_job job;
+	struct target tg;
+	const char **args;
+	const char *pidarg;
 	poptContext ctx;
+	int nargs, rc;
 
 	ns_cli_init("vm-pin", argc, argv);
+	ns_numa_init();
 	ctx = poptGetContext("vm-pin", argc, (const char **)(void *)argv, options, 0);
 	poptSetOtherOptionHelp(ctx, "[OPTIONS] (PID | --domain NAME) (--node NODES | --cpus LIST)");
 	while (ns_cli_next(ctx) >= 0)
 		;
+	args = ns_cli_args(ctx, &nargs);
+	pidarg = nargs ? args[0] : NULL;
+	memset(&job, 0, sizeof(job));
+	memset(&tg, 0, sizeof(tg));
+	if (nargs > 1)
+		ns_usage("too many arguments ('%s')", args[1]);
+	if (pidarg && ns_cli.domain)
+		ns_usage("give either a PID or --domain, not both");
+	if (ns_cli.connect && !ns_cli.domain && !opt_plan)
+		ns_usage("--connect: only meaningful with --domain");
+	if (opt_node && opt_cpus)
+		ns_usage("--node and --cpus are mutually exclusive");
+	if (opt_show && (opt_node || opt_cpus || opt_mem || opt_weight || opt_spread || opt_vcpus || opt_plan ||
+			 opt_config || opt_dry_run || opt_exclude || opt_iothreads || opt_no_emulator))
+		ns_usage("--show takes only a target (PID or --domain)");
+	if (opt_plan && (pidarg || ns_cli.domain || opt_node || opt_cpus || opt_vcpus || opt_spread))
+		ns_usage("--plan takes the targets and nodes from the plan file");
+	if (!opt_show && !opt_plan) {
+		if (!opt_node && !opt_cpus)
+			ns_usage("--node or --cpus is required");
+		if (!pidarg && !ns_cli.domain)
+			ns_usage("no target: give a PID or --domain NAME");
+	}
+	rc = ns_topo_read(NULL, &topo);
+	if (rc < 0) {
+		ns_errno(rc, "reading the host's NUMA topology");
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	if (ns_cpus_online(NULL, &online) < 0) {
+		ns_set_clear(&online);
+		for (int i = 0; i < ns_topo_nr_nodes(topo); i++)
+			ns_set_or(&online, &ns_topo_node(topo, i)->cpus);
+	}
+	ns_set_clear(&exclude);
+	if (opt_exclude)
+		parse_cpus("--exclude-cpus", opt_exclude, &online, &exclude);
+	if (opt_show) {
+		rc = show(topo, pidarg);
+		goto out;
+	}
+	if (opt_node) {
+		struct ns_set nodes;
+
+		ns_opt_nodes("--node", opt_node, &nodes, ns_topo_nodes(topo));
+		ns_set_clear(&job.req.cpus);
+		for (int n = ns_set_next(&nodes, 0); n >= 0; n = ns_set_next(&nodes, (unsigned)n + 1))
+			ns_set_or(&job.req.cpus, &ns_topo_find(topo, n)->cpus);
+		job.mem_nodes = nodes;
+	} else if (opt_cpus) {
+		parse_cpus("--cpus", opt_cpus, &online, &job.req.cpus);
+		job.mem_nodes = cpu_nodes(topo, &job.req.cpus);
+	}
+	if (!opt_plan) {
+		ns_set_andnot(&job.req.cpus, &exclude);
+		if (ns_set_empty(&job.req.cpus))
+			ns_usage("%s leaves no CPU to pin to%s", opt_node ? "--node" : "--cpus",
+				 opt_exclude ? " after --exclude-cpus" : "");
+	}
+	if (opt_vcpus && (ns_set_parse(opt_vcpus, NS_SET_MAX, &job.req.vcpus) < 0 || ns_set_empty(&job.req.vcpus)))
+		ns_usage("--vcpus: '%s' is not a vCPU list (like 0 or 0-3)", opt_vcpus);
+	job.req.emulator = !opt_no_emulator;
+	job.req.iothreads = opt_iothreads;
+	job.req.config = opt_config;
+	job.req.dry_run = opt_dry_run;
+	if (opt_spread) {
+		job.req.spread = 1;
+		job.req.norder = ns_cpu_spread_order(NULL, &job.req.cpus, job.req.order, NS_SET_MAX);
+	}
+	job.mem = opt_mem;
+	job.weight = opt_weight;
+	if (ns_topo_numa_balancing(topo) > 0)
+		ns_warn("automatic NUMA balancing is on (kernel.numa_balancing): it moves memory and tasks and "
+			"fights pinning; turn it off with 'sysctl kernel.numa_balancing=0'");
+	if (ns_cli.json) {
+		js = json_object_new_object();
+		json_object_object_add(js, "version", json_object_new_int(1));
+	}
+	if (opt_plan)
+		ns_not_implemented(); /* the plan reader lands with numa-plan rebalance */
+	resolve(pidarg, &tg);
+	if (!tg.is_domain && !opt_dry_run && ns_cap_have(CAP_SYS_NICE) != 1 && geteuid() != 0) {
+		ns_err("pinning another process's threads needs %s (run as root)", ns_cap_name(CAP_SYS_NICE));
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	if (opt_config && !tg.is_domain)
+		ns_usage("--config: only meaningful for a libvirt domain");
+	rc = pin_one(&tg, &job, js);
+out:
+	if (js) {
+		ns_json_print(js);
+		json_object_put(js);
+	}
+	ns_vm_release(&tg.vm);
+	ns_topo_free(topo);
 	poptFreeContext(ctx);
-	ns_not_implemented();
+	return ns_cli_exit(rc);
 }

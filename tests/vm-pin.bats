@@ -1,0 +1,217 @@
+#!/usr/bin/env bats
+# vm-pin on the host: bare QEMU processes (thread affinity checked in /proc), a real libvirtd
+# with real software-emulated domains (checked with virsh), libvirt's test:///default driver,
+# CPU weights, and bad input that must change nothing.
+
+load helpers
+
+setup_file() {
+	"$BATS_TEST_DIRNAME/libvirt.sh" up || true
+}
+
+setup() {
+	require_root
+	QEMUS=()
+}
+
+teardown() {
+	local p
+	for p in "${QEMUS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for d in vpin1 vpinw4 vpinw1; do "$NS_TOP/tests/libvirt.sh" destroy "$d"; done
+}
+
+# A bare QEMU that idles (no boot device); NAME "" starts one without thread names.
+qemu_start() { # NAME VCPUS -> QEMU_PID
+	local pidf=$BATS_TEST_TMPDIR/qemu.$RANDOM name=()
+	[ -n "$1" ] && name=(-name "$1,debug-threads=on")
+	qemu-system-x86_64 "${name[@]}" -machine pc -accel tcg -m 32 -display none -nodefaults \
+		-smp "$2" -daemonize -pidfile "$pidf" 3>&-
+	QEMU_PID=$(cat "$pidf")
+	QEMUS+=("$QEMU_PID")
+}
+
+# "CPU n/TCG=LIST ..." for every vCPU thread of PID
+vcpu_affinity() {
+	local t out=
+	for t in /proc/"$1"/task/*; do
+		case $(cat "$t/comm") in
+		"CPU "*) out+="$(cat "$t/comm")=$(awk '/^Cpus_allowed_list/ {print $2}' "$t/status") " ;;
+		esac
+	done
+	echo "$out"
+}
+
+all_affinity() { # every thread's list, to prove nothing changed
+	local t
+	for t in /proc/"$1"/task/*; do awk '/^Cpus_allowed_list/ {print $2}' "$t/status"; done
+}
+
+online=$(cat /sys/devices/system/cpu/online)
+
+@test "bare QEMU: --cpus 1 pins every vCPU and emulator thread; a second run changes nothing; --node 0 undoes it" {
+	qemu_start pinme 2
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 1
+	assert_success
+	assert_line "pinme (pid $QEMU_PID): vcpu 0: CPUs $online -> 1"
+	assert_equal "$(vcpu_affinity "$QEMU_PID")" "CPU 0/TCG=1 CPU 1/TCG=1 "
+	run all_affinity "$QEMU_PID"
+	refute_line --regexp "^$online\$"
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 1
+	assert_success
+	assert_output --partial "already pinned as asked"
+	assert_output --partial "nothing changed"
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --node 0 --json
+	assert_success
+	jq -e '.version == 1 and .changed >= 3 and .domain == false and (.pinning | all(.after == [0,1]))' <<<"$output"
+	assert_equal "$(vcpu_affinity "$QEMU_PID")" "CPU 0/TCG=$online CPU 1/TCG=$online "
+}
+
+@test "bare QEMU: --vcpus and --no-emulator limit what is pinned; --spread gives one CPU per vCPU" {
+	qemu_start pin2 2
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 0 --vcpus 1 --no-emulator
+	assert_success
+	assert_equal "$(vcpu_affinity "$QEMU_PID")" "CPU 0/TCG=$online CPU 1/TCG=0 "
+	assert_equal "$(awk '/^Cpus_allowed_list/ {print $2}' /proc/"$QEMU_PID"/status)" "$online"
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --node 0 --spread
+	assert_success
+	assert_equal "$(vcpu_affinity "$QEMU_PID")" "CPU 0/TCG=0 CPU 1/TCG=1 "
+}
+
+@test "bare QEMU: --show lists threads, CPUs, nodes and locality; JSON has the documented shape" {
+	qemu_start showme 2
+	run "$NS_BIN/vm-pin" --show "$QEMU_PID"
+	assert_success
+	assert_line --index 0 "showme (qemu, pid $QEMU_PID): local to node 0"
+	assert_output --regexp "vcpu 1 +[0-9]+ +$online +0"
+	run "$NS_BIN/vm-pin" --show --json
+	assert_success
+	jq -e --argjson p "$QEMU_PID" '.version == 1 and (.vms | map(select(.pid == $p)) | length == 1)
+		and (.vms[] | select(.pid == $p) | .name == "showme" and .domain == false and .thread_names
+			and .local and .local_node == 0 and (.memory_per_node | type == "object")
+			and ([.threads[] | select(.kind == "vcpu")] | length == 2)
+			and (.threads | all(has("kind") and has("cpus") and has("nodes") and has("tid"))))' <<<"$output"
+}
+
+@test "a QEMU without thread names is refused with the fix, and shown as such" {
+	qemu_start "" 2
+	before=$(all_affinity "$QEMU_PID")
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 1
+	assert_failure 1
+	assert_output "vm-pin: pid $QEMU_PID: QEMU without thread names: its vCPU threads cannot be told apart; start it with -name NAME,debug-threads=on (libvirt does)"
+	assert_equal "$(all_affinity "$QEMU_PID")" "$before"
+	run "$NS_BIN/vm-pin" --show
+	assert_output --partial "pid $QEMU_PID (qemu, pid $QEMU_PID): no thread names"
+}
+
+@test "libvirt: --domain --cpus 1: virsh vcpupin and emulatorpin say 1, every CPU n/TCG thread too; --node 0 restores; idempotent" {
+	require_libvirt
+	"$NS_TOP/tests/libvirt.sh" domain vpin1 2
+	pid=$(cat /run/libvirt/qemu/vpin1.pid)
+	run "$NS_BIN/vm-pin" --domain vpin1 --cpus 1
+	assert_success
+	assert_line "domain vpin1: 3 of 3 pinned"
+	run virsh vcpupin vpin1
+	assert_line --regexp '^ 0 +1$'
+	assert_line --regexp '^ 1 +1$'
+	run virsh emulatorpin vpin1
+	assert_line --regexp '^ +\*: +1$'
+	assert_equal "$(vcpu_affinity "$pid")" "CPU 0/TCG=1 CPU 1/TCG=1 "
+	run "$NS_BIN/vm-pin" --domain vpin1 --cpus 1
+	assert_success
+	assert_output "domain vpin1: already pinned as asked (3 threads): nothing changed"
+	# a PID that belongs to a domain goes through libvirt too
+	run "$NS_BIN/vm-pin" "$pid" --node 0
+	assert_success
+	assert_line "domain vpin1: 3 of 3 pinned"
+	run virsh vcpupin vpin1
+	assert_line --regexp "^ 0 +$online\$"
+	assert_equal "$(vcpu_affinity "$pid")" "CPU 0/TCG=$online CPU 1/TCG=$online "
+	run "$NS_BIN/vm-pin" --domain vpin1 --show --json
+	assert_success
+	jq -e '.vms[0].name == "vpin1" and .vms[0].domain and (.vms[0].threads | map(select(.kind == "emulator")) | length == 1)' <<<"$output"
+}
+
+@test "libvirt: --dry-run reports the change and changes nothing" {
+	require_libvirt
+	"$NS_TOP/tests/libvirt.sh" domain vpin1 2
+	run "$NS_BIN/vm-pin" --domain vpin1 --cpus 0 --dry-run
+	assert_success
+	assert_line "domain vpin1: vcpu 0: CPUs $online -> 0 (dry run)"
+	run virsh vcpupin vpin1
+	assert_line --regexp "^ 0 +$online\$"
+}
+
+@test "--weight: a 4-vCPU and a 1-vCPU domain end with CPU weights 4:1" {
+	require_libvirt
+	"$NS_TOP/tests/libvirt.sh" domain vpinw4 4
+	"$NS_TOP/tests/libvirt.sh" domain vpinw1 1
+	run "$NS_BIN/vm-pin" --domain vpinw4 --node 0 --weight
+	assert_success
+	run "$NS_BIN/vm-pin" --domain vpinw1 --node 0 --weight
+	assert_success
+	w4=$(virsh schedinfo vpinw4 | awk '/cpu_shares/ {print $3}')
+	w1=$(virsh schedinfo vpinw1 | awk '/cpu_shares/ {print $3}')
+	[ "$w1" -gt 0 ] && [ "$w4" -eq $((4 * w1)) ] || fail "weights $w4 and $w1 are not 4:1"
+	run "$NS_BIN/vm-pin" --domain vpinw4 --node 0 --weight
+	assert_line "domain vpinw4: CPU weight $w4 for 4 vCPUs already: nothing changed"
+}
+
+@test "--weight on a bare process in the root cgroup fails and puts the pinning back" {
+	qemu_start rootcg 2
+	grep -qE '^[0-9]+:(cpu|cpu,cpuacct|):/$' /proc/"$QEMU_PID"/cgroup || skip "the test QEMU is not in the root cpu cgroup"
+	before=$(all_affinity "$QEMU_PID")
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 1 --weight
+	assert_failure 1
+	assert_line "vm-pin: rootcg (pid $QEMU_PID): --weight: the process is in the root cgroup; weights need a cgroup per VM"
+	assert_line "vm-pin: rootcg (pid $QEMU_PID): the previous pinning was restored"
+	assert_equal "$(all_affinity "$QEMU_PID")" "$before"
+}
+
+@test "test:///default driver: --show --json and a pin through the API" {
+	run "$NS_BIN/vm-pin" -c test:///default --domain test --show --json
+	assert_success
+	jq -e '.version == 1 and .vms[0].name == "test" and .vms[0].domain and .vms[0].pid == null
+		and ([.vms[0].threads[] | select(.kind == "vcpu")] | length == 2)
+		and (.vms[0].threads[0].cpus | length == 8)' <<<"$output"
+	run "$NS_BIN/vm-pin" -c test:///default --domain test --cpus 1 --json
+	assert_success
+	jq -e '.changed == 3 and (.pinning | all(.after == [1]))' <<<"$output"
+	run "$NS_BIN/vm-pin" -c test:///default --domain test --cpus 1 --vcpus 5
+	assert_failure 1
+	assert_output "vm-pin: domain test: --vcpus: the domain has vCPUs 0-1, not 5"
+	run "$NS_BIN/vm-pin" -c test:///default --domain test --cpus 1 --mem
+	assert_failure 1
+	assert_output --partial "--mem needs the domain's QEMU process on this host"
+}
+
+@test "bad input: clear one-line errors, documented exit codes, nothing changed" {
+	qemu_start badin 2
+	before=$(all_affinity "$QEMU_PID")
+	run "$NS_BIN/vm-pin" -c test:///default --domain nosuch --cpus 0
+	assert_failure 1
+	assert_output "vm-pin: domain nosuch: no such domain"
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --node 9
+	assert_failure 2
+	assert_line --index 0 --regexp "^vm-pin: --node: node 9 does not exist \(nodes 0(-[0-9]+)?\)$"
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 4000
+	assert_failure 2
+	assert_line --index 0 "vm-pin: --cpus: CPU 4000 is not on this host (CPUs $online)"
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 0 --node 0
+	assert_failure 2
+	assert_line --index 0 "vm-pin: --node and --cpus are mutually exclusive"
+	run "$NS_BIN/vm-pin" "$QEMU_PID"
+	assert_failure 2
+	assert_line --index 0 "vm-pin: --node or --cpus is required"
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 0 --exclude-cpus 0
+	assert_failure 2
+	assert_line --index 0 "vm-pin: --cpus leaves no CPU to pin to after --exclude-cpus"
+	sleep 300 3>&- &
+	QEMUS+=($!)
+	run "$NS_BIN/vm-pin" $! --cpus 0
+	assert_failure 1
+	assert_output "vm-pin: pid $! is not a QEMU VM (no \"CPU n/KVM\" or \"CPU n/TCG\" threads)"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 0
+	assert_failure 1
+	assert_output "vm-pin: pinning another process's threads needs CAP_SYS_NICE (run as root)"
+	assert_equal "$(all_affinity "$QEMU_PID")" "$before"
+}
