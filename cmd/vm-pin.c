@@ -13,7 +13,7 @@
 #include "move.h"
 #include "numasafe/pin.h"
 
-static char *opt_node, *opt_cpus, *opt_vcpus, *opt_exclude, *opt_plan;
+static char *opt_node, *opt_cpus, *opt_vcpus, *opt_exclude, *opt_plan, *opt_reserve;
 static int opt_show, opt_no_emulator, opt_iothreads, opt_spread, opt_mem, opt_weight, opt_config, opt_dry_run;
 
 static struct poptOption options[] = {
@@ -26,6 +26,8 @@ static struct poptOption options[] = {
 	{"exclude-cpus", '\0', POPT_ARG_STRING, &opt_exclude, 0, "CPUs reserved for the host", "LIST"},
 	{"spread", '\0', POPT_ARG_NONE, &opt_spread, 0, "one vCPU per CPU, cores before siblings", NULL},
 	{"mem", '\0', POPT_ARG_NONE, &opt_mem, 0, "also move the memory and set the policy", NULL},
+	{"reserve", '\0', POPT_ARG_STRING, &opt_reserve, 0,
+	 "with --mem: headroom kept on the target (default max(256M, 2%))", "SIZE|PCT"},
 	{"weight", '\0', POPT_ARG_NONE, &opt_weight, 0, "CPU weight proportional to vCPUs", NULL},
 	{"config", '\0', POPT_ARG_NONE, &opt_config, 0, "also persist in the domain definition", NULL},
 	{"plan", '\0', POPT_ARG_STRING, &opt_plan, 0, "execute a numa-plan rebalance plan", "FILE"},
@@ -90,8 +92,16 @@ static const char *what_name(enum ns_pin_what w)
 	return n[w];
 }
 
+/* The VM's own memory on a node: anonymous (guest RAM, heap), shmem (memfd/file-backed
+ * guest RAM) and hugetlb. Page cache of binaries and libraries is shared with the rest of
+ * the host and does not make a VM remote. */
+static uint64_t own_bytes(const struct ns_proc_usage *u, unsigned n)
+{
+	return u->bytes[NS_KIND_ANON][n] + u->bytes[NS_KIND_SHMEM][n] + u->bytes[NS_KIND_HUGETLB][n];
+}
+
 /* Local: every thread may run only on one node's CPUs and that node holds >= 99% of the
- * memory. Returns the node, or -1. */
+ * VM's own memory. Returns the node, or -1. */
 static int view_local(const struct ns_topo *t, const struct view *v, double *share)
 {
 	struct ns_set nodes;
@@ -109,8 +119,8 @@ static int view_local(const struct ns_topo *t, const struct view *v, double *sha
 		return -1;
 	node = ns_set_next(&nodes, 0);
 	for (unsigned n = 0; n < v->mem->max_node; n++)
-		total += v->mem->node_total[n];
-	*share = total ? 100.0 * (double)v->mem->node_total[node] / (double)total : 100.0;
+		total += own_bytes(v->mem, n);
+	*share = total ? 100.0 * (double)own_bytes(v->mem, (unsigned)node) / (double)total : 100.0;
 	return *share >= 99.0 ? node : -1;
 }
 
@@ -403,6 +413,7 @@ static struct json_object *pins_json(const struct ns_pin_result *res)
 struct pin_job {
 	struct ns_pin_req req;
 	struct ns_set mem_nodes; /* --mem target */
+	const struct ns_amount *reserve;
 	int mem, weight;
 };
 
@@ -509,6 +520,7 @@ static int pin_one(const struct target *tg, const struct pin_job *job, struct js
 
 		ns_mig_opts_init(&o);
 		o.to = job->mem_nodes;
+		o.reserve = job->reserve;
 		mr = (struct ns_move_req){.pid = tg->pid, .domain = tg->is_domain ? tg->name : NULL, .o = &o,
 					  .dry_run = job->req.dry_run, .js = mj};
 		rc = ns_move_vm(&mr);
@@ -558,7 +570,7 @@ int main(int argc, char **argv)
 		ns_usage("--connect: only meaningful with --domain");
 	if (opt_node && opt_cpus)
 		ns_usage("--node and --cpus are mutually exclusive");
-	if (opt_show && (opt_node || opt_cpus || opt_mem || opt_weight || opt_spread || opt_vcpus || opt_plan ||
+	if (opt_show && (opt_node || opt_cpus || opt_mem || opt_reserve || opt_weight || opt_spread || opt_vcpus || opt_plan ||
 			 opt_config || opt_dry_run || opt_exclude || opt_iothreads || opt_no_emulator))
 		ns_usage("--show takes only a target (PID or --domain)");
 	if (opt_plan && (pidarg || ns_cli.domain || opt_node || opt_cpus || opt_vcpus || opt_spread))
@@ -616,6 +628,14 @@ int main(int argc, char **argv)
 		job.req.norder = ns_cpu_spread_order(NULL, &job.req.cpus, job.req.order, NS_SET_MAX);
 	}
 	job.mem = opt_mem;
+	if (opt_reserve) {
+		static struct ns_amount reserve;
+
+		if (!opt_mem)
+			ns_usage("--reserve: only meaningful with --mem");
+		ns_opt_amount("--reserve", opt_reserve, &reserve);
+		job.reserve = &reserve;
+	}
 	job.weight = opt_weight;
 	if (ns_topo_numa_balancing(topo) > 0)
 		ns_warn("automatic NUMA balancing is on (kernel.numa_balancing): it moves memory and tasks and "
