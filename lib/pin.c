@@ -230,6 +230,20 @@ int ns_pin_pid(const struct ns_vm *vm, const struct ns_pin_req *req, struct ns_p
 	return 0;
 }
 
+int ns_pin_revert_pid(const struct ns_pin_result *res)
+{
+	int rc = 0;
+
+	for (int i = res->n - 1; i >= 0; i--)
+		if (res->items[i].changed) {
+			int r = affinity_set(res->items[i].tid, &res->items[i].before);
+
+			if (r < 0 && r != -ESRCH && rc == 0)
+				rc = r;
+		}
+	return rc;
+}
+
 /* ---- libvirt domains ---- */
 
 static void quiet_handler(void *data, virErrorPtr err)
@@ -483,6 +497,19 @@ int ns_pin_domain(const char *uri, const char *name, const struct ns_pin_req *re
 		res->undone = 1;
 	}
 out:
+	dom_close(&d);
+	return rc;
+}
+
+int ns_pin_revert_domain(const char *uri, const char *name, const struct ns_pin_result *res, int config)
+{
+	unsigned flags = config ? VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG : 0;
+	struct dom d;
+	int rc = dom_open(uri, name, &d, NULL, 0);
+
+	for (int i = res->n - 1; rc == 0 && i >= 0; i--)
+		if (res->items[i].changed)
+			rc = dom_apply(&d, &res->items[i], &res->items[i].before, flags);
 	dom_close(&d);
 	return rc;
 }

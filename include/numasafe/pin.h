@@ -51,6 +51,11 @@ int ns_pin_pid(const struct ns_vm *vm, const struct ns_pin_req *req, struct ns_p
 int ns_pin_domain(const char *uri, const char *name, const struct ns_pin_req *req,
 		  struct ns_pin_result *res, char *errmsg, size_t len);
 
+/* Put back the "before" of every changed item of a successful ns_pin_pid/ns_pin_domain (when
+ * a later step of the same command failed). Best effort: returns the first error. */
+int ns_pin_revert_pid(const struct ns_pin_result *res);
+int ns_pin_revert_domain(const char *uri, const char *name, const struct ns_pin_result *res, int config);
+
 /* The current pinning, items with before == after and changed = 0. */
 int ns_pin_get_pid(const struct ns_vm *vm, struct ns_pin_result *res, char *errmsg, size_t len);
 int ns_pin_get_domain(const char *uri, const char *name, struct ns_pin_result *res, char *errmsg,
