@@ -32,7 +32,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 HELPERS := build/tests/standin
 
 .SECONDARY:
-.PHONY: all deps check unit bats lab-check demo install uninstall clean helpers
+.PHONY: all deps check unit bats lab-check demo install uninstall clean helpers bench-plan
 all: $(BINS) $(HELPERS)
 
 # Rebuild everything when the flags change (e.g. SANITIZE=...), since objects share build/.
@@ -64,6 +64,14 @@ build/tests/test_%: tests/unit/test_%.c build/libnumasafe.a tests/unit/unit.h bu
 build/tests/standin: tests/standin.c build/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $<
+
+# Benchmarks are built on demand only (bench/plan builds its own program through this rule).
+build/bench/plan: bench/plan.c build/libnumasafe.a $(wildcard include/numasafe/*.h) build/flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< build/libnumasafe.a $(LIBS)
+
+bench-plan:
+	bench/plan
 
 deps:
 	@tests/deps.sh

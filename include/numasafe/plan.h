@@ -35,12 +35,13 @@ struct ns_plan_in {
 	struct ns_plan_node nodes[NS_PLAN_MAX_NODES];
 	int nr_vms;
 	struct ns_plan_vm *vms;
-	/* 0: exact search when small enough, heuristic beyond; NS_PLAN_EXACT / NS_PLAN_GREEDY
-	 * force one method (for bench/plan and tests). */
+	/* 0: exact search when small enough, heuristic beyond; NS_PLAN_EXACT / NS_PLAN_GREEDY /
+	 * NS_PLAN_HEURISTIC force one method (for bench/plan and tests); at most one may be set. */
 	unsigned flags;
 };
-#define NS_PLAN_EXACT 1u  /* branch and bound, whatever the size (may be slow) */
-#define NS_PLAN_GREEDY 2u /* numad-like baseline: one VM at a time, no look-ahead */
+#define NS_PLAN_EXACT 1u     /* branch and bound, whatever the size (may be slow) */
+#define NS_PLAN_GREEDY 2u    /* numad-like baseline: one VM at a time, no look-ahead */
+#define NS_PLAN_HEURISTIC 4u /* greedy + local search even when the exact search would be cheap */
 
 /* One executable step: pin the VM to the node, then move its memory there. */
 struct ns_plan_step {
@@ -51,12 +52,13 @@ struct ns_plan_step {
 };
 
 struct ns_plan_out {
-	int *placement; /* per VM: node index, or -1 when it fits nowhere */
-	char (*why)[160]; /* per unplaced VM: the reason, "" for placed ones */
+	int *placement; /* per VM: node index, or -1 when it fits nowhere (its memory stays put) */
+	/* per VM: why it is unplaced, or why its step was left out (nr_unordered); "" otherwise */
+	char (*why)[160];
 	int nr_steps;
 	struct ns_plan_step *steps;
 	uint64_t bytes_moved; /* sum over placed VMs of bytes not yet on their node */
-	int exact;	      /* 1 when the placement is proven optimal */
+	int exact;	      /* 1 when the placement is proven optimal (most VMs placed, then fewest bytes) */
 	int nr_unordered;     /* steps that no order can make safe (reported, not emitted) */
 };
 
@@ -64,8 +66,9 @@ struct ns_plan_out {
 int ns_plan_solve(const struct ns_plan_in *in, struct ns_plan_out *out);
 void ns_plan_out_free(struct ns_plan_out *out);
 
-/* The plan as JSON (schema: README "Rebalance plan"), and back. ns_plan_from_json fills
- * steps with VM names, pids and node ids for execution; see struct ns_plan_exec. */
+/* The plan as JSON (schema: README "Rebalance plan"), and back: ns_plan_read fills steps
+ * with VM names, pids and kernel node ids for execution; see struct ns_plan_exec_step.
+ * ns_plan_to_json returns NULL when out of memory (or given no nodes). */
 struct json_object *ns_plan_to_json(const struct ns_plan_in *in, const struct ns_plan_out *out);
 
 struct ns_plan_exec_step {
@@ -76,8 +79,10 @@ struct ns_plan_exec_step {
 	unsigned long long start_time;
 	int to_node; /* kernel node id */
 	uint64_t bytes;
+	int temporary; /* 1: parking leg of a cycle break; the VM's own step follows later */
 };
-/* Parse a plan file. -EINVAL with errmsg on a bad schema or version. */
+/* Parse a plan file; *steps (free() it) in execution order. -EINVAL with errmsg on a bad
+ * schema or version, -errno when the file cannot be read, -ENOMEM. */
 int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, char *errmsg,
 		 size_t len);
 
