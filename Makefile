@@ -49,11 +49,11 @@ build/libnumasafe.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-build/cmd/%.o: cmd/%.c cmd/common.h cmd/move.h $(wildcard include/numasafe/*.h) build/flags
+build/cmd/%.o: cmd/%.c cmd/common.h cmd/move.h cmd/vmops.h $(wildcard include/numasafe/*.h) build/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
-bin/%: build/cmd/%.o build/cmd/common.o build/cmd/move.o build/libnumasafe.a
+bin/%: build/cmd/%.o build/cmd/common.o build/cmd/move.o build/cmd/vmops.o build/libnumasafe.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMD_LIBS)
 

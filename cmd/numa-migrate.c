@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "move.h"
+#include "vmops.h"
 
 static char *opt_to, *opt_from, *opt_rate, *opt_reserve, *opt_max_psi, *opt_grace, *opt_on_pressure, *opt_plan;
 static int opt_chunk = -1, opt_all_shared, opt_dry_run;
@@ -31,7 +32,7 @@ static struct poptOption options[] = {
 	{"on-pressure", '\0', POPT_ARG_STRING, &opt_on_pressure, 0, "rollback (default) or stop", "rollback|stop"},
 	{"all-shared", '\0', POPT_ARG_NONE, &opt_all_shared, 0,
 	 "also move pages shared with other processes (needs CAP_SYS_NICE)", NULL},
-	{"plan", '\0', POPT_ARG_STRING, &opt_plan, 0, "execute a numa-plan rebalance plan (not implemented yet)",
+	{"plan", '\0', POPT_ARG_STRING, &opt_plan, 0, "execute a numa-plan rebalance plan (pin, then move)",
 	 "FILE"},
 	{"dry-run", 'n', POPT_ARG_NONE, &opt_dry_run, 0, "print the plan and verdict, change nothing", NULL},
 	NS_TARGET_TABLE,
@@ -58,8 +59,26 @@ int main(int argc, char **argv)
 	while (ns_cli_next(ctx) >= 0)
 		;
 	args = ns_cli_args(ctx, &nargs);
-	if (opt_plan)
-		ns_not_implemented();
+	if (opt_plan) {
+		if (opt_to || nargs || ns_cli.domain)
+			ns_usage("--plan takes the targets and nodes from the plan file");
+		rc = ns_topo_read(NULL, &topo);
+		if (rc < 0) {
+			ns_errno(rc, "reading the host's NUMA topology");
+			return ns_cli_exit(NS_EXIT_FAIL);
+		}
+		if (ns_cli.json) {
+			js = json_object_new_object();
+			json_object_object_add(js, "version", json_object_new_int(1));
+		}
+		{
+			struct ns_set none;
+
+			ns_set_clear(&none);
+			rc = ns_plan_run(opt_plan, topo, &none, opt_dry_run, js);
+		}
+		goto out;
+	}
 	if (!opt_to)
 		ns_usage("--to is required");
 	if (nargs > 1)
@@ -105,6 +124,7 @@ int main(int argc, char **argv)
 
 		rc = ns_move_vm(&req);
 	}
+out:
 	if (js) {
 		ns_json_print(js);
 		json_object_put(js);

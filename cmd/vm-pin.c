@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "move.h"
+#include "vmops.h"
 #include "numasafe/pin.h"
 
 static char *opt_node, *opt_cpus, *opt_vcpus, *opt_exclude, *opt_plan, *opt_reserve;
@@ -36,13 +37,6 @@ static struct poptOption options[] = {
 	NS_COMMON_TABLE,
 	POPT_TABLEEND,
 };
-
-static const char *setstr(const struct ns_set *s, char *buf, size_t len)
-{
-	if (ns_set_format(s, buf, len) < 0 || !buf[0])
-		snprintf(buf, len, "-");
-	return buf;
-}
 
 /* The nodes whose CPUs a set of CPUs touches. */
 static struct ns_set cpu_nodes(const struct ns_topo *t, const struct ns_set *cpus)
@@ -70,7 +64,7 @@ static void parse_cpus(const char *opt, const char *arg, const struct ns_set *on
 
 		ns_set_andnot(&bad, online);
 		ns_usage("%s: CPU %d is not on this host (CPUs %s)", opt, ns_set_next(&bad, 0),
-			 setstr(online, have, sizeof(have)));
+			 ns_setstr(online, have, sizeof(have)));
 	}
 }
 
@@ -84,13 +78,6 @@ struct view {
 	struct ns_pin_result pins;
 	struct ns_proc_usage *mem;
 };
-
-static const char *what_name(enum ns_pin_what w)
-{
-	static const char *const n[] = {"vcpu", "emulator", "iothread", "thread"};
-
-	return n[w];
-}
 
 /* The VM's own memory on a node: anonymous (guest RAM, heap), shmem (memfd/file-backed
  * guest RAM) and hugetlb. Page cache of binaries and libraries is shared with the rest of
@@ -139,7 +126,7 @@ static struct json_object *view_json(const struct ns_topo *t, const struct view 
 		struct json_object *x = json_object_new_object();
 		struct ns_set nodes = cpu_nodes(t, &it->before);
 
-		json_object_object_add(x, "kind", json_object_new_string(what_name(it->what)));
+		json_object_object_add(x, "kind", json_object_new_string(ns_pin_what_name(it->what)));
 		json_object_object_add(x, "index", it->index >= 0 ? json_object_new_int(it->index) : NULL);
 		json_object_object_add(x, "tid", it->tid > 0 ? json_object_new_int(it->tid) : NULL);
 		json_object_object_add(x, "label", json_object_new_string(it->label));
@@ -191,8 +178,8 @@ static void view_print(const struct ns_topo *t, const struct view *v)
 
 		if (it->tid > 0)
 			snprintf(tid, sizeof(tid), "%d", (int)it->tid);
-		printf("  %-32s %7s  %-16s %s\n", it->label, tid, setstr(&it->before, a, sizeof(a)),
-		       setstr(&nodes, b, sizeof(b)));
+		printf("  %-32s %7s  %-16s %s\n", it->label, tid, ns_setstr(&it->before, a, sizeof(a)),
+		       ns_setstr(&nodes, b, sizeof(b)));
 	}
 	if (v->mem) {
 		printf("  memory:");
@@ -316,237 +303,13 @@ out:
 	return rc;
 }
 
-/* ---- pinning ---- */
-
-struct target {
-	char name[256];
-	int is_domain;
-	pid_t pid; /* 0 for a domain without a local process (test:///) */
-	struct ns_vm vm;
-	int nvcpus;
-};
-
-/* Resolve PID or --domain; exits with the right code on errors. */
-static void resolve(const char *pidarg, struct target *tg)
-{
-	memset(tg, 0, sizeof(*tg));
-	if (ns_cli.domain) {
-		snprintf(tg->name, sizeof(tg->name), "%s", ns_cli.domain);
-		tg->is_domain = 1;
-		if (ns_vm_from_domain(NULL, ns_cli.domain, &tg->vm) == 0)
-			tg->pid = tg->vm.pid;
-		return;
-	}
-	{
-		pid_t pid = ns_opt_pid("pid", pidarg);
-		int rc = ns_vm_from_pid(NULL, pid, &tg->vm);
-
-		if (rc == -ENODATA) {
-			ns_err("pid %d: QEMU without thread names: its vCPU threads cannot be told apart; start it "
-			       "with -name NAME,debug-threads=on (libvirt does)",
-			       (int)pid);
-			exit(ns_cli_exit(NS_EXIT_FAIL));
-		}
-		if (rc == -ENOEXEC) {
-			ns_err("pid %d is not a QEMU VM (no \"CPU n/KVM\" or \"CPU n/TCG\" threads)", (int)pid);
-			exit(ns_cli_exit(NS_EXIT_FAIL));
-		}
-		if (rc < 0) {
-			ns_errno(rc, "pid %d", (int)pid);
-			exit(ns_cli_exit(NS_EXIT_FAIL));
-		}
-		tg->pid = pid;
-		snprintf(tg->name, sizeof(tg->name), "%s", tg->vm.name);
-		/* a domain's threads are pinned through libvirt, so its view stays true */
-		tg->is_domain = tg->vm.is_domain;
-	}
-}
-
-static int do_pin(const struct target *tg, const struct ns_pin_req *req, struct ns_pin_result *res, char *msg,
-		  size_t len)
-{
-	if (tg->is_domain)
-		return ns_pin_domain(ns_cli.connect, tg->name, req, res, msg, len);
-	return ns_pin_pid(&tg->vm, req, res, msg, len);
-}
-
-static void undo_pin(const struct target *tg, const struct ns_pin_result *res, int config)
-{
-	int rc;
-
-	if (!res->nchanged)
-		return;
-	rc = tg->is_domain ? ns_pin_revert_domain(ns_cli.connect, tg->name, res, config) : ns_pin_revert_pid(res);
-	if (rc < 0)
-		ns_err("%s: restoring the previous pinning failed: %s", tg->name, strerror(-rc));
-}
-
-static const char *tgt_desc(const struct target *tg, char *buf, size_t len)
-{
-	if (tg->is_domain)
-		snprintf(buf, len, "domain %s", tg->name);
-	else
-		snprintf(buf, len, "%s (pid %d)", tg->name, (int)tg->pid);
-	return buf;
-}
-
-static struct json_object *pins_json(const struct ns_pin_result *res)
-{
-	struct json_object *arr = json_object_new_array();
-
-	for (int i = 0; i < res->n; i++) {
-		const struct ns_pin_item *it = &res->items[i];
-		struct json_object *x = json_object_new_object();
-
-		json_object_object_add(x, "kind", json_object_new_string(what_name(it->what)));
-		json_object_object_add(x, "index", it->index >= 0 ? json_object_new_int(it->index) : NULL);
-		json_object_object_add(x, "tid", it->tid > 0 ? json_object_new_int(it->tid) : NULL);
-		json_object_object_add(x, "label", json_object_new_string(it->label));
-		json_object_object_add(x, "before", ns_json_set(&it->before));
-		json_object_object_add(x, "after", ns_json_set(&it->after));
-		json_object_object_add(x, "changed", json_object_new_boolean(it->changed));
-		json_object_array_add(arr, x);
-	}
-	return arr;
-}
-
-struct pin_job {
-	struct ns_pin_req req;
-	struct ns_set mem_nodes; /* --mem target */
-	const struct ns_amount *reserve;
-	int mem, weight;
-};
-
-/* Pin one VM (and weight it, and move its memory). Returns an exit code; on any failure the
- * pinning it changed is put back. */
-static int pin_one(const struct target *tg, const struct pin_job *job, struct json_object *js)
-{
-	struct ns_pin_result res;
-	char msg[512], d[300], a[256], b[256];
-	uint64_t wb = 0, wa = 0;
-	int rc, vcpus = 0;
-
-	tgt_desc(tg, d, sizeof(d));
-	if (job->mem && tg->pid <= 0) {
-		ns_err("%s: --mem needs the domain's QEMU process on this host (no /run/libvirt/qemu/%s.pid)", d,
-		       tg->name);
-		return NS_EXIT_FAIL;
-	}
-	rc = do_pin(tg, &job->req, &res, msg, sizeof(msg));
-	if (rc < 0) {
-		if (rc == -ENOENT)
-			ns_err("domain %s: no such domain", tg->name);
-		else if (res.undone)
-			ns_err("%s: %s; the previous pinning was restored", d, msg);
-		else
-			ns_err("%s: %s", d, msg[0] ? msg : strerror(-rc));
-		ns_pin_result_free(&res);
-		return NS_EXIT_FAIL;
-	}
-	for (int i = 0; i < res.n; i++)
-		vcpus += res.items[i].what == NS_PIN_VCPU;
-	if (js) {
-		json_object_object_add(js, "vm", json_object_new_string(tg->name));
-		json_object_object_add(js, "domain", json_object_new_boolean(tg->is_domain));
-		json_object_object_add(js, "pid", tg->pid > 0 ? json_object_new_int(tg->pid) : NULL);
-		json_object_object_add(js, "dry_run", json_object_new_boolean(job->req.dry_run));
-		json_object_object_add(js, "pinning", pins_json(&res));
-		json_object_object_add(js, "changed", json_object_new_int(res.nchanged));
-	} else if (!ns_cli.quiet) {
-		for (int i = 0; i < res.n; i++) {
-			const struct ns_pin_item *it = &res.items[i];
-
-			if (it->changed)
-				printf("%s: %s: CPUs %s -> %s%s\n", d, it->label, setstr(&it->before, a, sizeof(a)),
-				       setstr(&it->after, b, sizeof(b)), job->req.dry_run ? " (dry run)" : "");
-		}
-		if (!res.nchanged)
-			printf("%s: already pinned as asked (%d threads): nothing changed\n", d, res.n);
-		else if (!job->req.dry_run)
-			printf("%s: %d of %d pinned\n", d, res.nchanged, res.n);
-	}
-	rc = NS_EXIT_OK;
-	if (job->weight) {
-		int nv = tg->is_domain ? vcpus : tg->vm.nvcpus;
-		char path[4096] = "";
-		int r;
-
-		if (!ns_set_empty(&job->req.vcpus) && tg->is_domain) {
-			struct ns_pin_result all;
-
-			/* --vcpus narrowed the items: count every vCPU for the weight */
-			if (ns_pin_get_domain(ns_cli.connect, tg->name, &all, msg, sizeof(msg)) == 0) {
-				nv = 0;
-				for (int i = 0; i < all.n; i++)
-					nv += all.items[i].what == NS_PIN_VCPU;
-			}
-			ns_pin_result_free(&all);
-		}
-		if (tg->is_domain)
-			r = ns_weight_domain(ns_cli.connect, tg->name, nv, job->req.dry_run, &wb, &wa, msg, sizeof(msg));
-		else
-			r = ns_weight_pid(NULL, tg->pid, nv, job->req.dry_run, &wb, &wa, path, sizeof(path));
-		if (r < 0) {
-			if (r == -EPERM && !tg->is_domain)
-				ns_err("%s: --weight: the process is in the root cgroup; weights need a cgroup per VM", d);
-			else if (tg->is_domain)
-				ns_err("%s: --weight: %s", d, msg[0] ? msg : strerror(-r));
-			else
-				ns_errno(r, "%s: --weight %s", d, path);
-			rc = NS_EXIT_FAIL;
-			goto out;
-		}
-		if (js) {
-			struct json_object *w = json_object_new_object();
-
-			json_object_object_add(w, "vcpus", json_object_new_int(nv));
-			json_object_object_add(w, "before", ns_json_u64(wb));
-			json_object_object_add(w, "after", ns_json_u64(wa));
-			json_object_object_add(w, "changed", json_object_new_boolean(wb != wa));
-			json_object_object_add(js, "weight", w);
-		} else if (!ns_cli.quiet) {
-			if (wb == wa)
-				printf("%s: CPU weight %llu for %d vCPUs already: nothing changed\n", d,
-				       (unsigned long long)wa, nv);
-			else
-				printf("%s: CPU weight %llu -> %llu (%d vCPUs)%s\n", d, (unsigned long long)wb,
-				       (unsigned long long)wa, nv, job->req.dry_run ? " (dry run)" : "");
-		}
-	}
-	if (job->mem) {
-		struct ns_mig_opts o;
-		struct json_object *mj = js ? json_object_new_object() : NULL;
-		struct ns_move_req mr;
-
-		ns_mig_opts_init(&o);
-		o.to = job->mem_nodes;
-		o.reserve = job->reserve;
-		mr = (struct ns_move_req){.pid = tg->pid, .domain = tg->is_domain ? tg->name : NULL, .o = &o,
-					  .dry_run = job->req.dry_run, .js = mj};
-		rc = ns_move_vm(&mr);
-		if (mj)
-			json_object_object_add(js, "memory", mj);
-	}
-out:
-	if (rc != NS_EXIT_OK && !job->req.dry_run) {
-		undo_pin(tg, &res, job->req.config);
-		if (res.nchanged)
-			ns_err("%s: the previous pinning was restored", d);
-		if (job->weight && wb != wa && !tg->is_domain) {
-			/* weight is only changed after a successful pin; nothing to undo before it */
-		}
-	}
-	ns_pin_result_free(&res);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
 	struct ns_topo *topo = NULL;
 	struct json_object *js = NULL;
 	struct ns_set online, exclude;
-	struct pin_job job;
-	struct target tg;
+	struct ns_pin_job job;
+	struct ns_target tg;
 	const char **args;
 	const char *pidarg;
 	poptContext ctx;
@@ -644,9 +407,11 @@ int main(int argc, char **argv)
 		js = json_object_new_object();
 		json_object_object_add(js, "version", json_object_new_int(1));
 	}
-	if (opt_plan)
-		ns_not_implemented(); /* the plan reader lands with numa-plan rebalance */
-	resolve(pidarg, &tg);
+	if (opt_plan) {
+		rc = ns_plan_run(opt_plan, topo, &exclude, opt_dry_run, js);
+		goto out;
+	}
+	ns_target_resolve(pidarg, &tg);
 	if (!tg.is_domain && !opt_dry_run && ns_cap_have(CAP_SYS_NICE) != 1 && geteuid() != 0) {
 		ns_err("pinning another process's threads needs %s (run as root)", ns_cap_name(CAP_SYS_NICE));
 		rc = NS_EXIT_FAIL;
@@ -654,7 +419,7 @@ int main(int argc, char **argv)
 	}
 	if (opt_config && !tg.is_domain)
 		ns_usage("--config: only meaningful for a libvirt domain");
-	rc = pin_one(&tg, &job, js);
+	rc = ns_pin_one(&tg, &job, js);
 out:
 	if (js) {
 		ns_json_print(js);

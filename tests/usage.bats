@@ -73,12 +73,6 @@ check_usage_error() {
 }
 
 @test "commands whose issue has not landed say so and exit 3" {
-	for c in vm-pin numa-migrate; do
-		run --separate-stderr "$NS_BIN/$c" --plan plan.json
-		[ "$status" -eq 3 ] || fail "$c: exit $status, want 3"
-		[ "$stderr" = "$c: not implemented yet" ] || fail "$c: stderr: $stderr"
-		[ -z "$output" ]
-	done
 	for s in steal check rebalance; do
 		run --separate-stderr "$NS_BIN/numa-plan" "$s" --to 1 1
 		[ "$status" -eq 3 ]

@@ -215,3 +215,37 @@ online=$(cat /sys/devices/system/cpu/online)
 	assert_output "vm-pin: pinning another process's threads needs CAP_SYS_NICE (run as root)"
 	assert_equal "$(all_affinity "$QEMU_PID")" "$before"
 }
+
+@test "--plan: bad plan files are refused before anything runs, by vm-pin and numa-migrate alike" {
+	for c in vm-pin numa-migrate; do
+		run --separate-stderr "$NS_BIN/$c" --plan "$BATS_TEST_TMPDIR/none.json"
+		assert_failure 1
+		assert_equal "$stderr" "$c: $BATS_TEST_TMPDIR/none.json: No such file or directory"
+		echo '{"version": 2, "kind": "numasafe-rebalance", "steps": []}' >"$BATS_TEST_TMPDIR/v2.json"
+		run --separate-stderr "$NS_BIN/$c" --plan "$BATS_TEST_TMPDIR/v2.json"
+		assert_failure 1
+		assert_equal "$stderr" "$c: $BATS_TEST_TMPDIR/v2.json: plan version 2 is not supported (only 1)"
+		echo '{"version": 1, "kind": "numasafe-rebalance", "steps": []}' >"$BATS_TEST_TMPDIR/empty.json"
+		run "$NS_BIN/$c" --plan "$BATS_TEST_TMPDIR/empty.json"
+		assert_success
+		assert_output "$BATS_TEST_TMPDIR/empty.json: no steps: every VM is already where the plan puts it"
+	done
+	run "$NS_BIN/vm-pin" --plan "$BATS_TEST_TMPDIR/empty.json" 1
+	assert_failure 2
+	run "$NS_BIN/numa-migrate" --plan "$BATS_TEST_TMPDIR/empty.json" --to 0
+	assert_failure 2
+}
+
+@test "--plan: a step whose process is gone (or whose PID was reused) stops the plan, naming the step" {
+	sleep 300 3>&- &
+	p=$!
+	kill "$p"
+	wait "$p" 2>/dev/null || true
+	cat >"$BATS_TEST_TMPDIR/stale.json" <<JSON
+{"version": 1, "kind": "numasafe-rebalance", "steps": [
+ {"step": 1, "vm": "gone", "domain": false, "pid": $p, "start_time": 1, "to": 0, "bytes": 4096, "temporary": false}]}
+JSON
+	run --separate-stderr "$NS_BIN/vm-pin" --plan "$BATS_TEST_TMPDIR/stale.json"
+	assert_failure 1
+	assert_equal "$stderr" "vm-pin: $BATS_TEST_TMPDIR/stale.json: step 1: gone (pid $p) is gone or is another process now: plan is stale"
+}
