@@ -43,6 +43,17 @@ struct ns_plan_in {
 #define NS_PLAN_GREEDY 2u    /* numad-like baseline: one VM at a time, no look-ahead */
 #define NS_PLAN_HEURISTIC 4u /* greedy + local search even when the exact search would be cheap */
 
+/* Fill a planner input from the host (under root): every online node with memory, its
+ * headroom (reserve NULL: the default per node) and its CPUs minus exclude; every VM with
+ * named vCPU threads (ns_vm_list_read), its own memory per node (anonymous, shmem and hugetlb:
+ * what the engine moves and locality counts). QEMUs without thread names cannot be pinned and
+ * are left out: *skipped counts them. in->vms is allocated: ns_plan_in_release. */
+struct ns_amount;
+struct ns_set;
+int ns_plan_gather(const char *root, const struct ns_amount *reserve, const struct ns_set *exclude,
+		   struct ns_plan_in *in, int *skipped);
+void ns_plan_in_release(struct ns_plan_in *in);
+
 /* One executable step: pin the VM to the node, then move its memory there. */
 struct ns_plan_step {
 	int vm;		/* index into ns_plan_in.vms */

@@ -1,0 +1,96 @@
+/* The planner's input read from the host: nodes with headroom and usable CPUs, VMs with their
+ * own memory per node. Kept apart from lib/plan.c so the solver stays pure arithmetic. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numasafe/headroom.h"
+#include "numasafe/numasafe.h"
+#include "numasafe/plan.h"
+#include "numasafe/procmem.h"
+#include "numasafe/topo.h"
+#include "numasafe/vm.h"
+
+void ns_plan_in_release(struct ns_plan_in *in)
+{
+	if (!in)
+		return;
+	free(in->vms);
+	in->vms = NULL;
+	in->nr_vms = 0;
+}
+
+int ns_plan_gather(const char *root, const struct ns_amount *reserve, const struct ns_set *exclude,
+		   struct ns_plan_in *in, int *skipped)
+{
+	struct ns_vm_list list = {0};
+	struct ns_topo *t = NULL;
+	int rc, idx_of[NS_MAX_NODES];
+
+	memset(in, 0, sizeof(*in));
+	*skipped = 0;
+	rc = ns_topo_read(root, &t);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < NS_MAX_NODES; i++)
+		idx_of[i] = -1;
+	for (int i = 0; i < ns_topo_nr_nodes(t) && in->nr_nodes < NS_PLAN_MAX_NODES; i++) {
+		const struct ns_node *n = ns_topo_node(t, i);
+		struct ns_plan_node *pn;
+		struct ns_set cpus = n->cpus;
+
+		if (n->mem_total == 0)
+			continue; /* a CPU-only node holds no memory to plan with */
+		if (exclude)
+			ns_set_andnot(&cpus, exclude);
+		pn = &in->nodes[in->nr_nodes];
+		pn->id = n->id;
+		pn->headroom = ns_node_headroom(n, ns_reserve_for(n, reserve));
+		pn->cpus = (int)ns_set_count(&cpus);
+		if (n->id >= 0 && n->id < NS_MAX_NODES)
+			idx_of[n->id] = in->nr_nodes;
+		in->nr_nodes++;
+	}
+	rc = ns_vm_list_read(root, &list);
+	if (rc < 0)
+		goto out;
+	in->vms = calloc((size_t)list.n + 1, sizeof(*in->vms));
+	if (!in->vms) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < list.n; i++) {
+		const struct ns_vm *vm = &list.v[i];
+		struct ns_plan_vm *pv = &in->vms[in->nr_vms];
+		struct ns_proc_usage *u = NULL;
+
+		if (!vm->named) {
+			(*skipped)++;
+			continue;
+		}
+		if (ns_proc_usage_read(root, vm->pid, &u) < 0)
+			continue; /* it exited meanwhile */
+		snprintf(pv->name, sizeof(pv->name), "%s", vm->name);
+		pv->is_domain = vm->is_domain;
+		pv->pid = vm->pid;
+		pv->start_time = vm->start_time;
+		pv->vcpus = vm->nvcpus;
+		pv->pinned_node = -1;
+		for (unsigned n = 0; n < u->max_node && n < NS_MAX_NODES; n++) {
+			uint64_t b = u->bytes[NS_KIND_ANON][n] + u->bytes[NS_KIND_SHMEM][n] + u->bytes[NS_KIND_HUGETLB][n];
+
+			if (idx_of[n] >= 0)
+				pv->mem[idx_of[n]] += b;
+		}
+		free(u);
+		in->nr_vms++;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		ns_plan_in_release(in);
+	ns_vm_list_free(&list);
+	ns_topo_free(t);
+	return rc;
+}
