@@ -29,7 +29,7 @@ CMDS := numa-plan numa-migrate fast-swapoff vm-pin
 BINS := $(CMDS:%=bin/%)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
-HELPERS := build/tests/standin
+HELPERS := build/tests/standin build/tests/shmseg
 
 .SECONDARY:
 .PHONY: all deps check unit bats lab-check demo install uninstall clean helpers bench-plan
@@ -60,6 +60,10 @@ bin/%: build/cmd/%.o build/cmd/common.o build/cmd/move.o build/cmd/vmops.o build
 build/tests/test_%: tests/unit/test_%.c build/libnumasafe.a tests/unit/unit.h build/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Ilib $(CFLAGS) $(WARN) -Wno-missing-prototypes -o $@ $< build/libnumasafe.a $(LIBS) -lcmocka
+
+build/tests/shmseg: tests/shmseg.c build/flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $<
 
 build/tests/standin: tests/standin.c build/flags
 	@mkdir -p $(@D)

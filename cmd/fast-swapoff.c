@@ -181,12 +181,15 @@ static int one_area(const char *dev, struct ns_so_opts *o, bool swapoff_after, s
 	}
 	if (j) {
 		json_object_object_add(j, "back", ns_json_u64(res.back));
+		json_object_object_add(j, "shmem_back", ns_json_u64(res.shmem_back));
+		json_object_object_add(j, "shmem_objects", ns_json_u64(res.shmem_objects));
 		json_object_object_add(j, "duration_s", json_object_new_double(res.duration));
 		json_object_object_add(j, "outcome", json_object_new_string(ns_so_stop_str(res.stop)));
 	} else if (!ns_cli.quiet)
-		printf("%s: read back %s in %.1f s (%llu reads), %llu processes gone meanwhile\n",
+		printf("%s: read back %s in %.1f s (%llu reads; shmem %s in %llu files or segments), %llu processes "
+		       "gone meanwhile\n",
 		       ns_so_stop_str(res.stop), sz(res.back, a), res.duration, (unsigned long long)res.batches,
-		       (unsigned long long)res.skipped);
+		       sz(res.shmem_back, b), (unsigned long long)res.shmem_objects, (unsigned long long)res.skipped);
 	if (res.stop != NS_SO_DONE) {
 		ns_err("%s: stopped: %s; the area stays on, what came back stays in", dev, ns_so_stop_str(res.stop));
 		rc = NS_EXIT_REFUSED;

@@ -9,6 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -20,6 +25,7 @@
 #include "util.h"
 
 #define BATCH_PAGES 256 /* 1 MiB per read: bounded memory, and a check between batches */
+#define WINDOW_RUNS 4096 /* runs collected before they are sorted by swap offset and read */
 
 void ns_so_opts_init(struct ns_so_opts *o)
 {
@@ -282,12 +288,11 @@ struct pagein {
 	char *buf;
 };
 
-/* Read [addr, addr + pages) back, after the checks that keep the host safe. */
-static int read_run(struct pagein *pi, uint64_t addr, uint64_t pages)
+/* Before each batch: stop on a signal, when MemAvailable would fall under the reserve, or
+ * on sustained pressure; then pace to the rate. 1 means stop (res->stop says why). */
+static int gate(struct pagein *pi, uint64_t bytes)
 {
-	uint64_t bytes = pages * pi->ps;
 	struct ns_hostmem hm;
-	ssize_t got;
 
 	if (ns_throttle_stopped(&pi->thr)) {
 		pi->res->stop = NS_SO_STOP_SIGNAL;
@@ -302,32 +307,72 @@ static int read_run(struct pagein *pi, uint64_t addr, uint64_t pages)
 		return 1;
 	}
 	ns_throttle_pace(&pi->thr, bytes);
+	return 0;
+}
+
+static void progressed(struct pagein *pi, uint64_t bytes)
+{
+	pi->res->back += bytes;
+	pi->done += bytes;
+	if (pi->o->progress)
+		pi->o->progress(pi->o->progress_arg, pi->done, pi->total, ns_now() - pi->t0);
+}
+
+/* Read [addr, addr + pages) back, after the checks that keep the host safe. */
+static int read_run(struct pagein *pi, uint64_t addr, uint64_t pages)
+{
+	uint64_t bytes = pages * pi->ps;
+	ssize_t got;
+
+	if (gate(pi, bytes))
+		return 1;
 	got = pread(pi->mem_fd, pi->buf, bytes, (off_t)addr);
 	pi->res->batches++;
 	if (got < 0)
 		return errno == EIO || errno == ESRCH ? -ESRCH : -errno;
 	pi->proc->back += (uint64_t)got;
-	pi->res->back += (uint64_t)got;
-	pi->done += (uint64_t)got;
-	if (pi->o->progress)
-		pi->o->progress(pi->o->progress_arg, pi->done, pi->total, ns_now() - pi->t0);
+	progressed(pi, (uint64_t)got);
 	return 0;
 }
 
-struct run_ctx {
-	struct pagein *pi;
-	uint64_t start, pages; /* the run being collected */
-	int rc;
+struct run {
+	uint64_t start, pages, offset; /* offset: swap offset of the first page */
 };
 
-static int flush_run(struct run_ctx *c)
+struct run_ctx {
+	struct pagein *pi;
+	struct run cur;	  /* the run being collected */
+	struct run *win;  /* finished runs, read in swap-offset order when the window fills */
+	size_t nwin;
+};
+
+static int run_cmp(const void *a, const void *b)
+{
+	const struct run *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Read the window's runs in swap-offset order: the device sees (mostly) ascending reads
+ * whatever order the pages have in the address space. */
+static int flush_window(struct run_ctx *c)
 {
 	int rc = 0;
 
-	if (c->pages)
-		rc = read_run(c->pi, c->start, c->pages);
-	c->pages = 0;
+	qsort(c->win, c->nwin, sizeof(*c->win), run_cmp);
+	for (size_t i = 0; i < c->nwin && rc == 0; i++)
+		rc = read_run(c->pi, c->win[i].start, c->win[i].pages);
+	c->nwin = 0;
 	return rc;
+}
+
+static int end_run(struct run_ctx *c)
+{
+	if (!c->cur.pages)
+		return 0;
+	c->win[c->nwin++] = c->cur;
+	c->cur.pages = 0;
+	return c->nwin == WINDOW_RUNS ? flush_window(c) : 0;
 }
 
 static int pagein_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
@@ -336,30 +381,28 @@ static int pagein_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
 	struct pagein *pi = c->pi;
 
 	for (size_t i = 0; i < n; i++) {
-		uint64_t a = addr + i * pi->ps;
-		bool ours = ns_pme_swapped(e[i]) && ns_pme_swap_offset(e[i]) != 0 &&
-			    (int)ns_pme_swap_type(e[i]) == pi->plan->type;
+		uint64_t a = addr + i * pi->ps, off = ns_pme_swap_offset(e[i]);
+		bool ours = ns_pme_swapped(e[i]) && off != 0 && (int)ns_pme_swap_type(e[i]) == pi->plan->type;
 		int rc;
 
-		/* contiguous swapped pages make one read; anything else ends the run */
-		if (ours && c->pages && a == c->start + c->pages * pi->ps && c->pages < BATCH_PAGES) {
-			c->pages++;
+		/* pages adjacent in memory and on the device make one read; anything else ends it */
+		if (ours && c->cur.pages && a == c->cur.start + c->cur.pages * pi->ps &&
+		    off == c->cur.offset + c->cur.pages && c->cur.pages < BATCH_PAGES) {
+			c->cur.pages++;
 			continue;
 		}
-		rc = flush_run(c);
+		rc = end_run(c);
 		if (rc)
 			return rc;
-		if (ours) {
-			c->start = a;
-			c->pages = 1;
-		}
+		if (ours)
+			c->cur = (struct run){a, 1, off};
 	}
 	return 0;
 }
 
 static int pagein_proc(struct pagein *pi)
 {
-	struct run_ctx c = {pi, 0, 0, 0};
+	struct run_ctx c = {.pi = pi};
 	struct ns_pagemap *pm = NULL;
 	struct ns_maps *maps = NULL;
 	struct ns_vma vma;
@@ -388,25 +431,317 @@ static int pagein_proc(struct pagein *pi)
 	rc = ns_pagemap_open(pi->o->root, pi->proc->pid, &pm);
 	if (rc < 0)
 		goto out;
+	c.win = malloc(WINDOW_RUNS * sizeof(*c.win));
+	if (!c.win) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	while ((rc = ns_maps_next(maps, &vma)) > 0) {
 		if (vma.path[0] == '[' && strcmp(vma.path, "[heap]") != 0 && strcmp(vma.path, "[stack]") != 0)
 			continue;
 		rc = ns_pagemap_scan(pm, vma.start, vma.end, pagein_cb, &c);
-		if (rc == 0)
-			rc = flush_run(&c);
 		if (rc)
 			break;
 	}
+	if (rc == 0)
+		rc = end_run(&c);
+	if (rc == 0)
+		rc = flush_window(&c);
 	/* still the same process at the end? (a pidfd signal 0 fails once it has exited) */
 	if (rc == 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
 		rc = -ESRCH;
 out:
+	free(c.win);
 	if (pi->mem_fd >= 0)
 		close(pi->mem_fd);
 	pi->mem_fd = -1;
 	ns_pagemap_close(pm);
 	ns_maps_close(maps);
 	close(pidfd);
+	return rc;
+}
+
+/* ---- shmem: tmpfs files, SysV segments, memfd and shared anonymous memory ---- */
+
+struct shm_ctx {
+	struct pagein *pi;
+	struct { dev_t dev; ino_t ino; } *seen;
+	size_t nseen, capseen;
+	unsigned char *vec;
+};
+
+/* 1 if the file was already handled, 0 if new (now remembered), -ENOMEM. */
+static int shm_seen(struct shm_ctx *c, const struct stat *st)
+{
+	for (size_t i = 0; i < c->nseen; i++)
+		if (c->seen[i].dev == st->st_dev && c->seen[i].ino == st->st_ino)
+			return 1;
+	if (c->nseen == c->capseen) {
+		size_t cap = c->capseen ? c->capseen * 2 : 64;
+		void *n = realloc(c->seen, cap * sizeof(*c->seen));
+
+		if (!n)
+			return -ENOMEM;
+		c->seen = n;
+		c->capseen = cap;
+	}
+	c->seen[c->nseen].dev = st->st_dev;
+	c->seen[c->nseen].ino = st->st_ino;
+	c->nseen++;
+	return 0;
+}
+
+static uint64_t count_resident(const unsigned char *vec, uint64_t n)
+{
+	uint64_t r = 0;
+
+	for (uint64_t i = 0; i < n; i++)
+		r += vec[i] & 1;
+	return r;
+}
+
+/* Bring a shmem file's swapped pages back by reading them with pread: a read of a hole
+ * allocates nothing, so only pages that exist (resident or swapped) cost memory. mincore
+ * on a mapping that is never touched tells which pages are not resident. */
+static int shm_file(struct shm_ctx *c, int fd)
+{
+	struct pagein *pi = c->pi;
+	uint64_t size, back = 0;
+	struct stat st;
+	char *map;
+	int rc = 0;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return 0;
+	rc = shm_seen(c, &st);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	size = (uint64_t)st.st_size;
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return 0; /* not mappable: leave it to swapoff(2) */
+	/* tmpfs reports swapped pages as data: walk the data extents, never the holes */
+	for (off_t data = 0; rc == 0 && (uint64_t)data < size;) {
+		off_t hole;
+
+		data = lseek(fd, data, SEEK_DATA);
+		if (data < 0)
+			break; /* ENXIO: no data after it */
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > size)
+			hole = (off_t)size;
+		data = (off_t)((uint64_t)data / pi->ps * pi->ps);
+		for (uint64_t off = (uint64_t)data; off < (uint64_t)hole && rc == 0; off += BATCH_PAGES * pi->ps) {
+			uint64_t len = (uint64_t)hole - off < BATCH_PAGES * pi->ps ? (uint64_t)hole - off : BATCH_PAGES * pi->ps;
+			uint64_t pages = (len + pi->ps - 1) / pi->ps, before, after;
+
+			if (mincore(map + off, len, c->vec) < 0) {
+				rc = -errno;
+				break;
+			}
+			before = count_resident(c->vec, pages);
+			if (before == pages)
+				continue; /* all in memory: nothing swapped here */
+			if (gate(pi, (pages - before) * pi->ps)) {
+				rc = 1;
+				break;
+			}
+			if (pread(fd, pi->buf, len, (off_t)off) < 0) {
+				rc = -errno;
+				break;
+			}
+			pi->res->batches++;
+			if (mincore(map + off, len, c->vec) < 0) {
+				rc = -errno;
+				break;
+			}
+			after = count_resident(c->vec, pages);
+			if (after > before) {
+				back += (after - before) * pi->ps;
+				progressed(pi, (after - before) * pi->ps);
+			}
+		}
+		data = hole;
+	}
+	if (rc < 0)
+		rc = 0; /* a file that cannot be read is left to swapoff(2) */
+	munmap(map, size);
+	if (back) {
+		pi->res->shmem_back += back;
+		pi->res->shmem_objects++;
+	}
+	return rc;
+}
+
+/* Every regular file below dirfd, on the same filesystem (st_dev). */
+static int shm_walk(struct shm_ctx *c, int dirfd, dev_t dev, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if (depth > 64)
+		return 0;
+	d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		struct stat st;
+		int fd;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				rc = shm_walk(c, fd, dev, depth + 1);
+		} else if (S_ISREG(st.st_mode)) {
+			/* O_NOATIME where allowed: reading back must not look like use */
+			fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+			if (fd < 0)
+				fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0) {
+				rc = shm_file(c, fd);
+				close(fd);
+			}
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Every tmpfs mount of this mount namespace. */
+static int shm_tmpfs(struct shm_ctx *c)
+{
+	char line[8192];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int rc = 0;
+
+	if (!f)
+		return 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		char mnt[4096], *sep = strstr(line, " - ");
+		struct stat st;
+		int fd;
+
+		if (!sep || strncmp(sep + 3, "tmpfs ", 6) != 0 || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		ns_unescape_octal(mnt);
+		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) < 0) {
+			close(fd);
+			continue;
+		}
+		rc = shm_walk(c, fd, st.st_dev, 0);
+	}
+	fclose(f);
+	return rc;
+}
+
+/* A mapping of the caller's or another process's address space, as a file. */
+static int shm_map_file(struct shm_ctx *c, pid_t pid, uint64_t start, uint64_t end)
+{
+	char path[128];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid, (unsigned long long)start,
+		 (unsigned long long)end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	rc = shm_file(c, fd);
+	close(fd);
+	return rc;
+}
+
+/* SysV segments with swapped pages (/proc/sysvipc/shm "swap" column): attach read-only and
+ * read the segment's file through our own map_files entry. */
+static int shm_sysv(struct shm_ctx *c)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	int rc = 0;
+
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return 0;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		unsigned long long size, rss, swap;
+		int shmid;
+		void *p;
+
+		if (sscanf(line, "%*d %d %*o %llu %*d %*d %*u %*u %*u %*u %*u %*u %*u %*u %llu %llu", &shmid, &size, &rss,
+			   &swap) != 4 ||
+		    swap == 0 || size == 0)
+			continue;
+		p = shmat(shmid, NULL, SHM_RDONLY);
+		if (p == (void *)-1)
+			continue;
+		rc = shm_map_file(c, getpid(), (uint64_t)(uintptr_t)p,
+				  (uint64_t)(uintptr_t)p + ((size + c->pi->ps - 1) / c->pi->ps) * c->pi->ps);
+		shmdt(p);
+	}
+	fclose(f);
+	return rc;
+}
+
+/* memfd and shared anonymous mappings live on the kernel's internal shmem mount, which no
+ * walk of tmpfs mounts reaches: find them in each process's maps. */
+static int shm_procs(struct shm_ctx *c)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int rc = 0;
+
+	if (!d)
+		return 0;
+	while (rc == 0 && (de = readdir(d))) {
+		struct ns_maps *maps = NULL;
+		struct ns_vma vma;
+		pid_t pid;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		pid = (pid_t)atoi(de->d_name);
+		if (pid == getpid() || ns_maps_open(NULL, pid, &maps) < 0)
+			continue;
+		while (rc == 0 && ns_maps_next(maps, &vma) > 0) {
+			uint64_t huge = 0;
+
+			if (vma.perms[3] != 's' || ns_vma_classify(NULL, pid, &vma, &huge) != NS_KIND_SHMEM)
+				continue;
+			rc = shm_map_file(c, pid, vma.start, vma.end);
+		}
+		ns_maps_close(maps);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int pagein_shmem(struct pagein *pi)
+{
+	struct shm_ctx c = {.pi = pi};
+	int rc;
+
+	c.vec = malloc(BATCH_PAGES);
+	if (!c.vec)
+		return -ENOMEM;
+	rc = shm_tmpfs(&c);
+	if (rc == 0)
+		rc = shm_sysv(&c);
+	if (rc == 0)
+		rc = shm_procs(&c);
+	free(c.vec);
+	free(c.seen);
 	return rc;
 }
 
@@ -428,6 +763,14 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 	pi.buf = malloc(BATCH_PAGES * pi.ps);
 	if (!pi.buf)
 		return -ENOMEM;
+	/* shmem first, as the kernel's swapoff does; it belongs to no single process */
+	if (!o->pids && ns_root_is_live(o->root)) {
+		pi.total += plan->other;
+		rc = pagein_shmem(&pi);
+		if (rc < 0)
+			goto out;
+		rc = 0;
+	}
 	for (int i = 0; i < plan->nprocs && res->stop == NS_SO_DONE; i++) {
 		pi.proc = &plan->procs[i];
 		rc = pagein_proc(&pi);
@@ -439,6 +782,7 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 			break;
 		rc = 0;
 	}
+out:
 	res->duration = ns_now() - pi.t0;
 	free(pi.buf);
 	return rc;

@@ -68,6 +68,9 @@ struct ns_so_result {
 	enum ns_so_stop stop;
 	uint64_t back;	   /* bytes read back */
 	uint64_t skipped;  /* processes that exited or were replaced meanwhile */
+	uint64_t shmem_back;	/* bytes of shmem (tmpfs files, SysV segments, memfd and shared
+				 * anonymous memory) that came back in from swap */
+	uint64_t shmem_objects; /* shmem files and segments that had pages brought back */
 	double duration;
 	uint64_t batches;
 };
@@ -76,7 +79,10 @@ struct ns_so_result {
  * -ENOENT: not an active swap area; -EPERM: no CAP_SYS_ADMIN (swap types are hidden). */
 int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so_plan **plan);
 void ns_so_plan_free(struct ns_so_plan *plan);
-/* Read the plan's pages back through /proc/PID/mem, process by process. */
+/* Read the plan's pages back: shmem first (every tmpfs file, SysV segment, memfd and shared
+ * anonymous mapping, read through its file so holes stay holes; skipped with opts->pids),
+ * then process by process through /proc/PID/mem, runs read in swap-offset order. shmem pages
+ * are found by mincore, which cannot tell the swap area: shmem on other areas comes back too. */
 int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_so_result *res);
 
 #endif

@@ -15,6 +15,8 @@ setup() {
 teardown() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	[ -n "${SHMID:-}" ] && "$NS_HELPERS/shmseg" rm "$SHMID" 2>/dev/null || true
+	rm -rf /dev/shm/nstest
 	standin_stop
 	swapoff -a 2>/dev/null || true
 	[ -e /sys/block/zram0 ] && echo 1 >/sys/block/zram0/reset 2>/dev/null || true
@@ -146,5 +148,37 @@ swapped_standin() { # SIZE [SEED]
 	grep -q "stopped: available memory fell to the reserve; the area stays on" "$BATS_TEST_TMPDIR/err"
 	active /dev/vda
 	standin_verify
+	assert_no_oom
+}
+
+@test "lab: a tmpfs file and a SysV segment pushed to swap come back intact; the area goes off" {
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	mkdir -p /sys/fs/cgroup/nstest
+	echo 24M >/sys/fs/cgroup/nstest/memory.max
+	mkdir -p /dev/shm/nstest
+	# written from inside a tight cgroup, most of both goes to swap as it is written
+	(echo $BASHPID >/sys/fs/cgroup/nstest/cgroup.procs &&
+		exec "$NS_HELPERS/shmseg" file /dev/shm/nstest/f 64 7) 3>&-
+	id=$( (echo $BASHPID >/sys/fs/cgroup/nstest/cgroup.procs && exec "$NS_HELPERS/shmseg" sysv 48 9) 3>&-)
+	SHMID=$id
+	swap_before=$(cat /sys/fs/cgroup/nstest/memory.swap.current)
+	[ "$swap_before" -ge $((60 * 1048576)) ] || fail "only $swap_before bytes went to swap"
+	seg_swap=$(awk -v id="$id" '$2 == id {print $16}' /proc/sysvipc/shm)
+	[ "$seg_swap" -gt 0 ] || fail "the SysV segment did not swap ($seg_swap)"
+	echo max >/sys/fs/cgroup/nstest/memory.max
+	run "$NS_BIN/fast-swapoff" --json /dev/vda
+	assert_success
+	jq -e '.areas[0].shmem_back >= 60 * 1048576 and .areas[0].shmem_objects >= 2 and .areas[0].swapoff' <<<"$output"
+	! active /dev/vda
+	# checked before anything reads them again: nothing of theirs is left in swap
+	assert_equal "$(awk -v id="$id" '$2 == id {print $16}' /proc/sysvipc/shm)" 0
+	assert_equal "$(cat /sys/fs/cgroup/nstest/memory.swap.current)" 0
+	run "$NS_HELPERS/shmseg" check-file /dev/shm/nstest/f 7
+	assert_output ok
+	run "$NS_HELPERS/shmseg" check-sysv "$id" 9
+	assert_output ok
+	"$NS_HELPERS/shmseg" rm "$id"
+	rm -rf /dev/shm/nstest
 	assert_no_oom
 }
