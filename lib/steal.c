@@ -269,6 +269,19 @@ static double pct(uint64_t a, uint64_t b, double interval_ns)
 	return b > a ? (double)(b - a) * 100.0 / interval_ns : 0.0;
 }
 
+/* Weight per vCPU of VM v's cgroup, counting every VM in that cgroup; -1 when unknown. */
+static double group_ratio(const struct ns_steal_vm *vms, int nvm, int v)
+{
+	int vcpus = 0;
+
+	if (vms[v].weight <= 0 || vms[v].nvcpus <= 0 || !vms[v].cgroup)
+		return -1;
+	for (int u = 0; u < nvm; u++)
+		if (vms[u].cgroup && vms[u].nvcpus > 0 && strcmp(vms[u].cgroup, vms[v].cgroup) == 0)
+			vcpus += vms[u].nvcpus;
+	return (double)vms[v].weight / vcpus;
+}
+
 int ns_steal_compute(struct ns_steal_host *h, struct ns_steal_vm *vms, int nvm)
 {
 	double ins, min_w = 0, max_w = 0;
@@ -315,20 +328,18 @@ int ns_steal_compute(struct ns_steal_host *h, struct ns_steal_vm *vms, int nvm)
 		vm->weight_off = false;
 	}
 
-	/* weights: compare weight per vCPU across VMs in distinct cgroups; VMs in one cgroup
-	 * share its weight and compete only as threads inside it */
+	/* weights: compare weight per vCPU across cgroups. VMs in one cgroup share its weight, so
+	 * their vCPUs are counted together against it */
 	for (int v = 0; v < nvm; v++) {
-		struct ns_steal_vm *vm = &vms[v];
-		bool dup = false;
-		double r;
+		double r = group_ratio(vms, nvm, v);
+		bool first = true;
 
-		if (vm->weight <= 0 || vm->nvcpus <= 0 || !vm->cgroup)
+		if (r < 0)
 			continue;
-		for (int u = 0; u < v && !dup; u++)
-			dup = vms[u].cgroup && strcmp(vms[u].cgroup, vm->cgroup) == 0;
-		if (dup)
+		for (int u = 0; u < v && first; u++)
+			first = !(vms[u].cgroup && strcmp(vms[u].cgroup, vms[v].cgroup) == 0);
+		if (!first)
 			continue;
-		r = (double)vm->weight / vm->nvcpus;
 		if (!nw || r < min_w)
 			min_w = r;
 		if (!nw || r > max_w)
@@ -338,14 +349,12 @@ int ns_steal_compute(struct ns_steal_host *h, struct ns_steal_vm *vms, int nvm)
 	if (nw > 1 && max_w > min_w * NS_STEAL_WEIGHT_RATIO) {
 		/* flag the VMs at either end: out of line with the others */
 		for (int v = 0; v < nvm; v++) {
-			struct ns_steal_vm *vm = &vms[v];
-			double r;
+			double r = group_ratio(vms, nvm, v);
 
-			if (vm->weight <= 0 || vm->nvcpus <= 0 || !vm->cgroup)
+			if (r < 0)
 				continue;
-			r = (double)vm->weight / vm->nvcpus;
-			vm->weight_off = r > min_w * NS_STEAL_WEIGHT_RATIO || r * NS_STEAL_WEIGHT_RATIO < max_w;
-			if (vm->weight_off)
+			vms[v].weight_off = r > min_w * NS_STEAL_WEIGHT_RATIO || r * NS_STEAL_WEIGHT_RATIO < max_w;
+			if (vms[v].weight_off)
 				h->nr_weight_off++;
 		}
 	}

@@ -78,7 +78,7 @@ struct ns_steal_vm {
 	struct ns_set mem_nodes; /* nodes holding a noticeable share of its memory */
 	int64_t weight;		 /* cgroup CPU weight, -1 when unknown */
 	int weight_version;
-	const char *cgroup;	 /* cgroup path, NULL when unknown (VMs sharing one are compared once) */
+	const char *cgroup;	 /* cgroup path, NULL when unknown (VMs sharing one share its weight) */
 	int nvcpus;
 	/* out */
 	double cpu_pct, wait_pct; /* sums over the vCPUs, % of one CPU */
