@@ -1123,8 +1123,8 @@ int main(int argc, char **argv)
 	if (strcmp(sub, "show") == 0) {
 		ctx = poptGetContext("numa-plan", argc - off + 1, (const char **)(void *)argv + off - 1, show_options, 0);
 		poptSetOtherOptionHelp(ctx, "[show] [OPTIONS] [PID | --domain NAME]\n"
-					    "       numa-plan steal [--interval SECONDS] [PID | --domain NAME]\n"
-					    "       numa-plan check --to NODES [--reserve SIZE|PCT] (PID | --domain NAME)\n"
+					    "       numa-plan steal [-i SECONDS] [PID | --domain NAME]\n"
+					    "       numa-plan check -t NODES [--reserve SIZE|PCT] (PID | --domain NAME)\n"
 					    "       numa-plan rebalance ... (not implemented yet)");
 		rc = cmd_show(ctx);
 		poptFreeContext(ctx);
