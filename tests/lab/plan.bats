@@ -107,7 +107,7 @@ vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 	standin_start --size 64M
 	run --separate-stderr "$NS_BIN/numa-plan" check --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
-	jq -e '.check | .verdict == "safe" and .move.anon >= 67108864 and .headroom_after == .headroom_before - .move_total' <<<"$output"
+	jq -e '.check | .verdict == "safe" and .move.anon + .move.thp >= 67108864 and .headroom_after == .headroom_before - .move_total' <<<"$output" || fail "$output"
 	run "$NS_BIN/numa-plan" check --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	assert_line --regexp '^  verdict: +safe: '
