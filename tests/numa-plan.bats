@@ -1,9 +1,37 @@
 #!/usr/bin/env bats
-# numa-plan show on this host, checked against numactl and numastat, and on fixture trees.
+# numa-plan on this host: show checked against numactl and numastat, and on fixture trees; the
+# VMs it lists (bare QEMUs started here); steal over a short interval; check against
+# numa-migrate --dry-run.
 
 load helpers
 
-teardown() { standin_stop; }
+QEMU_PIDS=
+teardown() {
+	standin_stop
+	local p
+	for p in $QEMU_PIDS; do kill "$p" 2>/dev/null || true; done
+	QEMU_PIDS=
+}
+
+# qemu_start NAME|"" SMP: a bare QEMU that idles cheaply; sets QEMU_PID. With a name it names
+# its threads (debug-threads=on), without one it does not.
+qemu_start() {
+	local pidf=$BATS_TEST_TMPDIR/qemu.$RANDOM.pid
+	local -a name=()
+	command -v qemu-system-x86_64 >/dev/null || ns_skip "needs qemu-system-x86_64"
+	[ -n "$1" ] && name=(-name "$1,debug-threads=on")
+	qemu-system-x86_64 "${name[@]}" -machine pc -accel tcg -m 64 -display none -nodefaults -smp "$2" \
+		-daemonize -pidfile "$pidf" || fail "qemu did not start"
+	QEMU_PID=$(cat "$pidf")
+	QEMU_PIDS="$QEMU_PIDS $QEMU_PID"
+}
+
+# The PID of a process that does not exist.
+no_pid() {
+	local pid=999999
+	while [ -d /proc/$pid ]; do pid=$((pid + 1)); done
+	echo $pid
+}
 
 @test "show: node count, CPUs and sizes agree with numactl -H" {
 	command -v numactl >/dev/null || ns_skip "needs numactl"
@@ -112,4 +140,167 @@ teardown() { standin_stop; }
 	run --separate-stderr "$NS_BIN/numa-plan" show --root "$BATS_TEST_TMPDIR/empty"
 	assert_failure 1
 	assert_equal "$stderr" "numa-plan: reading the host's NUMA topology: No such file or directory"
+}
+
+@test "show: a bare QEMU with thread names is listed with its 2 vCPUs, memory and locality" {
+	qemu_start t1 2
+	# independent count of its vCPU threads, straight from /proc
+	vcpus=$(cat /proc/$QEMU_PID/task/*/comm | grep -c '^CPU [0-9]*/\(KVM\|TCG\)$')
+	assert_equal "$vcpus" 2
+	run "$NS_BIN/numa-plan" show --json
+	assert_success
+	vm=$(jq -c ".vms[] | select(.pid == $QEMU_PID)" <<<"$output")
+	[ -n "$vm" ] || fail "QEMU $QEMU_PID not in .vms: $(jq -c .vms <<<"$output")"
+	jq -e '.name == "t1" and .kind == "qemu" and .named == true and .vcpus == 2 and .threads >= 3
+		and .cpu_nodes == [0] and .note == null
+		and (.memory | length == 1 and .[0].node == 0 and .[0].bytes > 0)
+		and .mem_total == .memory[0].bytes and (.swap_bytes | type == "number")
+		and .main_node == 0 and .locality_pct == 100' <<<"$vm"
+	# its memory agrees with numastat -p while it holds still (a starting QEMU's memory swings
+	# by several MiB for a moment): numastat before and after ours must agree
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		before=$(numastat -p "$QEMU_PID" | awk '/^Total/ {print int($NF)}')
+		ours=$("$NS_BIN/numa-plan" show --json | jq ".vms[] | select(.pid == $QEMU_PID) | .mem_total / 1048576 | floor")
+		after=$(numastat -p "$QEMU_PID" | awk '/^Total/ {print int($NF)}')
+		[ "$before" = "$after" ] && [ "$ours" -ge $((before - 1)) ] && [ "$ours" -le $((before + 1)) ] && break
+		sleep 0.3
+	done
+	[ "$before" = "$after" ] && [ "$ours" -ge $((before - 1)) ] && [ "$ours" -le $((before + 1)) ] ||
+		fail "ours $ours MiB, numastat $before then $after MiB (10 tries)"
+	run "$NS_BIN/numa-plan" show
+	assert_success
+	assert_output --partial "VMs: "
+	assert_line --regexp "^t1 +qemu +$QEMU_PID +2 +0 +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{2} +100\.0%$"
+}
+
+@test "show: a QEMU without thread names is listed and marked so" {
+	qemu_start "" 1
+	run "$NS_BIN/numa-plan" show --json
+	assert_success
+	jq -e ".vms[] | select(.pid == $QEMU_PID) | .named == false and .vcpus == null and .kind == \"qemu\"
+		and .name == \"pid $QEMU_PID\" and .note == \"no thread names: start QEMU with -name NAME,debug-threads=on\"" <<<"$output"
+	run "$NS_BIN/numa-plan" show
+	assert_success
+	assert_line --regexp "^pid $QEMU_PID +qemu +$QEMU_PID +\? "
+	assert_line "  pid $QEMU_PID: no thread names: start QEMU with -name NAME,debug-threads=on"
+}
+
+@test "show --json: .vms is an array even with no VMs (fixture), and a domain on a fixture tree" {
+	run "$NS_BIN/numa-plan" show --root "$NS_TOP/tests/fixtures/synth2" --json
+	assert_success
+	jq -e '.vms == []' <<<"$output"
+	run "$NS_BIN/numa-plan" show --root "$NS_TOP/tests/fixtures/qemu1" --json
+	assert_success
+	jq -e '.vms | length == 2' <<<"$output"
+	jq -e '.vms[1] | .name == "web1" and .kind == "domain" and .pid == 100 and .vcpus == 2 and .cpu_nodes == [0,1]' <<<"$output"
+	jq -e '.vms[0] | .name == "pid 200" and .named == false and .cpu_nodes == [0]' <<<"$output"
+}
+
+@test "steal --interval 0.5: per-vCPU rows of a bare QEMU and a classification" {
+	qemu_start t1 2
+	run --separate-stderr "$NS_BIN/numa-plan" steal --interval 0.5
+	assert_success
+	assert_line --regexp '^host: [0-9]+ CPUs?, [0-9.]+% idle over 0\.[45][0-9] s '
+	assert_line --regexp '^steal: (none|idle|busy)'
+	assert_line --regexp "^t1 +$QEMU_PID +0 +[0-9]+ +[0-9]+\.[0-9] +[0-9]+\.[0-9] +[0-9]+$"
+	assert_line --regexp "^ +1 +[0-9]+ +[0-9]+\.[0-9] +[0-9]+\.[0-9] +[0-9]+$"
+	assert_line --regexp '^ +all +[0-9]+\.[0-9] +[0-9]+\.[0-9]$'
+	assert_output --partial "likely causes the host shows:"
+	run --separate-stderr "$NS_BIN/numa-plan" steal --interval 0.5 --json
+	assert_success
+	jq -e '.version == 1 and (.interval_s > 0.45 and .interval_s < 2)
+		and (.classification | IN("none", "idle", "busy"))
+		and (.host | has("cpus") and has("idle_pct") and has("spare_cpus") and has("vcpu_demand") and has("max_wait_pct") and has("procs_running") and has("numa_balancing"))
+		and (.causes | type == "array")' <<<"$output"
+	vm=$(jq -c ".vms[] | select(.pid == $QEMU_PID)" <<<"$output")
+	jq -e '.name == "t1" and .named and (.vcpus | length == 2) and ([.vcpus[].index] == [0,1])
+		and (.vcpus | all(has("tid") and (.cpu_pct >= 0 and .cpu_pct <= 105) and (.wait_pct >= 0) and (.slices >= 0)))
+		and (.cpu_pct | type == "number") and (.wait_pct | type == "number") and (.max_wait_pct | type == "number")
+		and .cpu_nodes == [0] and (.mem_nodes | type == "array") and has("cgroup") and has("cpu_weight")
+		and .spans_nodes == false and (.weight_off | type == "boolean") and .note == null' <<<"$vm"
+	# the tids are its vCPU threads
+	for tid in $(jq '.vcpus[].tid' <<<"$vm"); do
+		[[ $(cat /proc/$QEMU_PID/task/$tid/comm) == "CPU "*"/TCG" ]] || fail "tid $tid is no vCPU thread"
+	done
+}
+
+@test "steal PID measures that VM only; a process that is no VM is an error" {
+	qemu_start t1 2
+	named=$QEMU_PID
+	qemu_start "" 1
+	run "$NS_BIN/numa-plan" steal -i 0.2 --json "$named"
+	assert_success
+	jq -e '.vms | length == 1 and .[0].name == "t1"' <<<"$output"
+	run "$NS_BIN/numa-plan" steal -i 0.2 --json "$QEMU_PID"
+	assert_success
+	jq -e '.vms | length == 1 and .[0].named == false and .[0].vcpus == []' <<<"$output"
+	run --separate-stderr "$NS_BIN/numa-plan" steal -i 0.2 $$
+	assert_failure 1
+	assert_equal "$stderr" "numa-plan: pid $$: not a VM (no vCPU threads named \"CPU n/KVM\", not QEMU)"
+	pid=$(no_pid)
+	run --separate-stderr "$NS_BIN/numa-plan" steal "$pid"
+	assert_failure 1
+	assert_equal "$stderr" "numa-plan: pid $pid: No such process"
+}
+
+@test "steal on a fixture: NUMA balancing and a VM spanning nodes are named as causes" {
+	run "$NS_BIN/numa-plan" steal --root "$NS_TOP/tests/fixtures/qemu1" --interval 0.05 --json
+	assert_success
+	jq -e '.host.cpus == 4 and .host.numa_balancing == 1 and .classification == "none"' <<<"$output"
+	jq -e '[.causes[].cause] == ["numa_balancing", "spans_nodes"] and .causes[1].vm == "web1"' <<<"$output"
+	jq -e '.vms[1] | .cgroup_version == 2 and .cpu_weight == 200 and .spans_nodes and (.vcpus | length == 2)' <<<"$output"
+	run "$NS_BIN/numa-plan" steal --root "$NS_TOP/tests/fixtures/qemu1" --interval 0.05
+	assert_success
+	assert_line --partial "automatic NUMA balancing is on"
+	assert_line --partial "VM web1 (pid 100) spans nodes: its vCPU threads may run on nodes 0-1"
+}
+
+@test "check --to 0 of a stand-in: nothing to move, safe, exit 0, as numa-migrate --dry-run says" {
+	standin_start --size 32M
+	run --separate-stderr "$NS_BIN/numa-plan" check --to 0 "$STANDIN_PID"
+	assert_success
+	assert_line --regexp '^  to move: +anon 0, thp 0, file 0, shmem 0, hugetlb 0$'
+	assert_line --regexp '^  headroom: +[0-9.]+[KMGT]? before, [0-9.]+[KMGT]? after the move$'
+	assert_line "  memory:     allowed on node 0"
+	assert_line --regexp '^  verdict: +safe: 0 of '
+	run --separate-stderr "$NS_BIN/numa-plan" check --json --to 0 "$STANDIN_PID"
+	assert_success
+	jq -e ".version == 1 and (.check | .pid == $STANDIN_PID and .to == [0] and .move_total == 0
+		and .on_target.anon >= 33554432 and .verdict == \"safe\" and .mems_ok
+		and .headroom_after == .headroom_before and (.targets | length == 1) and (.hugetlb | type == \"array\"))" <<<"$output"
+	run "$NS_BIN/numa-migrate" --dry-run --to 0 "$STANDIN_PID"
+	assert_success
+	standin_verify
+}
+
+@test "check --reserve 100% on one node: the reserve eats the headroom, with nothing to move still safe, as numa-migrate says" {
+	# on a one-node host every page is already on the target, so no move can be short; the
+	# unsafe verdict is proved in the lab (tests/lab/plan.bats)
+	standin_start --size 32M
+	run --separate-stderr "$NS_BIN/numa-plan" check --json --to 0 --reserve 100% "$STANDIN_PID"
+	assert_success
+	jq -e '.check | .headroom_before == 0 and .targets[0].headroom == 0 and .verdict == "safe"' <<<"$output"
+	run "$NS_BIN/numa-migrate" --dry-run --to 0 --reserve 100% "$STANDIN_PID"
+	assert_success
+}
+
+@test "check: bad input is a usage error or a one-line error" {
+	standin_start --size 8M
+	run --separate-stderr "$NS_BIN/numa-plan" check --to 9 "$STANDIN_PID"
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "numa-plan: --to: node 9 does not exist (nodes $(cat /sys/devices/system/node/online))"
+	run --separate-stderr "$NS_BIN/numa-plan" check --to 0
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "numa-plan: no target: give a PID or --domain NAME"
+	run --separate-stderr "$NS_BIN/numa-plan" check --to 0 "$STANDIN_PID" --domain x
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "numa-plan: give either a PID or --domain, not both"
+	pid=$(no_pid)
+	run --separate-stderr "$NS_BIN/numa-plan" check --to 0 "$pid"
+	assert_failure 1
+	assert_equal "$stderr" "numa-plan: pid $pid: No such process"
+	[ -z "$output" ]
+	run --separate-stderr "$NS_BIN/numa-plan" check --to 0 2
+	assert_failure 1
+	assert_equal "$stderr" "numa-plan: pid 2: a kernel thread has no memory to move"
 }

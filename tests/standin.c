@@ -5,11 +5,14 @@
  *   SIGUSR2  push its own memory to swap (madvise MADV_PAGEOUT), then write "paged" to --report
  *   SIGTERM/SIGINT  exit 0
  * With --fork, a child shares the memory (mapcount 2), as a second process sharing a VM's
- * pages would; it dies with the parent. 
+ * pages would; it dies with the parent.
+ * With --vcpus N, N threads named "CPU n/KVM" as QEMU names its vCPU threads (so VM discovery
+ * takes the stand-in for a VM); they sleep, or spin with --busy.
  * Pattern check is how tests prove data survived moves and swap intact. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +36,24 @@ static void on_sig(int sig)
 		want_pageout = 1;
 	else
 		want_exit = 1;
+}
+
+static void *vcpu_idle(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void *vcpu_busy(void *arg)
+{
+	volatile uint64_t n = 0;
+
+	(void)arg;
+	for (;;)
+		n++;
+	return NULL;
 }
 
 static uint64_t pattern(uint64_t seed, uint64_t word)
@@ -79,11 +100,12 @@ int main(int argc, char **argv)
 		{"shared", no_argument, NULL, 'S'},	{"file", required_argument, NULL, 'f'},
 		{"ready", required_argument, NULL, 'r'}, {"report", required_argument, NULL, 'o'},
 		{"seed", required_argument, NULL, 'x'}, {"fork", no_argument, NULL, 'F'},
+		{"vcpus", required_argument, NULL, 'v'}, {"busy", no_argument, NULL, 'b'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *ready = NULL, *rep = NULL, *file = NULL;
 	uint64_t size = 64ULL << 20, seed = 1, *mem, words;
-	int thp = 0, shared = 0, do_fork = 0, c, fd = -1, flags;
+	int thp = 0, shared = 0, do_fork = 0, vcpus = 0, busy = 0, c, fd = -1, flags;
 	struct sigaction sa;
 	sigset_t block, old;
 	char msg[128];
@@ -98,6 +120,8 @@ int main(int argc, char **argv)
 		case 'o': rep = optarg; break;
 		case 'x': seed = strtoull(optarg, NULL, 0); break;
 		case 'F': do_fork = 1; break;
+		case 'v': vcpus = atoi(optarg); break;
+		case 'b': busy = 1; break;
 		default: return 2;
 		}
 	}
@@ -160,6 +184,18 @@ int main(int argc, char **argv)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigprocmask(SIG_BLOCK, &block, &old);
+	/* threads start with the signals blocked, so the main loop below still gets them all */
+	for (int i = 0; i < vcpus; i++) {
+		pthread_t th;
+		char name[32];
+
+		if (pthread_create(&th, NULL, busy ? vcpu_busy : vcpu_idle, NULL) != 0) {
+			fprintf(stderr, "standin: cannot start vCPU thread %d\n", i);
+			return 1;
+		}
+		snprintf(name, sizeof(name), "CPU %d/KVM", i % 10000);
+		pthread_setname_np(th, name);
+	}
 	if (ready) {
 		char tmp[4096];
 		FILE *f;

@@ -70,14 +70,36 @@ check_usage_error() {
 	check_usage_error numa-plan show --reserve 200%
 	check_usage_error numa-plan show --connect qemu:///system
 	check_usage_error numa-plan show 1 --domain x
+	check_usage_error numa-plan steal 1 2
+	check_usage_error numa-plan steal --interval 0
+	check_usage_error numa-plan steal --interval soon
+	check_usage_error numa-plan steal --no-such-option
+	check_usage_error numa-plan steal 1 --domain x
+	check_usage_error numa-plan check 1
+	check_usage_error numa-plan check --to 0
+	check_usage_error numa-plan check --to 99 1
+	check_usage_error numa-plan check --to x 1
+	check_usage_error numa-plan check --to 0 1 2
+	check_usage_error numa-plan check --to 0 --reserve lots 1
+	check_usage_error numa-plan check --to 0 1 --domain x
+	check_usage_error numa-plan check --to 0 abc
+}
+
+@test "numa-plan steal and check have their own --help" {
+	run --separate-stderr "$NS_BIN/numa-plan" steal --help
+	assert_success
+	assert_output --partial "Usage: numa-plan steal"
+	assert_output --partial "--interval"
+	run --separate-stderr "$NS_BIN/numa-plan" check --help
+	assert_success
+	assert_output --partial "Usage: numa-plan check"
+	assert_output --partial "--to"
 }
 
 @test "commands whose issue has not landed say so and exit 3" {
-	for s in steal check rebalance; do
-		run --separate-stderr "$NS_BIN/numa-plan" "$s" --to 1 1
-		[ "$status" -eq 3 ]
-		[ "$stderr" = "numa-plan: $s: not implemented yet" ]
-	done
+	run --separate-stderr "$NS_BIN/numa-plan" rebalance --to 1 1
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "numa-plan: rebalance: not implemented yet" ]
 }
 
 @test "a closed or full stdout is an error, not silence" {
