@@ -233,9 +233,3 @@ bool ns_progress_enabled(void)
 {
 	return !ns_cli.quiet && !ns_cli.json && isatty(STDERR_FILENO);
 }
-
-void ns_not_implemented(void)
-{
-	ns_err("not implemented yet");
-	exit(ns_cli_exit(NS_EXIT_UNSUPPORTED));
-}

@@ -71,7 +71,4 @@ int ns_cli_exit(int rc);
 /* Progress is for humans watching: only on a TTY and not with --quiet. */
 bool ns_progress_enabled(void);
 
-/* For commands whose issue has not landed: one line and exit 3, nothing else done. */
-__attribute__((noreturn)) void ns_not_implemented(void);
-
 #endif

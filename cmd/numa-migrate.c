@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 		;
 	args = ns_cli_args(ctx, &nargs);
 	if (opt_plan) {
-		if (opt_to || nargs || ns_cli.domain)
+		if (opt_to || opt_from || nargs || ns_cli.domain)
 			ns_usage("--plan takes the targets and nodes from the plan file");
 		rc = ns_topo_read(NULL, &topo);
 		if (rc < 0) {
@@ -75,7 +75,9 @@ int main(int argc, char **argv)
 			struct ns_set none;
 
 			ns_set_clear(&none);
-			rc = ns_plan_run(opt_plan, topo, &none, opt_dry_run, js);
+			if (opt_reserve)
+				ns_opt_amount("--reserve", opt_reserve, &reserve);
+			rc = ns_plan_run(opt_plan, topo, &none, opt_reserve ? &reserve : NULL, opt_dry_run, js);
 		}
 		goto out;
 	}

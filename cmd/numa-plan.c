@@ -1,19 +1,23 @@
 /* numa-plan: the operator's view of the host's NUMA memory and VMs (show), the steal its VMs
- * see (steal), the verdict on a move (check), and later whole-host plans. The library
+ * see (steal), the verdict on a move (check), and whole-host plans (rebalance). The library
  * computes; this file parses and prints. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common.h"
+#include "numasafe/plan.h"
 #include "numasafe/steal.h"
 
 static char *opt_root;
 static char *opt_reserve;
 static char *opt_interval;
 static char *opt_to;
+static char *opt_exclude, *opt_out, *opt_overcommit;
 static int opt_swap_types, opt_swap_probe;
 
 #define NO_THREAD_NAMES "no thread names: start QEMU with -name NAME,debug-threads=on"
@@ -47,6 +51,20 @@ static struct poptOption check_options[] = {
 	{"reserve", '\0', POPT_ARG_STRING, &opt_reserve, 0,
 	 "headroom kept on each target above its high watermark (default max(256M, 2%))", "SIZE|PCT"},
 	NS_TARGET_TABLE,
+	NS_COMMON_TABLE,
+	POPT_TABLEEND,
+};
+
+static struct poptOption rebalance_options[] = {
+	{"exclude-cpus", '\0', POPT_ARG_STRING, &opt_exclude, 0, "CPUs reserved for the host, not counted for vCPUs",
+	 "LIST"},
+	{"reserve", '\0', POPT_ARG_STRING, &opt_reserve, 0,
+	 "headroom kept on each node above its high watermark (default max(256M, 2%))", "SIZE|PCT"},
+	{"cpu-overcommit", '\0', POPT_ARG_STRING, &opt_overcommit, 0,
+	 "vCPUs allowed per usable CPU of a node (default 1: no overcommit)", "RATIO"},
+	{"out", 'o', POPT_ARG_STRING, &opt_out, 0, "write the plan (JSON) to FILE for numa-migrate --plan", "FILE"},
+	{"root", '\0', POPT_ARG_STRING | POPT_ARGFLAG_DOC_HIDDEN, &opt_root, 0,
+	 "read /proc and /sys under DIR (fixture trees, for tests)", "DIR"},
 	NS_COMMON_TABLE,
 	POPT_TABLEEND,
 };
@@ -1106,6 +1124,197 @@ out:
 	return rc;
 }
 
+/* ---- rebalance ---- */
+
+/* Write the plan next to FILE and rename it into place: a reader never sees half a plan. */
+static int write_plan(const char *file, struct json_object *plan)
+{
+	char tmp[4096];
+	FILE *f;
+	int rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", file, (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	if (fputs(json_object_to_json_string_ext(plan, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), f) < 0 ||
+	    fputc('\n', f) < 0)
+		rc = -EIO;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, file) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+/* The solver only moves memory; a VM whose memory is already home but whose threads may run
+ * elsewhere still needs pinning. Those steps move nothing, so they fit anywhere: first. */
+static int add_pin_steps(const struct ns_plan_in *in, struct ns_plan_out *out)
+{
+	struct ns_plan_step *steps;
+	int extra = 0, k = 0;
+	bool *has = calloc((size_t)in->nr_vms + 1, sizeof(*has));
+
+	if (!has)
+		return -ENOMEM;
+	for (int i = 0; i < out->nr_steps; i++)
+		has[out->steps[i].vm] = true;
+	for (int v = 0; v < in->nr_vms; v++)
+		extra += out->placement[v] >= 0 && !has[v] && !out->why[v][0] &&
+			 in->vms[v].threads_node != in->nodes[out->placement[v]].id;
+	if (!extra) {
+		free(has);
+		return 0;
+	}
+	steps = calloc((size_t)(out->nr_steps + extra), sizeof(*steps));
+	if (!steps) {
+		free(has);
+		return -ENOMEM;
+	}
+	for (int v = 0; v < in->nr_vms; v++)
+		if (out->placement[v] >= 0 && !has[v] && !out->why[v][0] &&
+		    in->vms[v].threads_node != in->nodes[out->placement[v]].id)
+			steps[k++] = (struct ns_plan_step){.vm = v, .to = out->placement[v], .bytes = 0, .via_temp = 0};
+	memcpy(steps + k, out->steps, (size_t)out->nr_steps * sizeof(*steps));
+	free(out->steps);
+	out->steps = steps;
+	out->nr_steps += extra;
+	free(has);
+	return 0;
+}
+
+static int cmd_rebalance(poptContext ctx)
+{
+	struct ns_plan_in in;
+	struct ns_plan_out out;
+	struct ns_amount reserve;
+	struct ns_topo *topo = NULL;
+	struct json_object *plan = NULL;
+	struct ns_set exclude, online;
+	const char **args;
+	int nargs, rc, skipped = 0, unplaced = 0;
+	double overcommit = 1.0;
+	char a[32], b[32];
+
+	memset(&in, 0, sizeof(in));
+	memset(&out, 0, sizeof(out));
+	while (ns_cli_next(ctx) >= 0)
+		;
+	args = ns_cli_args(ctx, &nargs);
+	if (nargs > 0)
+		ns_usage("rebalance: unexpected argument '%s' (it plans every VM on the host)", args[0]);
+	if (opt_overcommit) {
+		overcommit = ns_opt_double("--cpu-overcommit", opt_overcommit, 1000);
+		if (overcommit < 1)
+			ns_usage("--cpu-overcommit: must be at least 1");
+	}
+	if (opt_reserve)
+		ns_opt_amount("--reserve", opt_reserve, &reserve);
+	rc = ns_topo_read(opt_root, &topo);
+	if (rc < 0) {
+		ns_errno(rc, "reading the host's NUMA topology");
+		return NS_EXIT_FAIL;
+	}
+	ns_set_clear(&online);
+	for (int i = 0; i < ns_topo_nr_nodes(topo); i++)
+		ns_set_or(&online, &ns_topo_node(topo, i)->cpus);
+	ns_set_clear(&exclude);
+	if (opt_exclude) {
+		char have[256];
+
+		if (ns_set_parse(opt_exclude, NS_SET_MAX, &exclude) < 0 || ns_set_empty(&exclude))
+			ns_usage("--exclude-cpus: '%s' is not a CPU list (like 0 or 0-1,8)", opt_exclude);
+		if (!ns_set_subset(&exclude, &online)) {
+			struct ns_set bad = exclude;
+
+			ns_set_andnot(&bad, &online);
+			ns_set_format(&online, have, sizeof(have));
+			ns_usage("--exclude-cpus: CPU %d is not on this host (CPUs %s)", ns_set_next(&bad, 0), have);
+		}
+	}
+	rc = ns_plan_gather(opt_root, opt_reserve ? &reserve : NULL, &exclude, &in, &skipped);
+	if (rc < 0) {
+		ns_errno(rc, "gathering the VMs");
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	for (int i = 0; i < in.nr_nodes; i++)
+		in.nodes[i].cpus = (int)((double)in.nodes[i].cpus * overcommit);
+	rc = ns_plan_solve(&in, &out);
+	if (rc < 0) {
+		ns_errno(rc, "planning");
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	rc = add_pin_steps(&in, &out);
+	if (rc < 0) {
+		ns_errno(rc, "planning");
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	plan = ns_plan_to_json(&in, &out);
+	if (!plan) {
+		ns_errno(-ENOMEM, "planning");
+		rc = NS_EXIT_FAIL;
+		goto out;
+	}
+	for (int i = 0; i < in.nr_vms; i++)
+		unplaced += out.placement[i] < 0;
+	if (opt_out) {
+		rc = write_plan(opt_out, plan);
+		if (rc < 0) {
+			ns_errno(rc, "%s", opt_out);
+			rc = NS_EXIT_FAIL;
+			goto out;
+		}
+	}
+	if (ns_cli.json)
+		ns_json_print(plan);
+	else if (!ns_cli.quiet) {
+		printf("rebalance: %d VMs on %d nodes; %d steps move %s (%s)\n", in.nr_vms, in.nr_nodes, out.nr_steps,
+		       ns_size_format(out.bytes_moved, a, sizeof(a)),
+		       out.exact ? "proven optimal" : "heuristic: greedy placement and local search");
+		printf("%-6s %10s %6s\n", "node", "headroom", "cpus");
+		for (int i = 0; i < in.nr_nodes; i++)
+			printf("%-6d %10s %6d\n", in.nodes[i].id, ns_size_format(in.nodes[i].headroom, a, sizeof(a)),
+			       in.nodes[i].cpus);
+		for (int i = 0; i < out.nr_steps; i++) {
+			const struct ns_plan_step *st = &out.steps[i];
+			const struct ns_plan_vm *v = &in.vms[st->vm];
+
+			printf("step %d: %s (%s %d, %d vCPUs) -> node %d, %s%s\n", i + 1, v->name,
+			       v->is_domain ? "domain, pid" : "pid", (int)v->pid, v->vcpus, in.nodes[st->to].id,
+			       ns_size_format(st->bytes, b, sizeof(b)), st->via_temp ? " (parked until its own step)" : "");
+		}
+		for (int i = 0; i < in.nr_vms; i++)
+			if (out.why[i][0])
+				printf("%s: %s\n", in.vms[i].name, out.why[i]);
+		if (out.nr_steps == 0 && !unplaced && !out.nr_unordered)
+			printf("every VM is already on one node: nothing to do\n");
+		if (opt_out && out.nr_steps)
+			printf("plan written to %s: run it with 'numa-migrate --plan %s' (or 'vm-pin --plan %s')\n",
+			       opt_out, opt_out, opt_out);
+	}
+	if (skipped)
+		ns_warn("%d QEMU process%s without thread names left out (start QEMU with -name NAME,debug-threads=on)",
+			skipped, skipped == 1 ? "" : "es");
+	/* a partial plan is still written, but orchestration must know not every VM is settled */
+	rc = unplaced || out.nr_unordered ? NS_EXIT_REFUSED : NS_EXIT_OK;
+	if (rc == NS_EXIT_REFUSED)
+		ns_err("rebalance: %d VM%s cannot be placed and %d step%s have no safe order (see the reasons)", unplaced,
+		       unplaced == 1 ? "" : "s", out.nr_unordered, out.nr_unordered == 1 ? "" : "s");
+out:
+	if (plan)
+		json_object_put(plan);
+	ns_plan_out_free(&out);
+	ns_plan_in_release(&in);
+	ns_topo_free(topo);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *sub = "show";
@@ -1125,7 +1334,7 @@ int main(int argc, char **argv)
 		poptSetOtherOptionHelp(ctx, "[show] [OPTIONS] [PID | --domain NAME]\n"
 					    "       numa-plan steal [-i SECONDS] [PID | --domain NAME]\n"
 					    "       numa-plan check -t NODES [--reserve SIZE|PCT] (PID | --domain NAME)\n"
-					    "       numa-plan rebalance ... (not implemented yet)");
+					    "       numa-plan rebalance [--exclude-cpus LIST] [--reserve SIZE|PCT] [-o FILE]");
 		rc = cmd_show(ctx);
 		poptFreeContext(ctx);
 		return ns_cli_exit(rc);
@@ -1153,9 +1362,15 @@ int main(int argc, char **argv)
 		return ns_cli_exit(rc);
 	}
 	if (strcmp(sub, "rebalance") == 0) {
-		/* their issue has not landed: say so rather than pretend, whatever the arguments */
-		ns_err("%s: not implemented yet", sub);
-		return ns_cli_exit(NS_EXIT_UNSUPPORTED);
+		static char name[] = "numa-plan rebalance";
+
+		argv[off - 1] = name;
+		ctx = poptGetContext("numa-plan rebalance", argc - off + 1, (const char **)(void *)argv + off - 1,
+				     rebalance_options, 0);
+		poptSetOtherOptionHelp(ctx, "[--exclude-cpus LIST] [--cpu-overcommit RATIO] [--reserve SIZE|PCT] [-o FILE]");
+		rc = cmd_rebalance(ctx);
+		poptFreeContext(ctx);
+		return ns_cli_exit(rc);
 	}
 	ns_usage("unknown command '%s' (show, steal, check, rebalance)", sub);
 }

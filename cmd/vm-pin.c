@@ -394,8 +394,8 @@ int main(int argc, char **argv)
 	if (opt_reserve) {
 		static struct ns_amount reserve;
 
-		if (!opt_mem)
-			ns_usage("--reserve: only meaningful with --mem");
+		if (!opt_mem && !opt_plan)
+			ns_usage("--reserve: only meaningful with --mem or --plan");
 		ns_opt_amount("--reserve", opt_reserve, &reserve);
 		job.reserve = &reserve;
 	}
@@ -408,7 +408,7 @@ int main(int argc, char **argv)
 		json_object_object_add(js, "version", json_object_new_int(1));
 	}
 	if (opt_plan) {
-		rc = ns_plan_run(opt_plan, topo, &exclude, opt_dry_run, js);
+		rc = ns_plan_run(opt_plan, topo, &exclude, job.reserve, opt_dry_run, js);
 		goto out;
 	}
 	ns_target_resolve(pidarg, &tg);

@@ -240,8 +240,8 @@ out:
 
 /* ---- --plan ---- */
 
-int ns_plan_run(const char *file, const struct ns_topo *t, const struct ns_set *exclude, bool dry_run,
-		struct json_object *js)
+int ns_plan_run(const char *file, const struct ns_topo *t, const struct ns_set *exclude,
+		const struct ns_amount *reserve, bool dry_run, struct json_object *js)
 {
 	struct ns_plan_exec_step *steps = NULL;
 	struct json_object *arr = js ? json_object_new_array() : NULL;
@@ -285,6 +285,7 @@ int ns_plan_run(const char *file, const struct ns_topo *t, const struct ns_set *
 		job.req.emulator = 1;
 		job.req.dry_run = dry_run;
 		job.mem = 1;
+		job.reserve = reserve;
 		ns_set_clear(&job.mem_nodes);
 		ns_set_add(&job.mem_nodes, (unsigned)s->to_node);
 		snprintf(tg.name, sizeof(tg.name), "%s", s->vm);

@@ -34,7 +34,7 @@ void ns_target_resolve(const char *pidarg, struct ns_target *tg);
 int ns_pin_one(const struct ns_target *tg, const struct ns_pin_job *job, struct json_object *js);
 /* Execute a numa-plan rebalance plan: per step pin to the node's CPUs (minus exclude), then
  * move the memory. Stops at the first step that fails or is refused, naming it. */
-int ns_plan_run(const char *file, const struct ns_topo *t, const struct ns_set *exclude, bool dry_run,
-		struct json_object *js);
+int ns_plan_run(const char *file, const struct ns_topo *t, const struct ns_set *exclude,
+		const struct ns_amount *reserve, bool dry_run, struct json_object *js);
 
 #endif

@@ -1,6 +1,7 @@
 /* The planner's input read from the host: nodes with headroom and usable CPUs, VMs with their
  * own memory per node. Kept apart from lib/plan.c so the solver stays pure arithmetic. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,42 @@
 #include "numasafe/procmem.h"
 #include "numasafe/topo.h"
 #include "numasafe/vm.h"
+#include "util.h"
+
+/* The node whose CPUs confine every thread of the VM (Cpus_allowed_list), or -1. */
+static int threads_node(const char *root, const struct ns_topo *t, const struct ns_vm *vm)
+{
+	int node = -1;
+
+	for (int i = 0; i < vm->nthreads; i++) {
+		char path[4096], line[4096];
+		struct ns_set cpus;
+		FILE *f;
+		int found = 0;
+
+		if (ns_path(path, sizeof(path), root, "/proc/%d/task/%d/status", (int)vm->pid, (int)vm->threads[i].tid) < 0)
+			return -1;
+		f = fopen(path, "re");
+		if (!f)
+			continue; /* the thread ended */
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
+				found = ns_set_parse(line + 18 + strspn(line + 18, " \t"), NS_SET_MAX, &cpus) == 0;
+				break;
+			}
+		fclose(f);
+		if (!found)
+			return -1;
+		for (int c = ns_set_next(&cpus, 0); c >= 0; c = ns_set_next(&cpus, (unsigned)c + 1)) {
+			int n = ns_topo_cpu_node(t, (unsigned)c);
+
+			if (n < 0 || (node >= 0 && n != node))
+				return -1;
+			node = n;
+		}
+	}
+	return node;
+}
 
 void ns_plan_in_release(struct ns_plan_in *in)
 {
@@ -77,6 +114,7 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 		pv->start_time = vm->start_time;
 		pv->vcpus = vm->nvcpus;
 		pv->pinned_node = -1;
+		pv->threads_node = threads_node(root, t, vm);
 		for (unsigned n = 0; n < u->max_node && n < NS_MAX_NODES; n++) {
 			uint64_t b = u->bytes[NS_KIND_ANON][n] + u->bytes[NS_KIND_SHMEM][n] + u->bytes[NS_KIND_HUGETLB][n];
 

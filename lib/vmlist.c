@@ -153,6 +153,8 @@ int ns_vm_from_pid(const char *root, pid_t pid, struct ns_vm *vm)
 	rc = ns_proc_stat_read(root, pid, &st);
 	if (rc < 0)
 		return rc;
+	if (st.state == 'Z' || st.state == 'X')
+		return -ESRCH; /* a daemonizing QEMU's parent, not yet reaped */
 	vm->pid = pid;
 	vm->start_time = st.start_time;
 	rc = read_comm(root, pid, 0, comm, sizeof(comm));

@@ -96,10 +96,13 @@ check_usage_error() {
 	assert_output --partial "--to"
 }
 
-@test "commands whose issue has not landed say so and exit 3" {
-	run --separate-stderr "$NS_BIN/numa-plan" rebalance --to 1 1
-	[ "$status" -eq 3 ]
-	[ "$stderr" = "numa-plan: rebalance: not implemented yet" ]
+@test "numa-plan rebalance: bad arguments are usage errors" {
+	check_usage_error numa-plan rebalance 1
+	check_usage_error numa-plan rebalance --cpu-overcommit 0.5
+	check_usage_error numa-plan rebalance --exclude-cpus 4000
+	check_usage_error numa-plan rebalance --reserve lots
+	run --separate-stderr "$NS_BIN/numa-plan" rebalance 1
+	[ "${stderr_lines[0]}" = "numa-plan: rebalance: unexpected argument '1' (it plans every VM on the host)" ]
 }
 
 @test "a closed or full stdout is an error, not silence" {

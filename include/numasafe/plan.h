@@ -28,6 +28,9 @@ struct ns_plan_vm {
 	int vcpus;
 	uint64_t mem[NS_PLAN_MAX_NODES]; /* bytes on each node, indexed like ns_plan_in.nodes */
 	int pinned_node;		 /* index of a node the VM must stay on, or -1 */
+	int threads_node; /* kernel id of the node whose CPUs confine every thread of the VM, or
+			   * -1; filled by ns_plan_gather, ignored by the solver (numa-plan adds
+			   * pin-only steps for VMs whose memory is home but whose threads are not) */
 };
 
 struct ns_plan_in {
