@@ -2,7 +2,9 @@
 # make demo: numasafe in a 2-node NUMA lab guest (qemu, software emulation): numa-plan's view
 # of the host and of a stand-in VM, then numa-migrate moving the VM across nodes with its
 # progress line, refusing a move the target has no room for, and rolling one back when a
-# neighbour fills the target mid-way.
+# neighbour fills the target mid-way; fast-swapoff refusing and then emptying a swap area; and
+# the whole host: VMs spread over both nodes, planned onto single nodes by numa-plan rebalance
+# and the plan executed (pin, then move), with vm-pin --show before and after.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -59,4 +61,21 @@ cat /proc/swaps
 grep VmSwap /proc/$vm/status
 kill -USR1 $vm; sleep 2; echo "stand-in data check: $(tail -n 1 /tmp/report)"
 kill $vm
+
+say "# the whole host: two stand-in VMs (2 vCPU threads each), memory interleaved over both nodes"
+for i in 1 2; do
+	numactl --interleave=all build/tests/standin --size 96M --vcpus 2 --seed $i --ready /tmp/w$i --report /tmp/report >/dev/null &
+	while [ ! -s /tmp/w$i ]; do sleep 0.2; done
+done
+say "vm-pin --show"
+bin/vm-pin --show
+say "numa-plan rebalance --cpu-overcommit 4 --reserve 64M -o /tmp/plan.json"
+bin/numa-plan rebalance --cpu-overcommit 4 --reserve 64M -o /tmp/plan.json
+say "numa-migrate --plan /tmp/plan.json --reserve 64M    # per step: pin, then move"
+bin/numa-migrate --plan /tmp/plan.json --reserve 64M
+say "vm-pin --show    # each VM local to one node now"
+bin/vm-pin --show
+for i in 1 2; do kill -USR1 $(cat /tmp/w$i); done; sleep 2
+echo "stand-in data checks: $(tail -n 2 /tmp/report | tr "\n" " ")"
+kill $(cat /tmp/w1) $(cat /tmp/w2)
 '

@@ -1,7 +1,8 @@
 #!/bin/bash
 # A real libvirtd with tiny real QEMU domains, for tests that need libvirt itself.
 #   tests/libvirt.sh up                       start virtlogd + libvirtd (no systemd here)
-#   tests/libvirt.sh domain NAME [VCPUS] [MODE NODESET]
+#   tests/libvirt.sh domain NAME [VCPUS] [MODE NODESET]   (IOTHREADS=N in the environment
+#                                             adds N libvirt I/O threads)
 #                                             define and start a software-emulated domain
 #                                             (128 MiB, no disk: its firmware finds nothing to
 #                                             boot and idles, which is cheap), with
@@ -30,6 +31,7 @@ domain() {
 	local name=$1 vcpus=${2:-2} mode=${3:-} nodeset=${4:-} numa= xml
 	up
 	[ -n "$mode" ] && numa="<numatune><memory mode='$mode' nodeset='$nodeset'/></numatune>"
+	[ -n "${IOTHREADS:-}" ] && numa+="<iothreads>$IOTHREADS</iothreads>"
 	xml=$(mktemp)
 	cat >"$xml" <<XML
 <domain type='qemu'>

@@ -17,7 +17,7 @@ setup() {
 teardown() {
 	local p
 	for p in "${QEMUS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for d in vpin1 vpinw4 vpinw1; do "$NS_TOP/tests/libvirt.sh" destroy "$d"; done
+	for d in vpin1 vpinw4 vpinw1 vpinio; do "$NS_TOP/tests/libvirt.sh" destroy "$d"; done
 }
 
 # A bare QEMU that idles (no boot device); NAME "" starts one without thread names.
@@ -248,4 +248,32 @@ JSON
 	run --separate-stderr "$NS_BIN/vm-pin" --plan "$BATS_TEST_TMPDIR/stale.json"
 	assert_failure 1
 	assert_equal "$stderr" "vm-pin: $BATS_TEST_TMPDIR/stale.json: step 1: gone (pid $p) is gone or is another process now: plan is stale"
+}
+
+@test "libvirt: --iothreads pins the domain's I/O threads too (virsh iothreadinfo), and only with --iothreads" {
+	require_libvirt
+	IOTHREADS=1 "$NS_TOP/tests/libvirt.sh" domain vpinio 1
+	run virsh iothreadinfo vpinio
+	assert_line --regexp "^ 1 +$online\$"
+	run "$NS_BIN/vm-pin" --domain vpinio --cpus 0
+	assert_success
+	run virsh iothreadinfo vpinio
+	assert_line --regexp "^ 1 +$online\$"
+	run "$NS_BIN/vm-pin" --domain vpinio --cpus 0 --iothreads
+	assert_success
+	assert_line "domain vpinio: iothread 1: CPUs $online -> 0"
+	run virsh iothreadinfo vpinio
+	assert_line --regexp '^ 1 +0$'
+	# the QEMU thread behind it ("IO iothread1") follows
+	pid=$(cat /run/libvirt/qemu/vpinio.pid)
+	found=0
+	for t in /proc/"$pid"/task/*; do
+		if [ "$(cat "$t/comm")" = "IO iothread1" ]; then
+			assert_equal "$(awk '/^Cpus_allowed_list/ {print $2}' "$t/status")" 0
+			found=1
+		fi
+	done
+	[ "$found" = 1 ] || fail "no IO iothread1 thread in QEMU $pid"
+	run "$NS_BIN/vm-pin" --show --domain vpinio --json
+	jq -e '[.vms[0].threads[] | select(.kind == "iothread")] | length == 1 and .[0].cpus == [0]' <<<"$output"
 }
