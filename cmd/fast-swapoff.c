@@ -74,7 +74,7 @@ static void print_plan(const struct ns_so_plan *p)
 
 		char d[32];
 
-		printf("  cgroup %s: %s to come back, room %s (memory.max %s, memory.current %s)\n", g->path,
+		printf("  cgroup %s: %s to come back, room %s (limit %s, in use %s)\n", g->path,
 		       sz(g->swapped, a), sz(g->max > g->current ? g->max - g->current : 0, b), sz(g->max, c),
 		       sz(g->current, d));
 	}
@@ -151,8 +151,8 @@ static int one_area(const char *dev, struct ns_so_opts *o, bool swapoff_after, s
 	if (plan->tight) {
 		const struct ns_so_cgroup *g = plan->tight;
 
-		ns_err("%s: refused: cgroup %s would need %s back but has %s of room (memory.max %s): its processes "
-		       "would be OOM-killed; raise memory.max first",
+		ns_err("%s: refused: cgroup %s would need %s back but has %s of room (limit %s): its processes "
+		       "would be OOM-killed; raise its memory limit first",
 		       dev, g->path, sz(g->swapped, a), sz(g->max > g->current ? g->max - g->current : 0, b),
 		       sz(g->max, c));
 		rc = NS_EXIT_REFUSED;

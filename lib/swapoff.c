@@ -65,36 +65,75 @@ static unsigned long long proc_start_time(const char *root, pid_t pid)
 	return ns_proc_stat_read(root, pid, &st) < 0 ? 0 : st.start_time;
 }
 
+/* Is the cgroup v1 memory controller mounted (a v1 or hybrid host)? Then it, not the unified
+ * hierarchy, holds the limits. */
+static bool memcg_v1(const char *root)
+{
+	char path[4096];
+
+	return ns_path(path, sizeof(path), root, "/sys/fs/cgroup/memory/memory.limit_in_bytes") == 0 &&
+	       access(path, F_OK) == 0;
+}
+
+/* The process's memory cgroup: the v1 "memory" line on a v1 host, else the v2 "0::" line. */
 static void proc_cgroup(const char *root, pid_t pid, char *out, size_t len)
 {
 	char path[4096], buf[4096], *p;
+	bool v1 = memcg_v1(root);
 
 	out[0] = '\0';
 	if (ns_path(path, sizeof(path), root, "/proc/%d/cgroup", (int)pid) < 0 || ns_read_file(path, buf, sizeof(buf)) < 0)
 		return;
-	/* cgroup v2: the single line "0::/path" */
-	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (strncmp(p, "0::", 3) == 0) {
-			size_t n = strcspn(p + 3, "\n");
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		const char *ctl = strchr(p, ':'), *cg;
+		size_t n;
 
-			snprintf(out, len, "%.*s", (int)n, p + 3);
+		if (!ctl || !(cg = strchr(ctl + 1, ':')))
+			continue;
+		ctl++;
+		n = strcspn(cg + 1, "\n");
+		if (!v1 && strncmp(p, "0::", 3) == 0) {
+			snprintf(out, len, "%.*s", (int)n, cg + 1);
 			return;
 		}
+		/* "4:memory:/path" (the controller may share a line: "memory,xyz") */
+		if (v1) {
+			size_t cl = (size_t)(cg - ctl);
+
+			for (const char *t = ctl; t < cg;) {
+				size_t tl = strcspn(t, ",:");
+
+				if (tl == 6 && strncmp(t, "memory", 6) == 0 && tl <= cl) {
+					snprintf(out, len, "%.*s", (int)n, cg + 1);
+					return;
+				}
+				t += tl + 1;
+			}
+		}
+	}
 }
 
-/* memory.max / memory.current of a cgroup v2 directory; -ENOENT without a memory controller. */
+/* The limit and usage of a memory cgroup: memory.max / memory.current on v2, memory.limit_in_bytes
+ * / memory.usage_in_bytes on v1 (where "no limit" is a page counter near 2^63). -ENOENT without
+ * a memory controller. */
 static int cg_limits(const char *root, const char *cg, uint64_t *max, uint64_t *cur)
 {
+	bool v1 = memcg_v1(root);
+	const char *base = v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
 	char path[4096], buf[64];
 	int rc;
 
-	rc = ns_path(path, sizeof(path), root, "/sys/fs/cgroup%s/memory.max", strcmp(cg, "/") ? cg : "");
+	rc = ns_path(path, sizeof(path), root, "%s%s/%s", base, strcmp(cg, "/") ? cg : "",
+		     v1 ? "memory.limit_in_bytes" : "memory.max");
 	if (rc < 0)
 		return rc;
 	if (ns_read_file(path, buf, sizeof(buf)) < 0)
 		return -ENOENT;
 	*max = strncmp(buf, "max", 3) == 0 ? UINT64_MAX : strtoull(buf, NULL, 10);
-	rc = ns_path(path, sizeof(path), root, "/sys/fs/cgroup%s/memory.current", strcmp(cg, "/") ? cg : "");
+	if (v1 && *max >= (1ULL << 62))
+		*max = UINT64_MAX;
+	rc = ns_path(path, sizeof(path), root, "%s%s/%s", base, strcmp(cg, "/") ? cg : "",
+		     v1 ? "memory.usage_in_bytes" : "memory.current");
 	if (rc < 0)
 		return rc;
 	return ns_read_u64(path, cur);

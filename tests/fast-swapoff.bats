@@ -46,3 +46,39 @@ bad() {
 	run "$NS_BIN/fast-swapoff" --all
 	assert_success
 }
+
+# cgroup v1 limits, on this host when it has the v1 memory controller (the lab covers v2).
+@test "fast-swapoff: a cgroup v1 memory limit that cannot take its pages back is named and refused" {
+	require_root
+	[ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ] || skip "no cgroup v1 memory controller here (v2 is tested in the lab)"
+	swapfile=$BATS_TEST_TMPDIR/swap
+	fallocate -l 96M "$swapfile"
+	chmod 600 "$swapfile"
+	mkswap "$swapfile" >/dev/null
+	swapon "$swapfile"
+	cg=/sys/fs/cgroup/memory/nstest.$$
+	mkdir "$cg"
+	(echo $BASHPID >"$cg/cgroup.procs" && exec "$NS_HELPERS/standin" --size 48M \
+		--ready "$BATS_TEST_TMPDIR/ready" --report "$BATS_TEST_TMPDIR/report") 3>&- &
+	for _ in $(seq 1 300); do [ -s "$BATS_TEST_TMPDIR/ready" ] && break; sleep 0.1; done
+	STANDIN_PID=$(cat "$BATS_TEST_TMPDIR/ready")
+	standin_pageout
+	[ "$(awk '/^VmSwap/ {print $2}' /proc/"$STANDIN_PID"/status)" -ge 40000 ] || fail "the stand-in did not swap"
+	echo $(($(cat "$cg/memory.usage_in_bytes") + 8 * 1048576)) >"$cg/memory.limit_in_bytes"
+	run --separate-stderr "$NS_BIN/fast-swapoff" "$swapfile"
+	status_was=$status
+	err=$stderr
+	# put everything back before asserting
+	echo -1 >"$cg/memory.limit_in_bytes"
+	active=$(awk -v d="$swapfile" '$1 == d' /proc/swaps)
+	alive=0
+	kill -0 "$STANDIN_PID" && alive=1
+	standin_verify
+	standin_stop
+	swapoff "$swapfile"
+	rmdir "$cg"
+	[ "$status_was" -eq 4 ] || fail "exit $status_was: $err"
+	[[ "$err" == "fast-swapoff: $swapfile: refused: cgroup /nstest.$$ would need "*" back but has "*" of room (limit "*"): its processes would be OOM-killed; raise its memory limit first" ]] || fail "$err"
+	[ -n "$active" ] || fail "the area went off"
+	[ "$alive" = 1 ] || fail "the stand-in died"
+}
