@@ -73,9 +73,12 @@ bool ns_throttle_psi_ok(struct ns_throttle *t)
 
 	if (t->max_psi <= 0)
 		return true;
+	if (t->psi_ok_at > 0 && ns_now() - t->psi_ok_at < 0.1)
+		return true;
 	for (;;) {
 		if (ns_psi_read(t->root, &psi) < 0 || psi.some.avg10 <= t->max_psi) {
 			t->psi_since = 0;
+			t->psi_ok_at = ns_now();
 			return true;
 		}
 		if (t->psi_since == 0)

@@ -13,6 +13,7 @@ struct ns_throttle {
 	double max_psi, grace;
 	volatile sig_atomic_t *stop;
 	double tokens, t_tokens, psi_since;
+	double psi_ok_at; /* when PSI was last read and found fine */
 };
 
 double ns_now(void);
@@ -24,7 +25,8 @@ void ns_throttle_nap(const struct ns_throttle *t, double seconds);
 /* Wait until bytes may go (token bucket holding a tenth of a second, or one chunk). */
 void ns_throttle_pace(struct ns_throttle *t, uint64_t bytes);
 /* Wait out memory "some" avg10 above max_psi for up to the grace period. false: pressure
- * persists past it. Without PSI in the kernel, or max_psi <= 0, always true. */
+ * persists past it. Without PSI in the kernel, or max_psi <= 0, always true. A fine reading
+ * is trusted for 0.1 s: the kernel updates avg10 only every 2 s. */
 bool ns_throttle_psi_ok(struct ns_throttle *t);
 
 #endif
