@@ -24,7 +24,7 @@ CPPFLAGS += -Iinclude -D_GNU_SOURCE
 # dependencies, which costs a noticeable part of a run under emulation.
 CFLAGS += -ffunction-sections -fdata-sections
 LDFLAGS += -Wl,--gc-sections -Wl,--as-needed
-LIBS := -lnuma -lvirt -lcap -ljson-c
+LIBS := -lnuma -lcap -ljson-c
 CMD_LIBS := -lpopt $(LIBS)
 
 LIB_SRC := $(wildcard lib/*.c)

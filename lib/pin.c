@@ -8,12 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 #include "numasafe/numasafe.h"
 #include "numasafe/pin.h"
 #include "util.h"
+#include "virt.h"
+
+/* set by the entry points (ns_virt) before any libvirt call */
+static const struct ns_virt_api *V;
 
 void ns_pin_result_free(struct ns_pin_result *r)
 {
@@ -246,20 +248,6 @@ int ns_pin_revert_pid(const struct ns_pin_result *res)
 
 /* ---- libvirt domains ---- */
 
-static void quiet_handler(void *data, virErrorPtr err)
-{
-	(void)data;
-	(void)err;
-}
-
-static void copy_err(char *errmsg, size_t len)
-{
-	virErrorPtr e = virGetLastError();
-
-	if (errmsg && len)
-		snprintf(errmsg, len, "%s", e && e->message ? e->message : "libvirt failed");
-}
-
 struct dom {
 	virConnectPtr conn;
 	virDomainPtr dom;
@@ -272,28 +260,30 @@ static int dom_open(const char *uri, const char *name, struct dom *d, char *errm
 	int state = 0, reason = 0;
 
 	memset(d, 0, sizeof(*d));
-	virSetErrorFunc(NULL, quiet_handler);
-	d->conn = virConnectOpen(uri ? uri : NS_DEFAULT_URI);
+	V = ns_virt(errmsg, len);
+	if (!V)
+		return -EOPNOTSUPP;
+	d->conn = V->ConnectOpen(uri ? uri : NS_DEFAULT_URI);
 	if (!d->conn) {
-		copy_err(errmsg, len);
+		ns_virt_err(errmsg, len);
 		return -ECONNREFUSED;
 	}
-	d->dom = virDomainLookupByName(d->conn, name);
+	d->dom = V->DomainLookupByName(d->conn, name);
 	if (!d->dom) {
-		copy_err(errmsg, len);
+		ns_virt_err(errmsg, len);
 		return -ENOENT;
 	}
-	if (virDomainGetState(d->dom, &state, &reason, 0) < 0 || state != VIR_DOMAIN_RUNNING) {
+	if (V->DomainGetState(d->dom, &state, &reason, 0) < 0 || state != VIR_DOMAIN_RUNNING) {
 		if (errmsg && len)
 			snprintf(errmsg, len, "domain '%s' is not running", name);
 		return -ESRCH;
 	}
-	d->ncpus = virNodeGetCPUMap(d->conn, NULL, NULL, 0);
+	d->ncpus = V->NodeGetCPUMap(d->conn, NULL, NULL, 0);
 	if (d->ncpus <= 0) {
 		virNodeInfo ni;
 
-		if (virNodeGetInfo(d->conn, &ni) < 0) {
-			copy_err(errmsg, len);
+		if (V->NodeGetInfo(d->conn, &ni) < 0) {
+			ns_virt_err(errmsg, len);
 			return -EIO;
 		}
 		d->ncpus = (int)VIR_NODEINFO_MAXCPUS(ni);
@@ -307,9 +297,9 @@ static int dom_open(const char *uri, const char *name, struct dom *d, char *errm
 static void dom_close(struct dom *d)
 {
 	if (d->dom)
-		virDomainFree(d->dom);
+		V->DomainFree(d->dom);
 	if (d->conn)
-		virConnectClose(d->conn);
+		V->ConnectClose(d->conn);
 }
 
 static void map_to_set(const unsigned char *map, int maplen, int ncpus, struct ns_set *s)
@@ -336,8 +326,8 @@ static int dom_items(struct dom *d, const struct ns_pin_req *req, struct ns_pin_
 	virDomainInfo info;
 	int nvcpus, nio = 0, rc = 0;
 
-	if (virDomainGetInfo(d->dom, &info) < 0) {
-		copy_err(errmsg, len);
+	if (V->DomainGetInfo(d->dom, &info) < 0) {
+		ns_virt_err(errmsg, len);
 		return -EIO;
 	}
 	nvcpus = (int)info.nrVirtCpu;
@@ -356,8 +346,8 @@ static int dom_items(struct dom *d, const struct ns_pin_req *req, struct ns_pin_
 			goto out;
 		}
 	}
-	if (virDomainGetVcpuPinInfo(d->dom, nvcpus, maps, d->maplen, 0) < 0) {
-		copy_err(errmsg, len);
+	if (V->DomainGetVcpuPinInfo(d->dom, nvcpus, maps, d->maplen, 0) < 0) {
+		ns_virt_err(errmsg, len);
 		rc = -EIO;
 		goto out;
 	}
@@ -379,7 +369,7 @@ static int dom_items(struct dom *d, const struct ns_pin_req *req, struct ns_pin_
 		struct ns_pin_item *it;
 
 		/* drivers without emulator pinning (test:///) simply have no such item */
-		if (virDomainGetEmulatorPinInfo(d->dom, maps, d->maplen, 0) >= 0) {
+		if (V->DomainGetEmulatorPinInfo(d->dom, maps, d->maplen, 0) >= 0) {
 			if (!(it = add_item(res))) {
 				rc = -ENOMEM;
 				goto out;
@@ -390,7 +380,7 @@ static int dom_items(struct dom *d, const struct ns_pin_req *req, struct ns_pin_
 		}
 	}
 	if (!req || req->iothreads) {
-		nio = virDomainGetIOThreadInfo(d->dom, &io, 0);
+		nio = V->DomainGetIOThreadInfo(d->dom, &io, 0);
 		for (int i = 0; i < nio; i++) {
 			struct ns_pin_item *it = add_item(res);
 
@@ -413,7 +403,7 @@ static int dom_items(struct dom *d, const struct ns_pin_req *req, struct ns_pin_
 	}
 out:
 	for (int i = 0; i < nio; i++)
-		virDomainIOThreadInfoFree(io[i]);
+		V->DomainIOThreadInfoFree(io[i]);
 	free(io);
 	free(maps);
 	return rc;
@@ -428,11 +418,11 @@ static int dom_apply(struct dom *d, const struct ns_pin_item *it, const struct n
 		return -ENOMEM;
 	set_to_map(s, map, d->maplen);
 	if (it->what == NS_PIN_VCPU)
-		r = virDomainPinVcpuFlags(d->dom, (unsigned)it->index, map, d->maplen, flags);
+		r = V->DomainPinVcpuFlags(d->dom, (unsigned)it->index, map, d->maplen, flags);
 	else if (it->what == NS_PIN_EMULATOR)
-		r = virDomainPinEmulator(d->dom, map, d->maplen, flags);
+		r = V->DomainPinEmulator(d->dom, map, d->maplen, flags);
 	else
-		r = virDomainPinIOThread(d->dom, (unsigned)it->index, map, d->maplen, flags);
+		r = V->DomainPinIOThread(d->dom, (unsigned)it->index, map, d->maplen, flags);
 	free(map);
 	return r < 0 ? -EPERM : 0;
 }
@@ -484,7 +474,7 @@ int ns_pin_domain(const char *uri, const char *name, const struct ns_pin_req *re
 		if (rc < 0) {
 			char m[256];
 
-			copy_err(m, sizeof(m));
+			ns_virt_err(m, sizeof(m));
 			if (errmsg && len)
 				snprintf(errmsg, len, "%s: %s", it->label, m);
 			break;
@@ -534,11 +524,11 @@ int ns_weight_domain(const char *uri, const char *name, int vcpus, int dry_run, 
 	rc = dom_open(uri, name, &d, errmsg, len);
 	if (rc < 0)
 		goto out;
-	type = virDomainGetSchedulerType(d.dom, &n);
+	type = V->DomainGetSchedulerType(d.dom, &n);
 	free(type);
 	if (n <= 0 || !(params = calloc((size_t)n, sizeof(*params))) ||
-	    virDomainGetSchedulerParametersFlags(d.dom, params, &n, 0) < 0) {
-		copy_err(errmsg, len);
+	    V->DomainGetSchedulerParametersFlags(d.dom, params, &n, 0) < 0) {
+		ns_virt_err(errmsg, len);
 		rc = -EOPNOTSUPP;
 		goto out;
 	}
@@ -565,13 +555,13 @@ int ns_weight_domain(const char *uri, const char *name, int vcpus, int dry_run, 
 	}
 	if (dry_run || *before == *after)
 		goto out;
-	if (virDomainSetSchedulerParametersFlags(d.dom, &params[found], 1, 0) < 0) {
-		copy_err(errmsg, len);
+	if (V->DomainSetSchedulerParametersFlags(d.dom, &params[found], 1, 0) < 0) {
+		ns_virt_err(errmsg, len);
 		rc = -EPERM;
 	}
 out:
 	if (params)
-		virTypedParamsClear(params, n);
+		V->TypedParamsClear(params, n);
 	free(params);
 	dom_close(&d);
 	return rc;

@@ -5,27 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 #include "numasafe/numasafe.h"
 #include "numasafe/vm.h"
 #include "util.h"
+#include "virt.h"
 
-/* libvirt prints every error to stderr unless a handler is installed. */
-static void quiet_handler(void *data, virErrorPtr err)
-{
-	(void)data;
-	(void)err;
-}
-
-static void copy_err(char *errmsg, size_t len)
-{
-	virErrorPtr e = virGetLastError();
-
-	if (errmsg && len)
-		snprintf(errmsg, len, "%s", e && e->message ? e->message : "");
-}
+/* set by the entry points (ns_virt) before any libvirt call */
+static const struct ns_virt_api *V;
 
 int ns_domain_pid(const char *uri, const char *name, pid_t *pid, char *errmsg, size_t len)
 {
@@ -37,19 +24,21 @@ int ns_domain_pid(const char *uri, const char *name, pid_t *pid, char *errmsg, s
 
 	if (errmsg && len)
 		errmsg[0] = '\0';
-	virSetErrorFunc(NULL, quiet_handler);
-	conn = virConnectOpen(uri ? uri : NS_DEFAULT_URI);
+	V = ns_virt(errmsg, len);
+	if (!V)
+		return -EOPNOTSUPP;
+	conn = V->ConnectOpen(uri ? uri : NS_DEFAULT_URI);
 	if (!conn) {
-		copy_err(errmsg, len);
+		ns_virt_err(errmsg, len);
 		return -ECONNREFUSED;
 	}
-	dom = virDomainLookupByName(conn, name);
+	dom = V->DomainLookupByName(conn, name);
 	if (!dom) {
-		copy_err(errmsg, len);
+		ns_virt_err(errmsg, len);
 		rc = -ENOENT;
 		goto out;
 	}
-	if (virDomainGetState(dom, &state, &reason, 0) < 0 || state != VIR_DOMAIN_RUNNING) {
+	if (V->DomainGetState(dom, &state, &reason, 0) < 0 || state != VIR_DOMAIN_RUNNING) {
 		rc = -ESRCH;
 		goto out;
 	}
@@ -67,9 +56,9 @@ int ns_domain_pid(const char *uri, const char *name, pid_t *pid, char *errmsg, s
 	rc = 0;
 out:
 	if (dom)
-		virDomainFree(dom);
+		V->DomainFree(dom);
 	if (conn)
-		virConnectClose(conn);
+		V->ConnectClose(conn);
 	return rc;
 }
 
@@ -84,17 +73,19 @@ const char *ns_numa_mode_name(int mode)
 static int open_domain(const char *uri, const char *name, virConnectPtr *conn, virDomainPtr *dom, char *errmsg,
 		       size_t len)
 {
-	virSetErrorFunc(NULL, quiet_handler);
+	V = ns_virt(errmsg, len);
+	if (!V)
+		return -EOPNOTSUPP;
 	*dom = NULL;
-	*conn = virConnectOpen(uri ? uri : NS_DEFAULT_URI);
+	*conn = V->ConnectOpen(uri ? uri : NS_DEFAULT_URI);
 	if (!*conn) {
-		copy_err(errmsg, len);
+		ns_virt_err(errmsg, len);
 		return -ECONNREFUSED;
 	}
-	*dom = virDomainLookupByName(*conn, name);
+	*dom = V->DomainLookupByName(*conn, name);
 	if (!*dom) {
-		copy_err(errmsg, len);
-		virConnectClose(*conn);
+		ns_virt_err(errmsg, len);
+		V->ConnectClose(*conn);
 		*conn = NULL;
 		return -ENOENT;
 	}
@@ -104,9 +95,9 @@ static int open_domain(const char *uri, const char *name, virConnectPtr *conn, v
 static void close_domain(virConnectPtr conn, virDomainPtr dom)
 {
 	if (dom)
-		virDomainFree(dom);
+		V->DomainFree(dom);
 	if (conn)
-		virConnectClose(conn);
+		V->ConnectClose(conn);
 }
 
 int ns_domain_numatune_get(const char *uri, const char *name, int *mode, char *nodeset, size_t len,
@@ -123,10 +114,10 @@ int ns_domain_numatune_get(const char *uri, const char *name, int *mode, char *n
 	*mode = NS_NUMA_STRICT;
 	nodeset[0] = '\0';
 	/* first call asks how many parameters there are */
-	if (virDomainGetNumaParameters(dom, NULL, &n, VIR_DOMAIN_AFFECT_LIVE) < 0 || n <= 0 ||
+	if (V->DomainGetNumaParameters(dom, NULL, &n, VIR_DOMAIN_AFFECT_LIVE) < 0 || n <= 0 ||
 	    !(params = calloc((size_t)n, sizeof(*params))) ||
-	    virDomainGetNumaParameters(dom, params, &n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-		copy_err(errmsg, errlen);
+	    V->DomainGetNumaParameters(dom, params, &n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		ns_virt_err(errmsg, errlen);
 		rc = -EIO;
 		goto out;
 	}
@@ -140,7 +131,7 @@ int ns_domain_numatune_get(const char *uri, const char *name, int *mode, char *n
 	rc = 0;
 out:
 	if (params)
-		virTypedParamsFree(params, n);
+		V->TypedParamsFree(params, n);
 	close_domain(conn, dom);
 	return rc;
 }
@@ -155,12 +146,12 @@ int ns_domain_numatune_set(const char *uri, const char *name, const char *nodese
 	rc = open_domain(uri, name, &conn, &dom, errmsg, errlen);
 	if (rc < 0)
 		return rc;
-	if (virTypedParamsAddString(&params, &n, &max, VIR_DOMAIN_NUMA_NODESET, nodeset) < 0 ||
-	    virDomainSetNumaParameters(dom, params, n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-		copy_err(errmsg, errlen);
+	if (V->TypedParamsAddString(&params, &n, &max, VIR_DOMAIN_NUMA_NODESET, nodeset) < 0 ||
+	    V->DomainSetNumaParameters(dom, params, n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		ns_virt_err(errmsg, errlen);
 		rc = -EPERM;
 	}
-	virTypedParamsFree(params, n);
+	V->TypedParamsFree(params, n);
 	close_domain(conn, dom);
 	return rc;
 }
