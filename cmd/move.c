@@ -219,7 +219,13 @@ int ns_move_vm(const struct ns_move_req *r)
 		rc = NS_EXIT_FAIL;
 		goto out;
 	}
-	rc = ns_proc_usage_read(NULL, pid, &u);
+	/* identity only: a kernel thread has no memory; the name is for the output. (Not
+	 * ns_proc_usage_read: its walk of numa_maps costs as much as a pagemap pass.) */
+	rc = ns_proc_check_user(NULL, pid);
+	if (rc == 0 && !(u = calloc(1, sizeof(*u))))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = ns_proc_status_read(NULL, pid, u);
 	if (rc < 0) {
 		if (rc == -EINVAL)
 			ns_err("pid %d: a kernel thread has no memory to move", (int)pid);
@@ -324,6 +330,7 @@ int ns_move_vm(const struct ns_move_req *r)
 	o.stop = &stop_flag;
 	if (ns_progress_enabled())
 		o.progress = progress;
+	o.plan = &plan; /* the run takes its totals from this preflight instead of walking again */
 	rc = ns_mig_run(pid, &o, &res);
 	if (o.progress)
 		fputc('\n', stderr);

@@ -860,9 +860,13 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 	}
 	m.t_start = m.t_phase = ns_now();
 	ns_throttle_init(&m.thr, o->root, o->rate, o->max_psi, o->psi_grace, o->stop);
-	rc = ns_mig_preflight(pid, o, plan);
-	if (rc < 0)
-		goto out;
+	if (o->plan)
+		*plan = *o->plan;
+	else {
+		rc = ns_mig_preflight(pid, o, plan);
+		if (rc < 0)
+			goto out;
+	}
 	m.total_bytes = plan->move_total + plan->move[NS_KIND_HUGETLB];
 	rc = walk(&m, NULL);
 	if (rc == -EACCES || rc == -ENODEV || rc == -EPERM)

@@ -33,6 +33,9 @@ struct ns_mig_opts {
 	volatile sig_atomic_t *stop; /* set asynchronously (signal): stop at the next chunk */
 	void (*progress)(void *arg, const struct ns_mig_progress *p);
 	void *progress_arg;
+	/* a preflight of the same process and options just made: ns_mig_run takes the totals
+	 * for its progress from it instead of walking the process once more (NULL: it walks) */
+	const struct ns_mig_plan *plan;
 };
 void ns_mig_opts_init(struct ns_mig_opts *o);
 
