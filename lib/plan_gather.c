@@ -10,6 +10,7 @@
 #include "numasafe/numasafe.h"
 #include "numasafe/plan.h"
 #include "numasafe/procmem.h"
+#include "numasafe/steal.h"
 #include "numasafe/topo.h"
 #include "numasafe/vm.h"
 #include "util.h"
@@ -20,23 +21,12 @@ static int threads_node(const char *root, const struct ns_topo *t, const struct 
 	int node = -1;
 
 	for (int i = 0; i < vm->nthreads; i++) {
-		char path[4096], line[4096];
 		struct ns_set cpus;
-		FILE *f;
-		int found = 0;
+		int rc = ns_thread_cpus_read(root, vm->pid, vm->threads[i].tid, &cpus);
 
-		if (ns_path(path, sizeof(path), root, "/proc/%d/task/%d/status", (int)vm->pid, (int)vm->threads[i].tid) < 0)
-			return -1;
-		f = fopen(path, "re");
-		if (!f)
+		if (rc == -ESRCH)
 			continue; /* the thread ended */
-		while (fgets(line, sizeof(line), f))
-			if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
-				found = ns_set_parse(line + 18 + strspn(line + 18, " \t"), NS_SET_MAX, &cpus) == 0;
-				break;
-			}
-		fclose(f);
-		if (!found)
+		if (rc < 0)
 			return -1;
 		for (int c = ns_set_next(&cpus, 0); c >= 0; c = ns_set_next(&cpus, (unsigned)c + 1)) {
 			int n = ns_topo_cpu_node(t, (unsigned)c);
