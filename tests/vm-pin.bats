@@ -277,3 +277,26 @@ JSON
 	run "$NS_BIN/vm-pin" --show --domain vpinio --json
 	jq -e '[.vms[0].threads[] | select(.kind == "iothread")] | length == 1 and .[0].cpus == [0]' <<<"$output"
 }
+
+@test "libvirt: --config persists the pinning in the definition; without it only the live domain changes" {
+	require_libvirt
+	"$NS_TOP/tests/libvirt.sh" domain vpin1 2
+	run "$NS_BIN/vm-pin" --domain vpin1 --cpus 1
+	assert_success
+	run virsh vcpupin vpin1 --config
+	assert_line --regexp "^ 0 +$online\$"
+	run "$NS_BIN/vm-pin" --domain vpin1 --cpus 0 --config
+	assert_success
+	run virsh vcpupin vpin1 --config
+	assert_line --regexp '^ 0 +0$'
+	assert_line --regexp '^ 1 +0$'
+	run virsh emulatorpin vpin1 --config
+	assert_line --regexp '^ +\*: +0$'
+	run virsh vcpupin vpin1 --live
+	assert_line --regexp '^ 0 +0$'
+	# a bare process has no definition to persist
+	qemu_start cfg 1
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 0 --config
+	assert_failure 2
+	assert_line --index 0 "vm-pin: --config: only meaningful for a libvirt domain"
+}
