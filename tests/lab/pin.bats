@@ -57,8 +57,10 @@ thread_cpus() { # every thread's Cpus_allowed_list, one per line, unique
 	run "$NS_BIN/vm-pin" "$QEMU_PID" --node "$LAST" --mem --reserve 32M
 	assert_success
 	assert_line --partial "labvm (pid $QEMU_PID): already pinned as asked ("
+	was=$(cat /proc/sys/kernel/numa_balancing)
 	echo 0 >/proc/sys/kernel/numa_balancing
 	run --separate-stderr "$NS_BIN/vm-pin" "$QEMU_PID" --node "$LAST"
+	echo "$was" >/proc/sys/kernel/numa_balancing
 	assert_success
 	[ -z "$stderr" ] || fail "warned with balancing off: $stderr"
 	assert_no_oom
