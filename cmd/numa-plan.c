@@ -1285,9 +1285,13 @@ static int cmd_rebalance(poptContext ctx)
 			const struct ns_plan_step *st = &out.steps[i];
 			const struct ns_plan_vm *v = &in.vms[st->vm];
 
-			printf("step %d: %s (%s %d, %d vCPUs) -> node %d, %s%s\n", i + 1, v->name,
-			       v->is_domain ? "domain, pid" : "pid", (int)v->pid, v->vcpus, in.nodes[st->to].id,
-			       ns_size_format(st->bytes, b, sizeof(b)), st->via_temp ? " (parked until its own step)" : "");
+			char who[64] = "";
+
+			if (strncmp(v->name, "pid ", 4) != 0)
+				snprintf(who, sizeof(who), "%s %d, ", v->is_domain ? "domain, pid" : "pid", (int)v->pid);
+			printf("step %d: %s (%s%d vCPUs) -> node %d, %s%s\n", i + 1, v->name, who, v->vcpus,
+			       in.nodes[st->to].id, ns_size_format(st->bytes, b, sizeof(b)),
+			       st->via_temp ? " (parked until its own step)" : "");
 		}
 		for (int i = 0; i < in.nr_vms; i++)
 			if (out.why[i][0])

@@ -159,7 +159,7 @@ static void view_print(const struct ns_topo *t, const struct view *v)
 	int local = view_local(t, v, &share);
 
 	printf("%s (%s", v->name, v->is_domain ? "libvirt domain" : "qemu");
-	if (v->pid > 0)
+	if (v->pid > 0 && strncmp(v->name, "pid ", 4) != 0)
 		printf(", pid %d", (int)v->pid);
 	printf(")");
 	if (!v->named) {

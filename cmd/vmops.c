@@ -90,7 +90,8 @@ static const char *tgt_desc(const struct ns_target *tg, char *buf, size_t len)
 	if (tg->is_domain)
 		snprintf(buf, len, "domain %s", tg->name);
 	else
-		snprintf(buf, len, "%s (pid %d)", tg->name, (int)tg->pid);
+		/* a VM without -name is already called "pid N" */
+		snprintf(buf, len, strncmp(tg->name, "pid ", 4) == 0 ? "%s" : "%s (pid %d)", tg->name, (int)tg->pid);
 	return buf;
 }
 

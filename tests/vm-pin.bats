@@ -100,7 +100,7 @@ online=$(cat /sys/devices/system/cpu/online)
 	assert_output "vm-pin: pid $QEMU_PID: QEMU without thread names: its vCPU threads cannot be told apart; start it with -name NAME,debug-threads=on (libvirt does)"
 	assert_equal "$(all_affinity "$QEMU_PID")" "$before"
 	run "$NS_BIN/vm-pin" --show
-	assert_output --partial "pid $QEMU_PID (qemu, pid $QEMU_PID): no thread names"
+	assert_output --partial "pid $QEMU_PID (qemu): no thread names"
 }
 
 @test "libvirt: --domain --cpus 1: virsh vcpupin and emulatorpin say 1, every CPU n/TCG thread too; --node 0 restores; idempotent" {
