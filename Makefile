@@ -18,13 +18,16 @@ endif
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
+# ASan's xdr_* interceptors look their real functions up at start; libvirt's libtirpc, loaded
+# later by dlopen, would leave them NULL. Under the sanitizers libvirt is loaded at start.
+SANITIZE_LIBS := -Wl,--no-as-needed -lvirt -Wl,--as-needed
 endif
 CPPFLAGS += -Iinclude -D_GNU_SOURCE
 # Each command links only what it calls: fast-swapoff does not load libvirt and its ~50
 # dependencies, which costs a noticeable part of a run under emulation.
 CFLAGS += -ffunction-sections -fdata-sections
 LDFLAGS += -Wl,--gc-sections -Wl,--as-needed
-LIBS := -lnuma -lcap -ljson-c
+LIBS := -lnuma -lcap -ljson-c $(SANITIZE_LIBS)
 CMD_LIBS := -lpopt $(LIBS)
 
 LIB_SRC := $(wildcard lib/*.c)

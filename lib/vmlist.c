@@ -201,7 +201,8 @@ int ns_vm_from_pid(const char *root, pid_t pid, struct ns_vm *vm)
 		}
 		vm->threads[vm->nthreads++] = t;
 	}
-	qsort(vm->threads, (size_t)vm->nthreads, sizeof(*vm->threads), thread_cmp);
+	if (vm->nthreads > 1)
+		qsort(vm->threads, (size_t)vm->nthreads, sizeof(*vm->threads), thread_cmp);
 	for (int i = 0, io = 0; i < vm->nthreads; i++)
 		if (vm->threads[i].kind == NS_THREAD_IO)
 			vm->threads[i].index = io++;
@@ -296,6 +297,7 @@ int ns_vm_list_read(const char *root, struct ns_vm_list *out)
 		ns_vm_list_free(out);
 		return rc;
 	}
-	qsort(out->v, (size_t)out->n, sizeof(*out->v), vm_cmp);
+	if (out->n > 1)
+		qsort(out->v, (size_t)out->n, sizeof(*out->v), vm_cmp);
 	return 0;
 }
