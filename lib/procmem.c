@@ -69,6 +69,9 @@ static void lines_close(struct line_reader *l)
 
 struct ns_maps {
 	struct line_reader lr;
+	bool smaps;
+	char *pending; /* smaps: the header line of the next VMA, read while finishing this one */
+	size_t pcap;
 };
 
 int ns_maps_parse_line(const char *line, struct ns_vma *v)
@@ -122,14 +125,75 @@ int ns_maps_open(const char *root, pid_t pid, struct ns_maps **out)
 	return 0;
 }
 
+int ns_maps_open_smaps(const char *root, pid_t pid, struct ns_maps **out)
+{
+	struct ns_maps *m = calloc(1, sizeof(*m));
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	rc = lines_open(&m->lr, root, pid, "smaps");
+	if (rc < 0) {
+		free(m);
+		return rc;
+	}
+	m->smaps = true;
+	*out = m;
+	return 0;
+}
+
+/* smaps: VMA headers start with the hex start address, fields with a capitalised name. */
+static bool smaps_header(const char *line)
+{
+	return (*line >= '0' && *line <= '9') || (*line >= 'a' && *line <= 'f');
+}
+
 int ns_maps_next(struct ns_maps *m, struct ns_vma *vma)
 {
 	int err;
-	const char *line = lines_next(&m->lr, &err);
+	const char *line;
 
-	if (!line)
-		return err;
-	return ns_maps_parse_line(line, vma) < 0 ? -EINVAL : 1;
+	if (!m->smaps) {
+		line = lines_next(&m->lr, &err);
+		if (!line)
+			return err;
+		return ns_maps_parse_line(line, vma) < 0 ? -EINVAL : 1;
+	}
+	if (m->pending && m->pending[0]) {
+		if (ns_maps_parse_line(m->pending, vma) < 0)
+			return -EINVAL;
+	} else {
+		line = lines_next(&m->lr, &err);
+		if (!line)
+			return err;
+		if (ns_maps_parse_line(line, vma) < 0)
+			return -EINVAL;
+	}
+	vma->swap_known = true;
+	vma->swap_kb = 0;
+	if (m->pending)
+		m->pending[0] = '\0';
+	while ((line = lines_next(&m->lr, &err))) {
+		unsigned long long kb;
+
+		if (smaps_header(line)) {
+			size_t n = strlen(line) + 1;
+
+			if (n > m->pcap) {
+				char *p = realloc(m->pending, n);
+
+				if (!p)
+					return -ENOMEM;
+				m->pending = p;
+				m->pcap = n;
+			}
+			memcpy(m->pending, line, n);
+			break;
+		}
+		if (sscanf(line, "Swap: %llu kB", &kb) == 1)
+			vma->swap_kb = kb;
+	}
+	return err < 0 ? err : 1;
 }
 
 void ns_maps_close(struct ns_maps *m)
@@ -137,6 +201,7 @@ void ns_maps_close(struct ns_maps *m)
 	if (!m)
 		return;
 	lines_close(&m->lr);
+	free(m->pending);
 	free(m);
 }
 

@@ -113,14 +113,17 @@ int ns_swap_gather_pid(const char *root, pid_t pid, struct ns_swap_evidence *ev)
 
 	if (ev->page_size == 0)
 		ev->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
-	rc = ns_maps_open(root, pid, &maps);
+	/* smaps says which VMAs hold swap; a fixture tree may only have maps */
+	rc = ns_maps_open_smaps(root, pid, &maps);
+	if (rc == -ENOENT)
+		rc = ns_maps_open(root, pid, &maps);
 	if (rc < 0)
 		goto out;
 	rc = ns_pagemap_open(root, pid, &pm);
 	if (rc < 0)
 		goto out;
 	while ((rc = ns_maps_next(maps, &vma)) > 0) {
-		if (strcmp(vma.path, "[vsyscall]") == 0)
+		if (strcmp(vma.path, "[vsyscall]") == 0 || (vma.swap_known && vma.swap_kb == 0))
 			continue;
 		rc = ns_pagemap_scan(pm, vma.start, vma.end, gather_cb, &g);
 		if (rc < 0)

@@ -488,7 +488,7 @@ static int pagein_proc(struct pagein *pi)
 		return -ESRCH;
 	}
 	pi->pidfd = pidfd;
-	rc = ns_maps_open(pi->o->root, pi->proc->pid, &maps);
+	rc = ns_maps_open_smaps(pi->o->root, pi->proc->pid, &maps);
 	if (rc < 0)
 		goto out;
 	rc = ns_pagemap_open(pi->o->root, pi->proc->pid, &pm);
@@ -502,6 +502,8 @@ static int pagein_proc(struct pagein *pi)
 	while ((rc = ns_maps_next(maps, &vma)) > 0) {
 		if (vma.path[0] == '[' && strcmp(vma.path, "[heap]") != 0 && strcmp(vma.path, "[stack]") != 0)
 			continue;
+		if (vma.swap_known && vma.swap_kb == 0)
+			continue; /* nothing of it is in swap: do not read its pagemap at all */
 		rc = ns_pagemap_scan(pm, vma.start, vma.end, pagein_cb, &c);
 		if (rc)
 			break;

@@ -29,6 +29,8 @@ struct ns_vma {
 	unsigned dev_major, dev_minor;
 	uint64_t inode;
 	char path[512]; /* "" for anonymous, "[heap]", "[stack]", or the file */
+	bool swap_known; /* read from smaps: swap_kb is this VMA's "Swap:" */
+	uint64_t swap_kb;
 };
 
 /* What a VMA holds, for moving it: NS_KIND_ANON/FILE/SHMEM/HUGETLB, or -1 for mappings that
@@ -39,6 +41,11 @@ int ns_vma_classify(const char *root, pid_t pid, const struct ns_vma *vma, uint6
 /* Streaming reader over /proc/PID/maps: memory use does not grow with the VMA count. */
 struct ns_maps;
 int ns_maps_open(const char *root, pid_t pid, struct ns_maps **out);
+/* The same VMAs from /proc/PID/smaps, with swap_known and swap_kb filled: a scan for swapped
+ * pages can skip VMAs without any. smaps walks only populated page tables, where a pagemap
+ * read produces an entry for every page of a VMA, holes included (terabytes for a process
+ * that reserves address space, as sanitizers and some VMs do). */
+int ns_maps_open_smaps(const char *root, pid_t pid, struct ns_maps **out);
 /* 1 with *vma filled, 0 at the end, -errno on error. */
 int ns_maps_next(struct ns_maps *m, struct ns_vma *vma);
 void ns_maps_close(struct ns_maps *m);

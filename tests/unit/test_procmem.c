@@ -45,6 +45,34 @@ static void t_maps_file(void **state)
 	ns_maps_close(NULL);
 }
 
+/* smaps gives the same VMAs with each one's swap, so swap scans can skip the rest */
+static void t_smaps_file(void **state)
+{
+	static const uint64_t want_swap[] = {0, 1200, 262144, 0, 8};
+	struct ns_maps *m, *plain;
+	struct ns_vma v, p;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(ns_maps_open_smaps(fixture("synth2"), 4242, &m), 0);
+	assert_int_equal(ns_maps_open(fixture("synth2"), 4242, &plain), 0);
+	while (ns_maps_next(m, &v) > 0) {
+		assert_int_equal(ns_maps_next(plain, &p), 1);
+		assert_true(n < 5);
+		assert_int_equal(v.start, p.start);
+		assert_int_equal(v.end, p.end);
+		assert_string_equal(v.path, p.path);
+		assert_true(v.swap_known);
+		assert_false(p.swap_known);
+		assert_int_equal(v.swap_kb, want_swap[n]);
+		n++;
+	}
+	assert_int_equal(n, 5);
+	assert_int_equal(ns_maps_next(plain, &p), 0);
+	ns_maps_close(m);
+	ns_maps_close(plain);
+}
+
 static void t_numa_maps_line(void **state)
 {
 	struct ns_numa_vma *v = calloc(1, sizeof(*v));
@@ -141,7 +169,8 @@ static void t_usage_captured(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_maps_line),	    cmocka_unit_test(t_maps_file), cmocka_unit_test(t_numa_maps_line),
+		cmocka_unit_test(t_maps_line),	    cmocka_unit_test(t_maps_file), cmocka_unit_test(t_smaps_file),
+		cmocka_unit_test(t_numa_maps_line),
 		cmocka_unit_test(t_usage),	    cmocka_unit_test(t_usage_captured),
 	};
 
