@@ -128,6 +128,21 @@ void ns_opt_nodes(const char *opt, const char *arg, struct ns_set *out, const st
 	}
 }
 
+void ns_opt_cpus(const char *opt, const char *arg, const struct ns_set *online, struct ns_set *out)
+{
+	char have[256];
+
+	if (ns_set_parse(arg, NS_SET_MAX, out) < 0 || ns_set_empty(out))
+		ns_usage("%s: '%s' is not a CPU list (like 1 or 0-3,8)", opt, arg);
+	if (!ns_set_subset(out, online)) {
+		struct ns_set bad = *out;
+
+		ns_set_andnot(&bad, online);
+		ns_set_format(online, have, sizeof(have));
+		ns_usage("%s: CPU %d is not on this host (CPUs %s)", opt, ns_set_next(&bad, 0), have);
+	}
+}
+
 uint64_t ns_opt_size(const char *opt, const char *arg, bool allow_zero)
 {
 	uint64_t v;

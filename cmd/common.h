@@ -51,6 +51,7 @@ const char **ns_cli_args(poptContext ctx, int *n);
 
 /* Parse helpers: on bad input they call ns_usage naming the option. */
 void ns_opt_nodes(const char *opt, const char *arg, struct ns_set *out, const struct ns_set *online);
+void ns_opt_cpus(const char *opt, const char *arg, const struct ns_set *online, struct ns_set *out);
 uint64_t ns_opt_size(const char *opt, const char *arg, bool allow_zero);
 void ns_opt_amount(const char *opt, const char *arg, struct ns_amount *out);
 double ns_opt_double(const char *opt, const char *arg, double max);

@@ -1222,19 +1222,8 @@ static int cmd_rebalance(poptContext ctx)
 	for (int i = 0; i < ns_topo_nr_nodes(topo); i++)
 		ns_set_or(&online, &ns_topo_node(topo, i)->cpus);
 	ns_set_clear(&exclude);
-	if (opt_exclude) {
-		char have[256];
-
-		if (ns_set_parse(opt_exclude, NS_SET_MAX, &exclude) < 0 || ns_set_empty(&exclude))
-			ns_usage("--exclude-cpus: '%s' is not a CPU list (like 0 or 0-1,8)", opt_exclude);
-		if (!ns_set_subset(&exclude, &online)) {
-			struct ns_set bad = exclude;
-
-			ns_set_andnot(&bad, &online);
-			ns_set_format(&online, have, sizeof(have));
-			ns_usage("--exclude-cpus: CPU %d is not on this host (CPUs %s)", ns_set_next(&bad, 0), have);
-		}
-	}
+	if (opt_exclude)
+		ns_opt_cpus("--exclude-cpus", opt_exclude, &online, &exclude);
 	rc = ns_plan_gather(opt_root, opt_reserve ? &reserve : NULL, &exclude, &in, &skipped);
 	if (rc < 0) {
 		ns_errno(rc, "gathering the VMs");

@@ -43,29 +43,8 @@ static struct ns_set cpu_nodes(const struct ns_topo *t, const struct ns_set *cpu
 {
 	struct ns_set n;
 
-	ns_set_clear(&n);
-	for (int c = ns_set_next(cpus, 0); c >= 0; c = ns_set_next(cpus, (unsigned)c + 1)) {
-		int node = ns_topo_cpu_node(t, (unsigned)c);
-
-		if (node >= 0)
-			ns_set_add(&n, (unsigned)node);
-	}
+	ns_topo_cpus_nodes(t, cpus, &n);
 	return n;
-}
-
-static void parse_cpus(const char *opt, const char *arg, const struct ns_set *online, struct ns_set *out)
-{
-	char have[256];
-
-	if (ns_set_parse(arg, NS_SET_MAX, out) < 0 || ns_set_empty(out))
-		ns_usage("%s: '%s' is not a CPU list (like 1 or 0-3,8)", opt, arg);
-	if (!ns_set_subset(out, online)) {
-		struct ns_set bad = *out;
-
-		ns_set_andnot(&bad, online);
-		ns_usage("%s: CPU %d is not on this host (CPUs %s)", opt, ns_set_next(&bad, 0),
-			 ns_setstr(online, have, sizeof(have)));
-	}
 }
 
 /* ---- --show ---- */
@@ -357,7 +336,7 @@ int main(int argc, char **argv)
 	}
 	ns_set_clear(&exclude);
 	if (opt_exclude)
-		parse_cpus("--exclude-cpus", opt_exclude, &online, &exclude);
+		ns_opt_cpus("--exclude-cpus", opt_exclude, &online, &exclude);
 	if (opt_show) {
 		rc = show(topo, pidarg);
 		goto out;
@@ -371,7 +350,7 @@ int main(int argc, char **argv)
 			ns_set_or(&job.req.cpus, &ns_topo_find(topo, n)->cpus);
 		job.mem_nodes = nodes;
 	} else if (opt_cpus) {
-		parse_cpus("--cpus", opt_cpus, &online, &job.req.cpus);
+		ns_opt_cpus("--cpus", opt_cpus, &online, &job.req.cpus);
 		job.mem_nodes = cpu_nodes(topo, &job.req.cpus);
 	}
 	if (!opt_plan) {

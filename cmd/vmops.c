@@ -231,9 +231,6 @@ out:
 		undo_pin(tg, &res, job->req.config);
 		if (res.nchanged)
 			ns_err("%s: the previous pinning was restored", d);
-		if (job->weight && wb != wa && !tg->is_domain) {
-			/* weight is only changed after a successful pin; nothing to undo before it */
-		}
 	}
 	ns_pin_result_free(&res);
 	return rc;

@@ -11,6 +11,7 @@
 
 #include "numasafe/numasafe.h"
 #include "numasafe/pin.h"
+#include "numasafe/steal.h"
 #include "util.h"
 #include "virt.h"
 
@@ -567,60 +568,24 @@ out:
 	return rc;
 }
 
-/* The process's cgroup path for the cpu controller ("" when it cannot tell). */
-static int cpu_cgroup_file(const char *root, pid_t pid, char *path, size_t len, uint64_t *unit)
-{
-	char p[4096], buf[8192], *line, *save = NULL;
-	int v2 = cgroup_v2(root), rc;
-
-	rc = ns_path(p, sizeof(p), root, "/proc/%d/cgroup", (int)pid);
-	if (rc < 0)
-		return rc;
-	if (ns_read_file(p, buf, sizeof(buf)) < 0)
-		return -ESRCH;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *ctl = strchr(line, ':'), *cg;
-
-		if (!ctl || !(cg = strchr(ctl + 1, ':')))
-			continue;
-		*cg++ = '\0';
-		ctl++;
-		if (v2 && strcmp(ctl, "") == 0) {
-			if (strcmp(cg, "/") == 0)
-				return -EPERM;
-			*unit = 100;
-			return ns_path(path, len, root, "/sys/fs/cgroup%s/cpu.weight", cg);
-		}
-		if (!v2) {
-			char *tok, *s2 = NULL, ctlcopy[256];
-
-			snprintf(ctlcopy, sizeof(ctlcopy), "%s", ctl);
-			for (tok = strtok_r(ctlcopy, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2))
-				if (strcmp(tok, "cpu") == 0) {
-					if (strcmp(cg, "/") == 0)
-						return -EPERM;
-					*unit = 1024;
-					return ns_path(path, len, root, "/sys/fs/cgroup/%s%s/cpu.shares", ctl, cg);
-				}
-		}
-	}
-	return -EOPNOTSUPP;
-}
-
 int ns_weight_pid(const char *root, pid_t pid, int vcpus, int dry_run, uint64_t *before, uint64_t *after,
 		  char *path, size_t pathlen)
 {
-	uint64_t unit = 0;
+	struct ns_cgroup_weight w;
+	uint64_t unit;
 	char val[32];
 	FILE *f;
 	int rc;
 
-	rc = cpu_cgroup_file(root, pid, path, pathlen, &unit);
+	/* the same reading numa-plan steal compares weights with */
+	rc = ns_cgroup_cpu_weight(root, pid, 0, &w);
+	if (strcmp(w.path, "/") == 0)
+		return -EPERM;
 	if (rc < 0)
-		return rc;
-	rc = ns_read_u64(path, before);
-	if (rc < 0)
-		return rc;
+		return rc == -ENOENT ? -EOPNOTSUPP : rc;
+	snprintf(path, pathlen, "%s", w.file);
+	unit = w.version == 2 ? 100 : 1024;
+	*before = w.weight;
 	*after = unit * (uint64_t)vcpus;
 	if (unit == 100 && *after > 10000)
 		*after = 10000; /* cpu.weight's ceiling */

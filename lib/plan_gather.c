@@ -18,8 +18,9 @@
 /* The node whose CPUs confine every thread of the VM (Cpus_allowed_list), or -1. */
 static int threads_node(const char *root, const struct ns_topo *t, const struct ns_vm *vm)
 {
-	int node = -1;
+	struct ns_set all, nodes;
 
+	ns_set_clear(&all);
 	for (int i = 0; i < vm->nthreads; i++) {
 		struct ns_set cpus;
 		int rc = ns_thread_cpus_read(root, vm->pid, vm->threads[i].tid, &cpus);
@@ -28,15 +29,12 @@ static int threads_node(const char *root, const struct ns_topo *t, const struct 
 			continue; /* the thread ended */
 		if (rc < 0)
 			return -1;
-		for (int c = ns_set_next(&cpus, 0); c >= 0; c = ns_set_next(&cpus, (unsigned)c + 1)) {
-			int n = ns_topo_cpu_node(t, (unsigned)c);
-
-			if (n < 0 || (node >= 0 && n != node))
-				return -1;
-			node = n;
-		}
+		ns_set_or(&all, &cpus);
 	}
-	return node;
+	/* a CPU of no node counts as outside every node */
+	if (ns_topo_cpus_nodes(t, &all, &nodes) > 0 || ns_set_count(&nodes) != 1)
+		return -1;
+	return ns_set_next(&nodes, 0);
 }
 
 void ns_plan_in_release(struct ns_plan_in *in)

@@ -428,6 +428,44 @@ int ns_proc_stat_read(const char *root, pid_t pid, struct ns_proc_stat *st)
 	return 0;
 }
 
+int ns_cgroup_path(const char *text, const char *controller, char *path, size_t len, int *version)
+{
+	const char *line = text;
+	int found = 0;
+
+	while (line && *line) {
+		const char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		const char *end = strchr(line, '\n');
+		size_t plen;
+
+		if (!end)
+			end = line + strlen(line);
+		if (c1 && c2 && c2 < end) {
+			char ctrls[256];
+			size_t cl = (size_t)(c2 - c1 - 1);
+			int is_ctl = 0;
+
+			snprintf(ctrls, sizeof(ctrls), "%.*s", (int)(cl < sizeof(ctrls) ? cl : sizeof(ctrls) - 1), c1 + 1);
+			for (char *save = NULL, *tok = strtok_r(ctrls, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+				if (strcmp(tok, controller) == 0)
+					is_ctl = 1;
+			plen = (size_t)(end - c2 - 1);
+			if (is_ctl || (cl == 0 && !found)) {
+				if (plen >= len)
+					return -ENAMETOOLONG;
+				memcpy(path, c2 + 1, plen);
+				path[plen] = '\0';
+				*version = is_ctl ? 1 : 2;
+				found = 1;
+				if (is_ctl)
+					return 0; /* the v1 hierarchy of the controller is where its files are */
+			}
+		}
+		line = *end ? end + 1 : NULL;
+	}
+	return found ? 0 : -ENOENT;
+}
+
 int ns_proc_check_user(const char *root, pid_t pid)
 {
 	struct ns_proc_stat st;

@@ -117,8 +117,10 @@ int ns_thread_cpus_read(const char *root, pid_t pid, pid_t tid, struct ns_set *c
 
 int ns_vm_cpu_nodes(const char *root, const struct ns_vm *vm, const struct ns_topo *t, struct ns_set *nodes)
 {
+	struct ns_set all;
 	int seen = 0, rc = 0;
 
+	ns_set_clear(&all);
 	ns_set_clear(nodes);
 	for (int i = 0; i < vm->nthreads; i++) {
 		struct ns_set cpus;
@@ -131,13 +133,9 @@ int ns_vm_cpu_nodes(const char *root, const struct ns_vm *vm, const struct ns_to
 		if (rc < 0)
 			return rc;
 		seen++;
-		for (int c = ns_set_next(&cpus, 0); c >= 0; c = ns_set_next(&cpus, (unsigned)c + 1)) {
-			int node = ns_topo_cpu_node(t, (unsigned)c);
-
-			if (node >= 0)
-				ns_set_add(nodes, (unsigned)node);
-		}
+		ns_set_or(&all, &cpus);
 	}
+	ns_topo_cpus_nodes(t, &all, nodes);
 	return seen ? 0 : -ESRCH;
 }
 
@@ -162,44 +160,6 @@ static void strip_thread_levels(char *path)
 	}
 }
 
-int ns_cgroup_cpu_path(const char *text, char *path, size_t len, int *version)
-{
-	const char *line = text;
-	int found = 0;
-
-	while (line && *line) {
-		const char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		const char *end = strchr(line, '\n');
-		size_t plen;
-
-		if (!end)
-			end = line + strlen(line);
-		if (c1 && c2 && c2 < end) {
-			char ctrls[256];
-			size_t cl = (size_t)(c2 - c1 - 1);
-			int is_cpu = 0;
-
-			snprintf(ctrls, sizeof(ctrls), "%.*s", (int)(cl < sizeof(ctrls) ? cl : sizeof(ctrls) - 1), c1 + 1);
-			for (char *save = NULL, *tok = strtok_r(ctrls, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-				if (strcmp(tok, "cpu") == 0)
-					is_cpu = 1;
-			plen = (size_t)(end - c2 - 1);
-			if (is_cpu || (cl == 0 && !found)) {
-				if (plen >= len)
-					return -ENAMETOOLONG;
-				memcpy(path, c2 + 1, plen);
-				path[plen] = '\0';
-				*version = is_cpu ? 1 : 2;
-				found = 1;
-				if (is_cpu)
-					return 0; /* a v1 cpu controller is where the weight is */
-			}
-		}
-		line = *end ? end + 1 : NULL;
-	}
-	return found ? 0 : -ENOENT;
-}
-
 int ns_cgroup_cpu_weight(const char *root, pid_t pid, pid_t tid, struct ns_cgroup_weight *w)
 {
 	static const char *const v1_mounts[] = {"cpu,cpuacct", "cpu", "cpuacct,cpu"};
@@ -218,7 +178,7 @@ int ns_cgroup_cpu_weight(const char *root, pid_t pid, pid_t tid, struct ns_cgrou
 	n = ns_read_file(path, buf, sizeof(buf));
 	if (n < 0)
 		return n == -ENOENT ? -ESRCH : (int)n;
-	rc = ns_cgroup_cpu_path(buf, w->path, sizeof(w->path), &w->version);
+	rc = ns_cgroup_path(buf, "cpu", w->path, sizeof(w->path), &w->version);
 	if (rc < 0)
 		return rc;
 	strip_thread_levels(w->path);
@@ -232,7 +192,8 @@ int ns_cgroup_cpu_weight(const char *root, pid_t pid, pid_t tid, struct ns_cgrou
 		if (rc == -ENOENT && strcmp(w->path, "/") == 0) {
 			v = 100;
 			rc = 0;
-		}
+		} else if (rc == 0)
+			snprintf(w->file, sizeof(w->file), "%s", path);
 		if (rc < 0)
 			return rc;
 		w->weight = v;
@@ -247,6 +208,7 @@ int ns_cgroup_cpu_weight(const char *root, pid_t pid, pid_t tid, struct ns_cgrou
 	}
 	if (rc < 0)
 		return rc;
+	snprintf(w->file, sizeof(w->file), "%s", path);
 	w->weight = v;
 	return 0;
 }

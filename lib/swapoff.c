@@ -79,39 +79,13 @@ static bool memcg_v1(const char *root)
 /* The process's memory cgroup: the v1 "memory" line on a v1 host, else the v2 "0::" line. */
 static void proc_cgroup(const char *root, pid_t pid, char *out, size_t len)
 {
-	char path[4096], buf[4096], *p;
-	bool v1 = memcg_v1(root);
+	char path[4096], buf[4096];
+	int version;
 
 	out[0] = '\0';
-	if (ns_path(path, sizeof(path), root, "/proc/%d/cgroup", (int)pid) < 0 || ns_read_file(path, buf, sizeof(buf)) < 0)
-		return;
-	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		const char *ctl = strchr(p, ':'), *cg;
-		size_t n;
-
-		if (!ctl || !(cg = strchr(ctl + 1, ':')))
-			continue;
-		ctl++;
-		n = strcspn(cg + 1, "\n");
-		if (!v1 && strncmp(p, "0::", 3) == 0) {
-			snprintf(out, len, "%.*s", (int)n, cg + 1);
-			return;
-		}
-		/* "4:memory:/path" (the controller may share a line: "memory,xyz") */
-		if (v1) {
-			size_t cl = (size_t)(cg - ctl);
-
-			for (const char *t = ctl; t < cg;) {
-				size_t tl = strcspn(t, ",:");
-
-				if (tl == 6 && strncmp(t, "memory", 6) == 0 && tl <= cl) {
-					snprintf(out, len, "%.*s", (int)n, cg + 1);
-					return;
-				}
-				t += tl + 1;
-			}
-		}
-	}
+	if (ns_path(path, sizeof(path), root, "/proc/%d/cgroup", (int)pid) < 0 || ns_read_file(path, buf, sizeof(buf)) < 0 ||
+	    ns_cgroup_path(buf, "memory", out, len, &version) < 0 || (version == 2) == memcg_v1(root))
+		out[0] = '\0'; /* no cgroup of the hierarchy that holds the limits */
 }
 
 /* The limit and usage of a memory cgroup: memory.max / memory.current on v2, memory.limit_in_bytes

@@ -364,3 +364,19 @@ int ns_topo_cpu_node(const struct ns_topo *t, unsigned cpu)
 			return t->nodes[i].id;
 	return -1;
 }
+
+int ns_topo_cpus_nodes(const struct ns_topo *t, const struct ns_set *cpus, struct ns_set *nodes)
+{
+	int orphans = 0;
+
+	ns_set_clear(nodes);
+	for (int c = ns_set_next(cpus, 0); c >= 0; c = ns_set_next(cpus, (unsigned)c + 1)) {
+		int node = ns_topo_cpu_node(t, (unsigned)c);
+
+		if (node >= 0)
+			ns_set_add(nodes, (unsigned)node);
+		else
+			orphans++;
+	}
+	return orphans;
+}

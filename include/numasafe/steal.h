@@ -52,11 +52,9 @@ struct ns_cgroup_weight {
 	char path[512];
 	int version;	 /* 1 or 2 */
 	uint64_t weight; /* cpu.weight or cpu.shares as read */
+	char file[4096]; /* the file it was read from ("" for the v2 root, which has none) */
 };
 int ns_cgroup_cpu_weight(const char *root, pid_t pid, pid_t tid, struct ns_cgroup_weight *w);
-/* The cgroup path for the cpu controller from /proc/PID/cgroup text: v1 lines naming "cpu"
- * win over the v2 "0::" line. Sets *version. */
-int ns_cgroup_cpu_path(const char *text, char *path, size_t len, int *version);
 
 /* One vCPU thread: two snapshots in, rates out. */
 struct ns_steal_thread {

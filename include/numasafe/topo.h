@@ -66,6 +66,8 @@ const struct ns_hostmem *ns_topo_hostmem(const struct ns_topo *t);
 int ns_topo_numa_balancing(const struct ns_topo *t);
 /* The node a CPU belongs to, or -1. */
 int ns_topo_cpu_node(const struct ns_topo *t, unsigned cpu);
+/* The nodes the CPUs belong to; returns how many of the CPUs belong to no node. */
+int ns_topo_cpus_nodes(const struct ns_topo *t, const struct ns_set *cpus, struct ns_set *nodes);
 
 /* Readers used by ns_topo_read, exposed for unit tests on fixture files. */
 int ns_node_read_meminfo(const char *root, int node, struct ns_node *n);

@@ -53,13 +53,13 @@ static void t_cgroup(void **state)
 
 	(void)state;
 	/* v1 cpu controller wins over the v2 line; a combined mount is found by its name */
-	assert_int_equal(ns_cgroup_cpu_path("12:memory:/a\n4:cpu,cpuacct:/machine/vm1\n0::/b\n", path, sizeof(path), &v), 0);
+	assert_int_equal(ns_cgroup_path("12:memory:/a\n4:cpu,cpuacct:/machine/vm1\n0::/b\n", "cpu", path, sizeof(path), &v), 0);
 	assert_string_equal(path, "/machine/vm1");
 	assert_int_equal(v, 1);
-	assert_int_equal(ns_cgroup_cpu_path("0::/machine.slice/x.scope\n", path, sizeof(path), &v), 0);
+	assert_int_equal(ns_cgroup_path("0::/machine.slice/x.scope\n", "cpu", path, sizeof(path), &v), 0);
 	assert_string_equal(path, "/machine.slice/x.scope");
 	assert_int_equal(v, 2);
-	assert_int_equal(ns_cgroup_cpu_path("3:memory:/a\n", path, sizeof(path), &v), -ENOENT);
+	assert_int_equal(ns_cgroup_path("3:memory:/a\n", "cpu", path, sizeof(path), &v), -ENOENT);
 	/* the vCPU's own cgroup (libvirt/vcpu0) is skipped for the domain's scope */
 	assert_int_equal(ns_cgroup_cpu_weight(fixture("qemu1"), 100, 101, &w), 0);
 	assert_string_equal(w.path, "/machine.slice/machine-qemu\\x2d1\\x2dweb1.scope");
