@@ -268,26 +268,6 @@ static void vm_mem_nodes(const struct ns_topo *t, const struct vm_view *v, struc
 	}
 }
 
-/* Every VM, without exited QEMUs that are still zombies waiting for their parent (a
- * daemonizing QEMU leaves one behind for a moment): discovery alone lists them. */
-static int vm_list_live(struct ns_vm_list *l)
-{
-	int rc = ns_vm_list_read(opt_root, l), k = 0;
-
-	if (rc < 0)
-		return rc;
-	for (int i = 0; i < l->n; i++) {
-		struct ns_proc_stat st;
-
-		if (ns_proc_stat_read(opt_root, l->v[i].pid, &st) < 0 || st.state == 'Z' || st.state == 'X')
-			ns_vm_release(&l->v[i]);
-		else
-			l->v[k++] = l->v[i];
-	}
-	l->n = k;
-	return 0;
-}
-
 static const char *vm_kind(const struct ns_vm *vm)
 {
 	return vm->is_domain ? "domain" : "qemu";
@@ -571,7 +551,7 @@ static int cmd_show(poptContext ctx)
 			ns_warn("--swap-types: %s", strerror(-rc));
 	}
 	psi_rc = ns_psi_read(opt_root, &psi);
-	rc = vm_list_live(&vms);
+	rc = ns_vm_list_read(opt_root, &vms);
 	if (rc == 0)
 		rc = vm_views_read(t, vms.v, vms.n, &views);
 	if (rc < 0) {
@@ -753,7 +733,7 @@ static int cmd_steal(poptContext ctx)
 		vms = &one;
 		n = 1;
 	} else {
-		rc = vm_list_live(&list);
+		rc = ns_vm_list_read(opt_root, &list);
 		if (rc < 0) {
 			ns_errno(rc, "listing VMs");
 			rc = NS_EXIT_FAIL;

@@ -199,9 +199,11 @@ static int show(const struct ns_topo *t, const char *pidarg)
 		nviews = 1;
 		/* libvirt is the authority on a domain's pinning; the process (when local) adds
 		 * thread ids and memory */
-		if (ns_vm_from_domain(NULL, ns_cli.domain, &one) == 0)
-			view_fill(&views[0], &one);
-		ns_pin_result_free(&views[0].pins);
+		if (ns_vm_from_domain(NULL, ns_cli.domain, &one) == 0) {
+			views[0].pid = one.pid;
+			if (ns_proc_usage_read(NULL, one.pid, &views[0].mem) < 0)
+				views[0].mem = NULL;
+		}
 		views[0].name = ns_cli.domain;
 		views[0].is_domain = 1;
 		views[0].named = 1;

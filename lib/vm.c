@@ -18,8 +18,6 @@ int ns_domain_pid(const char *uri, const char *name, pid_t *pid, char *errmsg, s
 {
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
-	char path[4096];
-	uint64_t v;
 	int rc, state = 0, reason = 0;
 
 	if (errmsg && len)
@@ -42,18 +40,12 @@ int ns_domain_pid(const char *uri, const char *name, pid_t *pid, char *errmsg, s
 		rc = -ESRCH;
 		goto out;
 	}
-	rc = ns_path(path, sizeof(path), NULL, "/run/libvirt/qemu/%s.pid", name);
-	if (rc < 0)
-		goto out;
-	rc = ns_read_u64(path, &v);
+	rc = ns_domain_pidfile(NULL, name, pid);
 	if (rc < 0) {
 		if (errmsg && len)
-			snprintf(errmsg, len, "no QEMU pid file %s (not a local QEMU domain?)", path);
+			snprintf(errmsg, len, "no QEMU pid file /run/libvirt/qemu/%s.pid (not a local QEMU domain?)", name);
 		rc = -EOPNOTSUPP;
-		goto out;
 	}
-	*pid = (pid_t)v;
-	rc = 0;
 out:
 	if (dom)
 		V->DomainFree(dom);

@@ -113,7 +113,7 @@ static int thread_cmp(const void *a, const void *b)
 	return (int)x->tid - (int)y->tid;
 }
 
-static int domain_pid(const char *root, const char *name, pid_t *pid)
+int ns_domain_pidfile(const char *root, const char *name, pid_t *pid)
 {
 	char path[4096];
 	uint64_t v;
@@ -207,7 +207,7 @@ int ns_vm_from_pid(const char *root, pid_t pid, struct ns_vm *vm)
 		if (vm->threads[i].kind == NS_THREAD_IO)
 			vm->threads[i].index = io++;
 	vm_name(root, pid, vm->name, sizeof(vm->name));
-	vm->is_domain = domain_pid(root, vm->name, &dpid) == 0 && dpid == pid;
+	vm->is_domain = ns_domain_pidfile(root, vm->name, &dpid) == 0 && dpid == pid;
 	vm->named = vm->nvcpus > 0;
 	if (!vm->named)
 		rc = is_qemu_comm(comm) ? -ENODATA : -ENOEXEC;
@@ -223,7 +223,7 @@ out:
 int ns_vm_from_domain(const char *root, const char *name, struct ns_vm *vm)
 {
 	pid_t pid;
-	int rc = domain_pid(root, name, &pid);
+	int rc = ns_domain_pidfile(root, name, &pid);
 
 	if (rc < 0)
 		return rc == -EINVAL ? -ENOENT : rc;

@@ -69,6 +69,9 @@ struct ns_vm_list {
 /* Every VM on the host, including unnamed QEMUs (named = 0). */
 int ns_vm_list_read(const char *root, struct ns_vm_list *out);
 void ns_vm_list_free(struct ns_vm_list *l);
+/* The QEMU PID libvirt's QEMU driver wrote for a domain (/run/libvirt/qemu/NAME.pid under
+ * root); -errno when there is none. No libvirt connection: it does not say the domain runs. */
+int ns_domain_pidfile(const char *root, const char *name, pid_t *pid);
 /* The VM of a libvirt domain by name, by its pid file under root. -ENOENT: no pid file. */
 int ns_vm_from_domain(const char *root, const char *name, struct ns_vm *vm);
 
