@@ -13,7 +13,7 @@
 #include "common.h"
 #include "numasafe/swapoff.h"
 
-static char *opt_rate, *opt_reserve, *opt_max_psi, *opt_grace, *opt_pid;
+static char *opt_rate, *opt_readahead, *opt_reserve, *opt_max_psi, *opt_grace, *opt_pid;
 static int opt_all, opt_dry_run, opt_no_swapoff;
 
 enum { OPT_PID = NS_OPT_FIRST_CMD };
@@ -21,6 +21,8 @@ enum { OPT_PID = NS_OPT_FIRST_CMD };
 static struct poptOption options[] = {
 	{"all", 'a', POPT_ARG_NONE, &opt_all, 0, "every active swap area, lowest priority first", NULL},
 	{"rate", 'r', POPT_ARG_STRING, &opt_rate, 0, "bytes per second read back (default unlimited)", "SIZE"},
+	{"readahead", '\0', POPT_ARG_STRING, &opt_readahead, 0,
+	 "swapped bytes asked for ahead of the reads (MADV_WILLNEED; default 32M, 0 = off)", "SIZE"},
 	{"reserve", '\0', POPT_ARG_STRING, &opt_reserve, 0,
 	 "memory that must stay available (default max(256M, 2% of RAM))", "SIZE|PCT"},
 	{"max-psi", '\0', POPT_ARG_STRING, &opt_max_psi, 0, "memory some avg10 that pauses paging in (default 10)",
@@ -184,12 +186,16 @@ static int one_area(const char *dev, struct ns_so_opts *o, bool swapoff_after, s
 		json_object_object_add(j, "shmem_back", ns_json_u64(res.shmem_back));
 		json_object_object_add(j, "shmem_objects", ns_json_u64(res.shmem_objects));
 		json_object_object_add(j, "duration_s", json_object_new_double(res.duration));
+		json_object_object_add(j, "readahead", ns_json_u64(res.readahead));
 		json_object_object_add(j, "outcome", json_object_new_string(ns_so_stop_str(res.stop)));
 	} else if (!ns_cli.quiet)
 		printf("%s: read back %s in %.1f s (%llu reads; shmem %s in %llu files or segments), %llu processes "
 		       "gone meanwhile\n",
 		       ns_so_stop_str(res.stop), sz(res.back, a), res.duration, (unsigned long long)res.batches,
 		       sz(res.shmem_back, b), (unsigned long long)res.shmem_objects, (unsigned long long)res.skipped);
+	if (res.readahead_err && !ns_cli.quiet)
+		ns_warn("%s: read-ahead unavailable (process_madvise: %s); pages were faulted in one by one", dev,
+			strerror(-res.readahead_err));
 	if (res.stop != NS_SO_DONE) {
 		ns_err("%s: stopped: %s; the area stays on, what came back stays in", dev, ns_so_stop_str(res.stop));
 		rc = NS_EXIT_REFUSED;
@@ -248,6 +254,8 @@ int main(int argc, char **argv)
 		ns_usage("give devices or --all, not both");
 	if (opt_rate)
 		o.rate = ns_opt_size("--rate", opt_rate, false);
+	if (opt_readahead)
+		o.readahead = ns_opt_size("--readahead", opt_readahead, true);
 	if (opt_reserve) {
 		ns_opt_amount("--reserve", opt_reserve, &reserve);
 		o.reserve = &reserve;

@@ -27,12 +27,18 @@
 
 #define BATCH_PAGES 256 /* 1 MiB per read: bounded memory, and a check between batches */
 #define WINDOW_RUNS 4096 /* runs collected before they are sorted by swap offset and read */
+#define RA_STEP (2ULL << 20) /* read-ahead is asked (and checked, and paced) 2 MiB at a time */
+#define RA_IOVS 256
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
 
 void ns_so_opts_init(struct ns_so_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->max_psi = 10.0;
 	o->psi_grace = 10.0;
+	o->readahead = 32ULL << 20;
 }
 
 const char *ns_so_stop_str(enum ns_so_stop s)
@@ -299,6 +305,7 @@ struct pagein {
 	int pidfd; /* the process being read: process_vm_readv goes by PID, so the pidfd says
 		    * before each window that the PID still names the process that was checked */
 	struct iovec iov[BATCH_PAGES]; /* one per page of a run, for process_vm_readv */
+	bool ra_off; /* process_madvise failed once: no more read-ahead */
 
 	uint64_t avail, avail_bytes_since; /* last MemAvailable, and bytes read since */
 	double avail_at;
@@ -348,31 +355,32 @@ static void progressed(struct pagein *pi, uint64_t bytes)
 		pi->o->progress(pi->o->progress_arg, pi->done, pi->total, ns_now() - pi->t0);
 }
 
-/* Read [addr, addr + pages) back, after the checks that keep the host safe. */
-static int read_run(struct pagein *pi, uint64_t addr, uint64_t pages)
+/* Fault [addr, addr + pages) in. gated: run the checks that keep the host safe first; runs
+ * already asked for by read-ahead were checked and paced then, and only look for a signal. */
+static int read_run(struct pagein *pi, uint64_t addr, uint64_t pages, bool gated)
 {
-	uint64_t bytes = pages * pi->ps;
+	struct iovec local = {pi->buf, pages};
+	size_t n = 0;
 	ssize_t got;
 
-	if (gate(pi, bytes))
+	if (gated ? gate(pi, pages * pi->ps) : ns_throttle_stopped(&pi->thr)) {
+		if (!gated)
+			pi->res->stop = NS_SO_STOP_SIGNAL;
 		return 1;
-	{
-		/* one byte of each page faults the whole page in: copying 4 KiB per page, as a read
-		 * of /proc/PID/mem does, was 42% of the time in the lab's profile, and this halved
-		 * the page-in time */
-		struct iovec local = {pi->buf, pages};
-
-		for (uint64_t k = 0; k < pages; k++)
-			pi->iov[k] = (struct iovec){(void *)(uintptr_t)(addr + k * pi->ps), 1};
-		got = process_vm_readv(pi->proc->pid, &local, 1, pi->iov, pages, 0);
-		if (got >= 0)
-			got *= (ssize_t)pi->ps;
 	}
+	/* One byte of a page faults the whole page in: copying 4 KiB per page, as a read of
+	 * /proc/PID/mem does, was 42% of the time in the lab's profile. Two bytes across a page
+	 * boundary fault two pages with one lookup of the range (10-25% less when the pages are
+	 * still in the swap cache). Every page gives exactly one byte, so bytes read = pages. */
+	for (uint64_t k = 0; k < pages; k += 2)
+		pi->iov[n++] = k + 1 < pages ? (struct iovec){(void *)(uintptr_t)(addr + (k + 1) * pi->ps - 1), 2}
+					  : (struct iovec){(void *)(uintptr_t)(addr + k * pi->ps), 1};
+	got = process_vm_readv(pi->proc->pid, &local, 1, pi->iov, n, 0);
 	pi->res->batches++;
 	if (got < 0)
 		return errno == EIO || errno == ESRCH ? -ESRCH : -errno;
-	pi->proc->back += (uint64_t)got;
-	progressed(pi, (uint64_t)got);
+	pi->proc->back += (uint64_t)got * pi->ps;
+	progressed(pi, (uint64_t)got * pi->ps);
 	return 0;
 }
 
@@ -394,17 +402,63 @@ static int run_cmp(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
+/* Ask for runs [*next, ...) ahead with MADV_WILLNEED, at most RA_STEP bytes, after the
+ * same checks as a read: the device then has many reads in flight instead of the one (plus
+ * the fault's own read-ahead) that a fault waits for. 1 means stop. */
+static int ask_ahead(struct run_ctx *c, size_t *next, uint64_t *ahead)
+{
+	struct pagein *pi = c->pi;
+	struct iovec v[RA_IOVS];
+	uint64_t bytes = 0;
+	int nv = 0;
+
+	while (*next + nv < c->nwin && nv < RA_IOVS && (nv == 0 || bytes < RA_STEP)) {
+		const struct run *r = &c->win[*next + nv];
+
+		v[nv++] = (struct iovec){(void *)(uintptr_t)r->start, r->pages * pi->ps};
+		bytes += r->pages * pi->ps;
+	}
+	if (gate(pi, bytes))
+		return 1;
+	if (syscall(SYS_process_madvise, pi->pidfd, v, (size_t)nv, MADV_WILLNEED, 0U) < 0) {
+		/* no process_madvise (before 5.10) or not allowed: fault the pages in plainly;
+		 * the checks just made still hold for the runs, so they count as asked */
+		pi->ra_off = true;
+		pi->res->readahead_err = -errno;
+	} else {
+		pi->res->readahead += bytes;
+	}
+	*next += (size_t)nv;
+	*ahead += bytes;
+	return 0;
+}
+
 /* Read the window's runs in swap-offset order: the device sees (mostly) ascending reads
- * whatever order the pages have in the address space. */
+ * whatever order the pages have in the address space. With read-ahead, up to opts->readahead
+ * bytes are asked for ahead of the run being faulted in. */
 static int flush_window(struct run_ctx *c)
 {
+	struct pagein *pi = c->pi;
+	uint64_t ahead = 0, limit = pi->o->readahead;
+	size_t asked = 0; /* runs [0, asked) were checked and asked for */
 	int rc = 0;
 
 	qsort(c->win, c->nwin, sizeof(*c->win), run_cmp);
-	if (c->nwin && syscall(SYS_pidfd_send_signal, c->pi->pidfd, 0, NULL, 0) < 0)
+	if (c->nwin && syscall(SYS_pidfd_send_signal, pi->pidfd, 0, NULL, 0) < 0)
 		return -ESRCH;
 	for (size_t i = 0; i < c->nwin && rc == 0; i++) {
-		rc = read_run(c->pi, c->win[i].start, c->win[i].pages);
+		uint64_t bytes = c->win[i].pages * pi->ps;
+
+		while (limit && !pi->ra_off && asked < c->nwin && (asked <= i || ahead + RA_STEP <= limit)) {
+			rc = ask_ahead(c, &asked, &ahead);
+			if (rc)
+				break;
+		}
+		if (rc)
+			break;
+		rc = read_run(pi, c->win[i].start, c->win[i].pages, i >= asked);
+		if (i < asked)
+			ahead -= bytes;
 	}
 	c->nwin = 0;
 	return rc;

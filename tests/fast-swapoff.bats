@@ -19,6 +19,7 @@ bad() {
 	bad 2 "no swap area given (DEVICE... or --all)"
 	bad 2 "--rate: must be greater than 0" --rate 0 /dev/null
 	bad 2 "--rate: '-5' is not a size (like 512M or 2G)" --rate -5 /dev/null
+	bad 2 "--readahead: 'lots' is not a size (like 512M or 2G)" --readahead lots /dev/null
 	bad 2 "give devices or --all, not both" --all /dev/null
 	bad 2 "--pid: 'x' is not a process id" --pid x /dev/null
 	bad 1 "/no/such/device: No such file or directory" /no/such/device

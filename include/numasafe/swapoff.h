@@ -16,6 +16,9 @@ struct ns_so_opts {
 	uint64_t rate;			 /* bytes per second, 0 = unlimited */
 	const struct ns_amount *reserve; /* of MemTotal; NULL: max(256M, 2%) */
 	double max_psi, psi_grace;
+	uint64_t readahead; /* bytes of swapped pages asked for ahead of the reads with
+			     * process_madvise(MADV_WILLNEED), so the device has many reads in
+			     * flight; counted against memory and the rate when asked. 0 = off */
 	const pid_t *pids; /* only these processes (NULL: every process) */
 	int npids;
 	volatile sig_atomic_t *stop;
@@ -73,6 +76,8 @@ struct ns_so_result {
 	uint64_t shmem_objects; /* shmem files and segments that had pages brought back */
 	double duration;
 	uint64_t batches;
+	uint64_t readahead; /* bytes asked for ahead with MADV_WILLNEED */
+	int readahead_err;  /* -errno if process_madvise failed and read-ahead was dropped */
 };
 
 /* Find the area and everything swapped on it; check memory and each memory cgroup's room.

@@ -53,6 +53,57 @@ swapped_standin() { # SIZE [SEED]
 	assert_no_oom
 }
 
+# A stand-in in cgroup nstest whose swapped pages have also left memory: MADV_PAGEOUT leaves
+# them in the swap cache until the write ends, memory.reclaim then drops them, so reading them
+# back means reading the device (the case an operator has: VMs swapped out long ago).
+evicted_standin() { # SIZE SEED
+	local ready="$BATS_TEST_TMPDIR/ev.$2" i
+	mkdir -p /sys/fs/cgroup/nstest
+	(echo $BASHPID >/sys/fs/cgroup/nstest/cgroup.procs && exec "$NS_HELPERS/standin" --size "$1" --seed "$2" \
+		--ready "$ready" --report "$BATS_TEST_TMPDIR/report") 3>&- &
+	for i in $(seq 1 300); do [ -s "$ready" ] && break; sleep 0.1; done
+	STANDIN_PID=$(cat "$ready")
+	PIDS+=("$STANDIN_PID")
+	standin_pageout
+}
+
+swapcached_kb() { awk '/^SwapCached/ {print $2}' /proc/meminfo; }
+
+evict() {
+	local i
+	for i in $(seq 1 20); do
+		echo 512M >/sys/fs/cgroup/nstest/memory.reclaim 2>/dev/null || true
+		[ "$(swapcached_kb)" -lt 8192 ] && return 0
+		sleep 0.5
+	done
+	fail "swapped pages stayed in the swap cache: $(swapcached_kb) kB"
+}
+
+@test "lab: pages gone from memory come back with read-ahead (and one by one with --readahead 0), data intact" {
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	evicted_standin 48M 1
+	evicted_standin 48M 2
+	evict
+	for p in "${PIDS[@]}"; do [ "$(swapped_kb "$p")" -ge 40000 ] || fail "pid $p did not swap"; done
+	run "$NS_BIN/fast-swapoff" --json --readahead 0 --pid "${PIDS[0]}" /dev/vda
+	assert_success
+	jq -e '.areas[0].readahead == 0 and .areas[0].back >= 40 * 1048576' <<<"$output"
+	assert_equal "$(swapped_kb "${PIDS[0]}")" 0
+	[ "$(swapped_kb "${PIDS[1]}")" -ge 40000 ] || fail "the other process was paged in too"
+	run --separate-stderr "$NS_BIN/fast-swapoff" --json /dev/vda
+	assert_success
+	[ -z "$stderr" ] || fail "$stderr"
+	# what was asked ahead covers what was still swapped, and it all came back
+	jq -e '.areas[0].readahead >= 40 * 1048576 and .areas[0].back >= 40 * 1048576 and .areas[0].swapoff' <<<"$output"
+	! active /dev/vda
+	for p in "${PIDS[@]}"; do
+		assert_equal "$(swapped_kb "$p")" 0
+		standin_verify "$p"
+	done
+	assert_no_oom
+}
+
 @test "lab: refusal when the memory to bring back would eat the reserve: exit 4, area on, all alive" {
 	mkswap /dev/vda >/dev/null
 	swapon /dev/vda
