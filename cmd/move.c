@@ -114,10 +114,10 @@ static void print_result(const struct ns_mig_result *r)
 {
 	char a[32], b[32];
 
-	printf("%s: moved %s (%llu pages or huge pages) in %.1f s, %.1f MiB/s; %llu calls, longest %.1f ms, "
-	       "chunks %llu-%llu\n",
+	printf("%s: moved %s (%llu pages or huge pages) in %.1f s, %.1f MiB/s; %llu calls (%u at once), longest "
+	       "%.1f ms, chunks %llu-%llu\n",
 	       ns_mig_stop_str(r->stop), sz(r->moved_total, a), (unsigned long long)r->pages_moved, r->duration,
-	       r->duration > 0 ? mib(r->moved_total) / r->duration : 0, (unsigned long long)r->calls,
+	       r->duration > 0 ? mib(r->moved_total) / r->duration : 0, (unsigned long long)r->calls, r->jobs,
 	       (double)r->longest_call_ns / 1e6, (unsigned long long)r->chunk_min, (unsigned long long)r->chunk_max);
 	printf("pages: moved %llu, busy %llu (retried %llu), shared with other processes %llu, not movable %llu, "
 	       "not present %llu, no memory %llu, other %llu; swapped out %s\n",
@@ -156,6 +156,7 @@ static struct json_object *result_json(const struct ns_mig_result *r)
 	json_object_object_add(o, "thp_still_huge", ns_json_u64(r->thp_arrived_huge));
 	json_object_object_add(o, "duration_s", json_object_new_double(r->duration));
 	json_object_object_add(o, "calls", ns_json_u64(r->calls));
+	json_object_object_add(o, "jobs", ns_json_u64(r->jobs));
 	json_object_object_add(o, "move_s", json_object_new_double((double)r->move_ns / 1e9));
 	json_object_object_add(o, "longest_call_ms", json_object_new_double((double)r->longest_call_ns / 1e6));
 	json_object_object_add(o, "rolled_back", json_object_new_boolean(r->rolled_back));

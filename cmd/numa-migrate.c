@@ -14,7 +14,7 @@
 #include "vmops.h"
 
 static char *opt_to, *opt_from, *opt_rate, *opt_reserve, *opt_max_psi, *opt_grace, *opt_on_pressure, *opt_plan;
-static int opt_chunk = -1, opt_all_shared, opt_dry_run;
+static int opt_chunk = -1, opt_jobs = -1, opt_all_shared, opt_dry_run;
 
 static struct poptOption options[] = {
 	{"to", 't', POPT_ARG_STRING, &opt_to, 0, "target node(s)", "NODES"},
@@ -23,6 +23,8 @@ static struct poptOption options[] = {
 	{"rate", 'r', POPT_ARG_STRING, &opt_rate, 0, "bytes per second (default unlimited)", "SIZE"},
 	{"chunk", '\0', POPT_ARG_INT, &opt_chunk, 0, "pages per move_pages call (default adaptive, ~20 ms a call)",
 	 "PAGES"},
+	{"jobs", 'j', POPT_ARG_INT, &opt_jobs, 0, "move_pages calls in flight at once (default 2, 1 on a 1-CPU host)",
+	 "N"},
 	{"reserve", '\0', POPT_ARG_STRING, &opt_reserve, 0,
 	 "headroom kept on each target above its high watermark (default max(256M, 2%))", "SIZE|PCT"},
 	{"max-psi", '\0', POPT_ARG_STRING, &opt_max_psi, 0, "memory some avg10 that pauses the move (default 10)",
@@ -98,6 +100,9 @@ int main(int argc, char **argv)
 	if (opt_chunk != -1 && (opt_chunk < 1 || opt_chunk > 16384))
 		ns_usage("--chunk: must be between 1 and 16384 pages");
 	o.chunk = opt_chunk > 0 ? (unsigned)opt_chunk : 0;
+	if (opt_jobs != -1 && (opt_jobs < 1 || opt_jobs > 16))
+		ns_usage("--jobs: must be between 1 and 16");
+	o.jobs = opt_jobs > 0 ? (unsigned)opt_jobs : 0;
 	if (opt_reserve) {
 		ns_opt_amount("--reserve", opt_reserve, &reserve);
 		o.reserve = &reserve;

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <numaif.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,25 @@ struct run {
 	uint32_t pages; /* base pages per unit */
 	int16_t orig;
 	int8_t kind;
+};
+
+/* A thread that makes move_pages calls while the main thread walks, checks and paces: with
+ * jobs > 1 several chunks are in flight at once, each call still bounded like any other.
+ * It only calls move_pages; everything it found is accounted by the main thread. */
+struct mover {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	enum { MOVER_IDLE, MOVER_WORK, MOVER_DONE, MOVER_QUIT } state;
+	struct mig *m;
+	struct unit *units;
+	void **addrs;
+	int *nodes, *status;
+	unsigned n, pages;
+	uint64_t bytes; /* counted in the targets' in-flight bytes until accounted */
+	long rc;
+	int err;
+	uint64_t dt;
 };
 
 struct mig {
@@ -98,6 +119,13 @@ struct mig {
 
 	struct ns_mig_result *res;
 	uint64_t total_bytes;
+
+	/* parallel movers (jobs > 1): handed chunks in turn */
+	struct mover *movers;
+	unsigned nmovers, next_mover;
+	uint64_t inflight; /* bytes handed to movers and not yet accounted */
+	uint64_t target_ns; /* what one call should take: 20 ms, 10 ms with calls in parallel
+			     * (they contend, and a chunk sized on a quick call lands on a slow one) */
 };
 
 void ns_mig_opts_init(struct ns_mig_opts *o)
@@ -440,9 +468,13 @@ static void adapt_chunk(struct mig *m, uint64_t ns, unsigned pages)
 
 	if (m->o->chunk || pages < m->chunk / 2 || ns == 0)
 		return; /* fixed by the operator, or a partial chunk says little */
-	want = (double)m->chunk * (double)NS_MIG_TARGET_CALL_NS / (double)ns;
-	/* move halfway (geometrically) toward the size that would take 20 ms */
-	want = (double)m->chunk * 0.5 + want * 0.5;
+	want = (double)m->chunk * (double)m->target_ns / (double)ns;
+	/* a call that took too long shrinks the chunk at once to what would have taken 20 ms;
+	 * a quick one grows it by at most a quarter. Per-page cost swings (a THP can need
+	 * compaction on the target; calls in flight together contend), and halfway steps both
+	 * ways let the slow calls that follow quick ones reach 60 ms in the lab */
+	if (want > (double)m->chunk * 1.25)
+		want = (double)m->chunk * 1.25;
 	if (want < CHUNK_MIN)
 		want = CHUNK_MIN;
 	if (want > CHUNK_MAX)
@@ -450,33 +482,44 @@ static void adapt_chunk(struct mig *m, uint64_t ns, unsigned pages)
 	m->chunk = (unsigned)want;
 }
 
-/* One move_pages call for units[0..n) to node dest (or each unit's orig when dest < 0).
- * Accounts each unit. Returns 0 or -errno for a whole-call failure. */
-static int move_units(struct mig *m, struct unit *units, unsigned n, int dest, bool collect_retry)
+static void fill_call(const struct unit *units, unsigned n, int dest, void **addrs, int *nodes, int *status)
 {
-	uint64_t t0, dt;
+	for (unsigned i = 0; i < n; i++) {
+		addrs[i] = (void *)(uintptr_t)units[i].addr;
+		nodes[i] = dest >= 0 ? dest : units[i].orig;
+		status[i] = STATUS_UNSET;
+	}
+}
+
+/* The call itself, timed; rc < 0 with *err set on a whole-call failure. */
+static long timed_move(pid_t pid, unsigned n, void **addrs, int *nodes, int *status, int flags, uint64_t *dt,
+		       int *err)
+{
 	struct timespec a, b;
 	long rc;
 
-	for (unsigned i = 0; i < n; i++) {
-		m->addrs[i] = (void *)(uintptr_t)units[i].addr;
-		m->nodes[i] = dest >= 0 ? dest : units[i].orig;
-		m->status[i] = STATUS_UNSET;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	rc = move_pages(m->pid, n, m->addrs, m->nodes, m->status, m->flags);
+	rc = move_pages(pid, n, addrs, nodes, status, flags);
+	*err = rc < 0 ? errno : 0;
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	t0 = (uint64_t)a.tv_sec * 1000000000ULL + (uint64_t)a.tv_nsec;
-	dt = (uint64_t)b.tv_sec * 1000000000ULL + (uint64_t)b.tv_nsec - t0;
+	*dt = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ULL + (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+	return rc;
+}
+
+/* Account one finished call for units[0..n) (pages: base pages it carried). Returns 0 or
+ * -errno for a whole-call failure. */
+static int account(struct mig *m, struct unit *units, unsigned n, unsigned pages, const int *nodes,
+		   const int *status, long rc, int err, uint64_t dt, bool collect_retry)
+{
 	m->res->calls++;
 	m->res->move_ns += dt;
 	if (dt > m->res->longest_call_ns)
 		m->res->longest_call_ns = dt;
 	if (rc < 0)
-		return -errno;
+		return -err;
 	for (unsigned i = 0; i < n; i++) {
 		struct unit *u = &units[i];
-		int s = m->status[i];
+		int s = status[i];
 		uint64_t bytes = (uint64_t)u->pages * m->ps;
 
 		if (m->rolling_back) {
@@ -486,7 +529,7 @@ static int move_units(struct mig *m, struct unit *units, unsigned n, int dest, b
 			}
 			continue;
 		}
-		if (s >= 0 && s == m->nodes[i]) {
+		if (s >= 0 && s == nodes[i]) {
 			m->res->pages_moved++;
 			m->res->moved[u->kind] += bytes;
 			m->res->moved_total += bytes;
@@ -515,7 +558,7 @@ static int move_units(struct mig *m, struct unit *units, unsigned n, int dest, b
 		} else
 			m->res->pages_other++;
 	}
-	adapt_chunk(m, dt, m->pend_pages);
+	adapt_chunk(m, dt, pages);
 	if (m->res->chunk_min == 0 || n < m->res->chunk_min)
 		m->res->chunk_min = n;
 	if (n > m->res->chunk_max)
@@ -523,14 +566,181 @@ static int move_units(struct mig *m, struct unit *units, unsigned n, int dest, b
 	return 0;
 }
 
-/* Check, pace and move one chunk of units to the best target. */
+/* One move_pages call for units[0..n) to node dest (or each unit's orig when dest < 0), in
+ * this thread. Accounts each unit. Returns 0 or -errno for a whole-call failure. */
+static int move_units(struct mig *m, struct unit *units, unsigned n, int dest, bool collect_retry)
+{
+	uint64_t dt;
+	int err;
+	long rc;
+
+	fill_call(units, n, dest, m->addrs, m->nodes, m->status);
+	rc = timed_move(m->pid, n, m->addrs, m->nodes, m->status, m->flags, &dt, &err);
+	return account(m, units, n, m->pend_pages, m->nodes, m->status, rc, err, dt, collect_retry);
+}
+
+/* ---- parallel movers ---- */
+
+static void *mover_main(void *arg)
+{
+	struct mover *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->state != MOVER_WORK && w->state != MOVER_QUIT)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->state == MOVER_QUIT)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		w->rc = timed_move(w->m->pid, w->n, w->addrs, w->nodes, w->status, w->m->flags, &w->dt, &w->err);
+		pthread_mutex_lock(&w->mu);
+		w->state = MOVER_DONE;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Wait for the mover's chunk, if it has one, and account it. */
+static int mover_collect(struct mig *m, struct mover *w)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->state == MOVER_IDLE) {
+		pthread_mutex_unlock(&w->mu);
+		return 0;
+	}
+	while (w->state != MOVER_DONE)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->state = MOVER_IDLE;
+	pthread_mutex_unlock(&w->mu);
+	m->inflight -= w->bytes;
+	rc = account(m, w->units, w->n, w->pages, w->nodes, w->status, w->rc, w->err, w->dt, true);
+	if (rc == -ENOMEM) {
+		m->stop = NS_MIG_STOP_ENOMEM;
+		rc = 0;
+	} else if (rc == -ESRCH) {
+		m->stop = NS_MIG_STOP_EXITED;
+		rc = 0;
+	}
+	report(m);
+	return rc;
+}
+
+/* Account every chunk still in flight; the first error wins. */
+static int movers_drain(struct mig *m)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < m->nmovers; i++) {
+		int r = mover_collect(m, &m->movers[i]);
+
+		if (r < 0 && rc == 0)
+			rc = r;
+	}
+	return rc;
+}
+
+static void mover_give(struct mig *m, struct mover *w, const struct unit *units, unsigned n, int dest,
+		       uint64_t bytes)
+{
+	memcpy(w->units, units, n * sizeof(*units));
+	fill_call(w->units, n, dest, w->addrs, w->nodes, w->status);
+	w->n = n;
+	w->pages = m->pend_pages;
+	w->bytes = bytes;
+	m->inflight += bytes;
+	pthread_mutex_lock(&w->mu);
+	w->state = MOVER_WORK;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void movers_stop(struct mig *m)
+{
+	for (unsigned i = 0; i < m->nmovers; i++) {
+		struct mover *w = &m->movers[i];
+
+		pthread_mutex_lock(&w->mu);
+		w->state = MOVER_QUIT;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->th, NULL);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w->units);
+		free(w->addrs);
+		free(w->nodes);
+		free(w->status);
+	}
+	free(m->movers);
+	m->movers = NULL;
+	m->nmovers = 0;
+}
+
+/* Start jobs movers; with fewer than 2 the main thread moves by itself. The movers block
+ * every signal, so SIGINT and SIGTERM reach the main thread, which stops between chunks. */
+static int movers_start(struct mig *m, unsigned jobs)
+{
+	sigset_t all, old;
+	int rc = 0;
+
+	if (jobs < 2)
+		return 0;
+	m->movers = calloc(jobs, sizeof(*m->movers));
+	if (!m->movers)
+		return -ENOMEM;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (unsigned i = 0; i < jobs; i++) {
+		struct mover *w = &m->movers[i];
+
+		w->m = m;
+		w->units = malloc(CHUNK_MAX * sizeof(*w->units));
+		w->addrs = malloc(CHUNK_MAX * sizeof(*w->addrs));
+		w->nodes = malloc(CHUNK_MAX * sizeof(*w->nodes));
+		w->status = malloc(CHUNK_MAX * sizeof(*w->status));
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		if (!w->units || !w->addrs || !w->nodes || !w->status) {
+			rc = -ENOMEM;
+		} else if ((rc = -pthread_create(&w->th, NULL, mover_main, w)) == 0) {
+			m->nmovers++;
+			continue;
+		}
+		free(w->units);
+		free(w->addrs);
+		free(w->nodes);
+		free(w->status);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0)
+		movers_stop(m);
+	return rc;
+}
+
+/* Check, pace and move one chunk of units to the best target. With movers (and not for the
+ * final retries) the chunk is handed to the next mover in turn, after its previous chunk is
+ * accounted; what is still in flight counts against the target's headroom. */
 static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_retry)
 {
 	uint64_t bytes = 0, huge_pages = 0, huge_size = 0;
+	struct mover *w = NULL;
 	int dest, rc;
 
 	if (n == 0)
 		return 0;
+	if (m->nmovers && collect_retry) {
+		w = &m->movers[m->next_mover];
+		m->next_mover = (m->next_mover + 1) % m->nmovers;
+		rc = mover_collect(m, w);
+		if (rc < 0 || m->stop)
+			return rc;
+	}
 	if (m->o->stop && *m->o->stop) {
 		m->stop = NS_MIG_STOP_SIGNAL;
 		return 0;
@@ -546,7 +756,7 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 		m->stop = NS_MIG_STOP_PSI;
 		return 0;
 	}
-	dest = pick_target(m, bytes, huge_pages, huge_size);
+	dest = pick_target(m, bytes + m->inflight, huge_pages, huge_size);
 	if (dest < 0) {
 		m->stop = NS_MIG_STOP_HEADROOM;
 		return 0;
@@ -554,6 +764,10 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 	ns_throttle_pace(&m->thr, bytes + huge_pages * huge_size);
 	if (m->o->stop && *m->o->stop) {
 		m->stop = NS_MIG_STOP_SIGNAL;
+		return 0;
+	}
+	if (w) {
+		mover_give(m, w, units, n, dest, bytes + huge_pages * huge_size);
 		return 0;
 	}
 	rc = move_units(m, units, n, dest, collect_retry);
@@ -634,6 +848,13 @@ static int walk(struct mig *m, struct ns_mig_plan *plan)
 		m->npend = m->pend_pages = 0;
 	}
 out:
+	if (!plan) {
+		/* whatever ended the walk, every chunk in flight is accounted before it returns */
+		int r = movers_drain(m);
+
+		if (rc >= 0 && r < 0)
+			rc = r;
+	}
 	if (plan)
 		plan->swapped = swapped;
 	else
@@ -868,6 +1089,11 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 			goto out;
 	}
 	m.total_bytes = plan->move_total + plan->move[NS_KIND_HUGETLB];
+	rc = movers_start(&m, o->jobs ? o->jobs : (sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1));
+	if (rc < 0)
+		goto out;
+	res->jobs = m.nmovers ? m.nmovers : 1;
+	m.target_ns = m.nmovers ? NS_MIG_TARGET_CALL_NS / 2 : NS_MIG_TARGET_CALL_NS;
 	rc = walk(&m, NULL);
 	if (rc == -EACCES || rc == -ENODEV || rc == -EPERM)
 		goto out;
@@ -907,6 +1133,7 @@ out:
 	if (res->stop == NS_MIG_DONE && m.stop)
 		res->stop = m.stop;
 	free(plan);
+	movers_stop(&m);
 	mig_fini(&m);
 	return rc;
 }

@@ -28,6 +28,8 @@ bad() {
 	bad 2 "--rate: '-1' is not a size (like 512M or 2G)" --to 0 --rate -1 "$STANDIN_PID"
 	bad 2 "--rate: must be greater than 0" --to 0 --rate 0 "$STANDIN_PID"
 	bad 2 "--chunk: must be between 1 and 16384 pages" --to 0 --chunk 0 "$STANDIN_PID"
+	bad 2 "--jobs: must be between 1 and 16" --to 0 --jobs 0 "$STANDIN_PID"
+	bad 2 "--jobs: must be between 1 and 16" --to 0 --jobs 17 "$STANDIN_PID"
 	bad 2 "--on-pressure: 'panic' is neither rollback nor stop" --to 0 --on-pressure panic "$STANDIN_PID"
 	bad 2 "--max-psi: '150' is not a number between 0 and 100" --to 0 --max-psi 150 "$STANDIN_PID"
 	bad 2 "no target: give a PID or --domain NAME" --to 0

@@ -25,6 +25,8 @@ struct ns_mig_opts {
 	struct ns_set from;   /* source nodes; empty: every node not in to */
 	uint64_t rate;	      /* bytes per second, 0 = unlimited */
 	unsigned chunk;	      /* base pages per call, 0 = adaptive */
+	unsigned jobs;	      /* move_pages calls in flight at once (threads); 0: 2 if the
+			       * host has 2 CPUs or more, else 1. Rollback and retries use 1 */
 	const struct ns_amount *reserve; /* NULL: default per node */
 	double max_psi;	      /* memory some avg10 (%) that pauses; <= 0: PSI not watched */
 	double psi_grace;     /* seconds above max_psi before it counts as pressure */
@@ -89,7 +91,8 @@ struct ns_mig_result {
 	uint64_t swapped;	       /* bytes seen swapped out */
 	uint64_t thp_seen, thp_arrived_huge; /* THP units moved; of them still huge after */
 	uint64_t calls, longest_call_ns, chunk_min, chunk_max;
-	uint64_t move_ns; /* time spent inside move_pages moving (not asking) */
+	uint64_t move_ns; /* time spent inside move_pages moving (not asking), summed over jobs */
+	unsigned jobs;	  /* move_pages calls that were in flight at once */
 	double duration;
 	bool rolled_back;
 	uint64_t rollback_pages, rollback_bytes, rollback_failed; /* units not back home */

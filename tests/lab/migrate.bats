@@ -51,8 +51,28 @@ hog_start() { # NODE MIB
 	jq -e '.result.outcome == "done" and .result.moved.anon + .result.moved.thp >= 134217728
 		and .result.pages.moved >= 64 and .result.pages.moved <= 32768 + 512
 		and .result.calls >= 1 and .result.longest_call_ms > 0 and .result.rolled_back == false' <<<"$output"
+	# by default two calls are in flight when the host has two CPUs or more
+	jq -e --argjson cpus "$(nproc)" '.result.jobs == (if $cpus >= 2 then 2 else 1 end)' <<<"$output"
 	echo "# longest call $(jq .result.longest_call_ms <<<"$output") ms over $(jq .result.calls <<<"$output") calls" >&3
 	standin_verify
+}
+
+@test "lab: --jobs 3 and --jobs 1 each move all of it (there and back), data intact" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 160M
+	run --separate-stderr "$NS_BIN/numa-migrate" --json --jobs 3 --reserve 64M --to "$LAST" "$STANDIN_PID"
+	assert_success
+	jq -e '.result.jobs == 3 and .result.outcome == "done"' <<<"$output"
+	assert_anon_on "$STANDIN_PID" "$LAST" 99
+	standin_verify
+	run --separate-stderr "$NS_BIN/numa-migrate" --json --jobs 1 --reserve 64M --to 0 "$STANDIN_PID"
+	assert_success
+	jq -e '.result.jobs == 1 and .result.outcome == "done"' <<<"$output"
+	assert_anon_on "$STANDIN_PID" 0 99
+	theirs=$(numastat -p "$STANDIN_PID" | awk '/^Total/ {print int($2)}')
+	[ "$theirs" -ge 160 ] || fail "numastat: $theirs MiB on node 0"
+	standin_verify
+	assert_no_oom
 }
 
 @test "lab: THP memory moves; the kernel keeps it huge when the target has room" {
