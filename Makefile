@@ -30,8 +30,8 @@ endif
 CPPFLAGS += -Iinclude -D_GNU_SOURCE
 # Each command links only what it calls: fast-swapoff does not load libvirt and its ~50
 # dependencies, which costs a noticeable part of a run under emulation.
-CFLAGS += -ffunction-sections -fdata-sections
-LDFLAGS += -Wl,--gc-sections -Wl,--as-needed
+CFLAGS += -ffunction-sections -fdata-sections -pthread
+LDFLAGS += -Wl,--gc-sections -Wl,--as-needed -pthread
 LIBS := -lnuma -lcap -ljson-c $(SANITIZE_LIBS)
 CMD_LIBS := -lpopt $(LIBS)
 

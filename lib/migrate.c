@@ -66,8 +66,8 @@ struct mover {
 	struct unit *units;
 	void **addrs;
 	int *nodes, *status;
-	unsigned n, pages;
-	uint64_t bytes; /* counted in the targets' in-flight bytes until accounted */
+	unsigned n, pages, chunk; /* units, base pages, and the chunk size when it was handed out */
+	uint64_t bytes, huge; /* counted as in flight (bytes; hugetlb pages) until accounted */
 	long rc;
 	int err;
 	uint64_t dt;
@@ -123,7 +123,8 @@ struct mig {
 	/* parallel movers (jobs > 1): handed chunks in turn */
 	struct mover *movers;
 	unsigned nmovers, next_mover;
-	uint64_t inflight; /* bytes handed to movers and not yet accounted */
+	uint64_t inflight;	/* bytes (not hugetlb) handed to movers and not yet accounted */
+	uint64_t inflight_huge; /* hugetlb pages, likewise: they come out of the pools */
 	uint64_t target_ns; /* what one call should take: 20 ms, 10 ms with calls in parallel
 			     * (they contend, and a chunk sized on a quick call lands on a slow one) */
 };
@@ -462,17 +463,22 @@ static int record_run(struct mig *m, const struct unit *u)
 	return 0;
 }
 
-static void adapt_chunk(struct mig *m, uint64_t ns, unsigned pages)
+/* After a call that carried pages base pages in ns, handed out when the chunk size was
+ * chunk_then: size the next chunks. */
+static void adapt_chunk(struct mig *m, uint64_t ns, unsigned pages, unsigned chunk_then)
 {
 	double want;
 
-	if (m->o->chunk || pages < m->chunk / 2 || ns == 0)
+	if (m->o->chunk || pages < chunk_then / 2 || ns == 0)
 		return; /* fixed by the operator, or a partial chunk says little */
-	want = (double)m->chunk * (double)m->target_ns / (double)ns;
-	/* a call that took too long shrinks the chunk at once to what would have taken 20 ms;
-	 * a quick one grows it by at most a quarter. Per-page cost swings (a THP can need
-	 * compaction on the target; calls in flight together contend), and halfway steps both
-	 * ways let the slow calls that follow quick ones reach 60 ms in the lab */
+	/* the size that call would have needed to take the target time; with calls in flight
+	 * together the chunk may have changed since this one was handed out, so the estimate
+	 * comes from the call itself, and the limit on growth from the size now */
+	want = (double)pages * (double)m->target_ns / (double)ns;
+	/* a call that took too long shrinks the chunk at once; a quick one grows it by at most
+	 * a quarter. Per-page cost swings (a THP can need compaction on the target; calls in
+	 * flight together contend), and halfway steps both ways let the slow calls that follow
+	 * quick ones reach 60 ms in the lab */
 	if (want > (double)m->chunk * 1.25)
 		want = (double)m->chunk * 1.25;
 	if (want < CHUNK_MIN)
@@ -508,8 +514,8 @@ static long timed_move(pid_t pid, unsigned n, void **addrs, int *nodes, int *sta
 
 /* Account one finished call for units[0..n) (pages: base pages it carried). Returns 0 or
  * -errno for a whole-call failure. */
-static int account(struct mig *m, struct unit *units, unsigned n, unsigned pages, const int *nodes,
-		   const int *status, long rc, int err, uint64_t dt, bool collect_retry)
+static int account(struct mig *m, struct unit *units, unsigned n, unsigned pages, unsigned chunk_then,
+		   const int *nodes, const int *status, long rc, int err, uint64_t dt, bool collect_retry)
 {
 	m->res->calls++;
 	m->res->move_ns += dt;
@@ -558,7 +564,7 @@ static int account(struct mig *m, struct unit *units, unsigned n, unsigned pages
 		} else
 			m->res->pages_other++;
 	}
-	adapt_chunk(m, dt, pages);
+	adapt_chunk(m, dt, pages, chunk_then);
 	if (m->res->chunk_min == 0 || n < m->res->chunk_min)
 		m->res->chunk_min = n;
 	if (n > m->res->chunk_max)
@@ -566,9 +572,10 @@ static int account(struct mig *m, struct unit *units, unsigned n, unsigned pages
 	return 0;
 }
 
-/* One move_pages call for units[0..n) to node dest (or each unit's orig when dest < 0), in
- * this thread. Accounts each unit. Returns 0 or -errno for a whole-call failure. */
-static int move_units(struct mig *m, struct unit *units, unsigned n, int dest, bool collect_retry)
+/* One move_pages call for units[0..n) (pages base pages) to node dest (or each unit's orig
+ * when dest < 0), in this thread. Accounts each unit. Returns 0 or -errno for a whole-call
+ * failure. */
+static int move_units(struct mig *m, struct unit *units, unsigned n, unsigned pages, int dest, bool collect_retry)
 {
 	uint64_t dt;
 	int err;
@@ -576,7 +583,7 @@ static int move_units(struct mig *m, struct unit *units, unsigned n, int dest, b
 
 	fill_call(units, n, dest, m->addrs, m->nodes, m->status);
 	rc = timed_move(m->pid, n, m->addrs, m->nodes, m->status, m->flags, &dt, &err);
-	return account(m, units, n, m->pend_pages, m->nodes, m->status, rc, err, dt, collect_retry);
+	return account(m, units, n, pages, m->chunk, m->nodes, m->status, rc, err, dt, collect_retry);
 }
 
 /* ---- parallel movers ---- */
@@ -594,7 +601,8 @@ static void *mover_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		w->rc = timed_move(w->m->pid, w->n, w->addrs, w->nodes, w->status, w->m->flags, &w->dt, &w->err);
 		pthread_mutex_lock(&w->mu);
-		w->state = MOVER_DONE;
+		if (w->state != MOVER_QUIT) /* told to quit meanwhile: do not wait again */
+			w->state = MOVER_DONE;
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -616,7 +624,8 @@ static int mover_collect(struct mig *m, struct mover *w)
 	w->state = MOVER_IDLE;
 	pthread_mutex_unlock(&w->mu);
 	m->inflight -= w->bytes;
-	rc = account(m, w->units, w->n, w->pages, w->nodes, w->status, w->rc, w->err, w->dt, true);
+	m->inflight_huge -= w->huge;
+	rc = account(m, w->units, w->n, w->pages, w->chunk, w->nodes, w->status, w->rc, w->err, w->dt, true);
 	if (rc == -ENOMEM) {
 		m->stop = NS_MIG_STOP_ENOMEM;
 		rc = 0;
@@ -642,15 +651,18 @@ static int movers_drain(struct mig *m)
 	return rc;
 }
 
-static void mover_give(struct mig *m, struct mover *w, const struct unit *units, unsigned n, int dest,
-		       uint64_t bytes)
+static void mover_give(struct mig *m, struct mover *w, const struct unit *units, unsigned n, unsigned pages,
+		       int dest, uint64_t bytes, uint64_t huge)
 {
 	memcpy(w->units, units, n * sizeof(*units));
 	fill_call(w->units, n, dest, w->addrs, w->nodes, w->status);
 	w->n = n;
-	w->pages = m->pend_pages;
+	w->pages = pages;
+	w->chunk = m->chunk;
 	w->bytes = bytes;
+	w->huge = huge;
 	m->inflight += bytes;
+	m->inflight_huge += huge;
 	pthread_mutex_lock(&w->mu);
 	w->state = MOVER_WORK;
 	pthread_cond_broadcast(&w->cv);
@@ -679,18 +691,21 @@ static void movers_stop(struct mig *m)
 	m->nmovers = 0;
 }
 
-/* Start jobs movers; with fewer than 2 the main thread moves by itself. The movers block
- * every signal, so SIGINT and SIGTERM reach the main thread, which stops between chunks. */
-static int movers_start(struct mig *m, unsigned jobs)
+/* Start up to jobs movers; with fewer than 2 the main thread moves by itself. They are an
+ * optimisation: if a thread cannot be made (a pid limit, no memory) the move goes on with
+ * the movers that started, or with none. The movers block every signal, so SIGINT and
+ * SIGTERM reach the main thread, which stops between chunks. */
+static void movers_start(struct mig *m, unsigned jobs)
 {
 	sigset_t all, old;
-	int rc = 0;
 
 	if (jobs < 2)
-		return 0;
+		return;
+	if (jobs > NS_MIG_JOBS_MAX)
+		jobs = NS_MIG_JOBS_MAX;
 	m->movers = calloc(jobs, sizeof(*m->movers));
 	if (!m->movers)
-		return -ENOMEM;
+		return;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (unsigned i = 0; i < jobs; i++) {
@@ -703,9 +718,7 @@ static int movers_start(struct mig *m, unsigned jobs)
 		w->status = malloc(CHUNK_MAX * sizeof(*w->status));
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, NULL);
-		if (!w->units || !w->addrs || !w->nodes || !w->status) {
-			rc = -ENOMEM;
-		} else if ((rc = -pthread_create(&w->th, NULL, mover_main, w)) == 0) {
+		if (w->units && w->addrs && w->nodes && w->status && pthread_create(&w->th, NULL, mover_main, w) == 0) {
 			m->nmovers++;
 			continue;
 		}
@@ -718,9 +731,8 @@ static int movers_start(struct mig *m, unsigned jobs)
 		break;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc < 0)
-		movers_stop(m);
-	return rc;
+	if (m->nmovers < 2)
+		movers_stop(m); /* one mover would only take turns with this thread */
 }
 
 /* Check, pace and move one chunk of units to the best target. With movers (and not for the
@@ -729,6 +741,7 @@ static int movers_start(struct mig *m, unsigned jobs)
 static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_retry)
 {
 	uint64_t bytes = 0, huge_pages = 0, huge_size = 0;
+	unsigned pages = 0;
 	struct mover *w = NULL;
 	int dest, rc;
 
@@ -746,6 +759,7 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 		return 0;
 	}
 	for (unsigned i = 0; i < n; i++) {
+		pages += units[i].pages;
 		if (units[i].kind == NS_KIND_HUGETLB) {
 			huge_pages++;
 			huge_size = (uint64_t)units[i].pages * m->ps;
@@ -756,7 +770,9 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 		m->stop = NS_MIG_STOP_PSI;
 		return 0;
 	}
-	dest = pick_target(m, bytes + m->inflight, huge_pages, huge_size);
+	/* what is in flight will land on a target too: normal memory against the headroom,
+	 * hugetlb pages against the pools */
+	dest = pick_target(m, bytes + m->inflight, huge_pages ? huge_pages + m->inflight_huge : 0, huge_size);
 	if (dest < 0) {
 		m->stop = NS_MIG_STOP_HEADROOM;
 		return 0;
@@ -767,10 +783,10 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 		return 0;
 	}
 	if (w) {
-		mover_give(m, w, units, n, dest, bytes + huge_pages * huge_size);
+		mover_give(m, w, units, n, pages, dest, bytes, huge_pages);
 		return 0;
 	}
-	rc = move_units(m, units, n, dest, collect_retry);
+	rc = move_units(m, units, n, pages, dest, collect_retry);
 	if (rc == -ENOMEM) {
 		m->stop = NS_MIG_STOP_ENOMEM;
 		return 0;
@@ -997,7 +1013,7 @@ static void rollback(struct mig *m)
 			if (pages >= m->chunk || n == CHUNK_MAX) {
 				/* pace like the move, but a rollback must not give up on headroom */
 				ns_throttle_pace(&m->thr, (uint64_t)pages * m->ps);
-				if (move_units(m, batch, n, -1, false) == -ESRCH)
+				if (move_units(m, batch, n, pages, -1, false) == -ESRCH)
 					return;
 				report(m);
 				n = pages = 0;
@@ -1006,7 +1022,7 @@ static void rollback(struct mig *m)
 	}
 	if (n) {
 		ns_throttle_pace(&m->thr, (uint64_t)pages * m->ps);
-		move_units(m, batch, n, -1, false);
+		move_units(m, batch, n, pages, -1, false);
 		report(m);
 	}
 }
@@ -1040,7 +1056,13 @@ static uint64_t verify_rollback(struct mig *m, bool retry)
 		}
 	if (!retry || nagain == 0)
 		return bad;
-	move_units(m, again, nagain, -1, false);
+	{
+		unsigned pages = 0;
+
+		for (unsigned i = 0; i < nagain; i++)
+			pages += again[i].pages;
+		move_units(m, again, nagain, pages, -1, false);
+	}
 	return verify_rollback(m, false);
 }
 
@@ -1089,9 +1111,7 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 			goto out;
 	}
 	m.total_bytes = plan->move_total + plan->move[NS_KIND_HUGETLB];
-	rc = movers_start(&m, o->jobs ? o->jobs : (sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1));
-	if (rc < 0)
-		goto out;
+	movers_start(&m, o->jobs ? o->jobs : (sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1));
 	res->jobs = m.nmovers ? m.nmovers : 1;
 	m.target_ns = m.nmovers ? NS_MIG_TARGET_CALL_NS / 2 : NS_MIG_TARGET_CALL_NS;
 	rc = walk(&m, NULL);
@@ -1102,10 +1122,12 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 	/* -EBUSY and untried pages get exactly one more try, at the end */
 	if (!m.stop && m.nretry) {
 		res->pages_retried = m.nretry;
-		for (unsigned i = 0; i < m.nretry && !m.stop; i += m.chunk) {
-			unsigned n = m.nretry - i < m.chunk ? m.nretry - i : m.chunk;
+		/* in chunks of base pages, as the walk makes them (a unit can be a huge page) */
+		for (unsigned i = 0, n; i < m.nretry && !m.stop; i += n) {
+			unsigned pages = 0;
 
-			m.pend_pages = n;
+			for (n = 0; i + n < m.nretry && n < CHUNK_MAX && (n == 0 || pages < m.chunk); n++)
+				pages += m.retry[i + n].pages;
 			rc = flush(&m, m.retry + i, n, false);
 			if (rc < 0)
 				goto out;

@@ -410,6 +410,7 @@ static int ask_ahead(struct run_ctx *c, size_t *next, uint64_t *ahead)
 	struct pagein *pi = c->pi;
 	struct iovec v[RA_IOVS];
 	uint64_t bytes = 0;
+	long got;
 	int nv = 0;
 
 	while (*next + nv < c->nwin && nv < RA_IOVS && (nv == 0 || bytes < RA_STEP)) {
@@ -420,14 +421,17 @@ static int ask_ahead(struct run_ctx *c, size_t *next, uint64_t *ahead)
 	}
 	if (gate(pi, bytes))
 		return 1;
-	if (syscall(SYS_process_madvise, pi->pidfd, v, (size_t)nv, MADV_WILLNEED, 0U) < 0) {
-		/* no process_madvise (before 5.10) or not allowed: fault the pages in plainly;
-		 * the checks just made still hold for the runs, so they count as asked */
+	got = syscall(SYS_process_madvise, pi->pidfd, v, (size_t)nv, MADV_WILLNEED, 0U);
+	if (got >= 0) {
+		pi->res->readahead += (uint64_t)got; /* it stops at a range no longer mapped */
+	} else if (errno == ENOSYS || errno == EINVAL || errno == EPERM) {
+		/* no process_madvise, no MADV_WILLNEED through it, or not allowed: from now on
+		 * the pages are faulted in plainly */
 		pi->ra_off = true;
 		pi->res->readahead_err = -errno;
-	} else {
-		pi->res->readahead += bytes;
 	}
+	/* anything else (the process exiting, a range unmapped since the scan) concerns these
+	 * runs only; either way the checks just made hold for them, so they count as asked */
 	*next += (size_t)nv;
 	*ahead += bytes;
 	return 0;

@@ -16,6 +16,7 @@
 #define NS_MIG_DEFAULT_MAX_PSI 10.0
 #define NS_MIG_DEFAULT_GRACE 10.0
 #define NS_MIG_TARGET_CALL_NS 20000000ULL /* aim: no single move_pages call over ~20 ms */
+#define NS_MIG_JOBS_MAX 16
 
 struct ns_mig_progress;
 
@@ -25,8 +26,9 @@ struct ns_mig_opts {
 	struct ns_set from;   /* source nodes; empty: every node not in to */
 	uint64_t rate;	      /* bytes per second, 0 = unlimited */
 	unsigned chunk;	      /* base pages per call, 0 = adaptive */
-	unsigned jobs;	      /* move_pages calls in flight at once (threads); 0: 2 if the
-			       * host has 2 CPUs or more, else 1. Rollback and retries use 1 */
+	unsigned jobs;	      /* move_pages calls in flight at once (threads, at most
+			       * NS_MIG_JOBS_MAX); 0: 2 if the host has 2 CPUs or more, else 1.
+			       * Rollback and retries use 1; fewer if threads cannot be made */
 	const struct ns_amount *reserve; /* NULL: default per node */
 	double max_psi;	      /* memory some avg10 (%) that pauses; <= 0: PSI not watched */
 	double psi_grace;     /* seconds above max_psi before it counts as pressure */

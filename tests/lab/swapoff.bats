@@ -25,6 +25,19 @@ teardown() {
 
 swapped_kb() { awk '/^VmSwap/ {print $2}' "/proc/$1/status"; }
 active() { awk -v d="$1" 'NR > 1 && $1 == d {found = 1} END {exit !found}' /proc/swaps; }
+# (a bare "! active" cannot fail a bats test: errexit ignores negated commands)
+inactive() { if active "$1"; then fail "$1 is still an active swap area"; fi; }
+
+# The area is off and every stand-in has all of its memory back, intact; no OOM kill.
+all_back_intact() {
+	local p
+	inactive /dev/vda
+	for p in "${PIDS[@]}"; do
+		assert_equal "$(swapped_kb "$p")" 0
+		standin_verify "$p"
+	done
+	assert_no_oom
+}
 
 # Start a stand-in and push it to swap; its pid goes to PIDS.
 swapped_standin() { # SIZE [SEED]
@@ -45,12 +58,7 @@ swapped_standin() { # SIZE [SEED]
 	assert_success
 	assert_line --partial "verdict: safe"
 	assert_line "/dev/vda: swapped off"
-	! active /dev/vda
-	for p in "${PIDS[@]}"; do
-		assert_equal "$(swapped_kb "$p")" 0
-		standin_verify "$p"
-	done
-	assert_no_oom
+	all_back_intact
 }
 
 # A stand-in in cgroup nstest whose swapped pages have also left memory: MADV_PAGEOUT leaves
@@ -96,12 +104,7 @@ evict() {
 	[ -z "$stderr" ] || fail "$stderr"
 	# what was asked ahead covers what was still swapped, and it all came back
 	jq -e '.areas[0].readahead >= 40 * 1048576 and .areas[0].back >= 40 * 1048576 and .areas[0].swapoff' <<<"$output"
-	! active /dev/vda
-	for p in "${PIDS[@]}"; do
-		assert_equal "$(swapped_kb "$p")" 0
-		standin_verify "$p"
-	done
-	assert_no_oom
+	all_back_intact
 }
 
 @test "lab: refusal when the memory to bring back would eat the reserve: exit 4, area on, all alive" {
@@ -171,7 +174,7 @@ evict() {
 	run "$NS_BIN/fast-swapoff" --json /dev/vda
 	assert_success
 	jq -e '.areas[0].plan.type == 2 and .areas[0].swapoff == true' <<<"$output"
-	! active /dev/vda
+	inactive /dev/vda
 	active /dev/vdb
 	# nearly all of it came back; a few pages of this stand-in were seen (once in five runs)
 	# on /dev/vdb instead, where the kernel still had a per-CPU swap cluster open
@@ -221,7 +224,7 @@ evict() {
 	run "$NS_BIN/fast-swapoff" --json /dev/vda
 	assert_success
 	jq -e '.areas[0].shmem_back >= 60 * 1048576 and .areas[0].shmem_objects >= 2 and .areas[0].swapoff' <<<"$output"
-	! active /dev/vda
+	inactive /dev/vda
 	# checked before anything reads them again: nothing of theirs is left in swap
 	assert_equal "$(awk -v id="$id" '$2 == id {print $16}' /proc/sysvipc/shm)" 0
 	assert_equal "$(cat /sys/fs/cgroup/nstest/memory.swap.current)" 0
