@@ -463,29 +463,33 @@ static int record_run(struct mig *m, const struct unit *u)
 	return 0;
 }
 
-/* After a call that carried pages base pages in ns, handed out when the chunk size was
- * chunk_then: size the next chunks. */
-static void adapt_chunk(struct mig *m, uint64_t ns, unsigned pages, unsigned chunk_then)
+unsigned ns_mig_next_chunk(unsigned now, unsigned pages, unsigned chunk_then, uint64_t ns, uint64_t target_ns,
+			   unsigned lo, unsigned hi)
 {
 	double want;
 
-	if (m->o->chunk || pages < chunk_then / 2 || ns == 0)
-		return; /* fixed by the operator, or a partial chunk says little */
+	if (pages < chunk_then / 2 || ns == 0)
+		return now; /* a partial chunk says little */
 	/* the size that call would have needed to take the target time; with calls in flight
 	 * together the chunk may have changed since this one was handed out, so the estimate
-	 * comes from the call itself, and the limit on growth from the size now */
-	want = (double)pages * (double)m->target_ns / (double)ns;
-	/* a call that took too long shrinks the chunk at once; a quick one grows it by at most
-	 * a quarter. Per-page cost swings (a THP can need compaction on the target; calls in
-	 * flight together contend), and halfway steps both ways let the slow calls that follow
-	 * quick ones reach 60 ms in the lab */
-	if (want > (double)m->chunk * 1.25)
-		want = (double)m->chunk * 1.25;
-	if (want < CHUNK_MIN)
-		want = CHUNK_MIN;
-	if (want > CHUNK_MAX)
-		want = CHUNK_MAX;
-	m->chunk = (unsigned)want;
+	 * comes from the call itself, and the limit on growth from the size now. Per-page cost
+	 * swings (a THP can need compaction on the target; calls in flight together contend),
+	 * and halfway steps both ways let the slow calls that follow quick ones reach 60 ms in
+	 * the lab */
+	want = (double)pages * (double)target_ns / (double)ns;
+	if (want > (double)now * 1.25)
+		want = (double)now * 1.25;
+	if (want < (double)lo)
+		want = (double)lo;
+	if (want > (double)hi)
+		want = (double)hi;
+	return (unsigned)want;
+}
+
+static void adapt_chunk(struct mig *m, uint64_t ns, unsigned pages, unsigned chunk_then)
+{
+	if (!m->o->chunk) /* else fixed by the operator */
+		m->chunk = ns_mig_next_chunk(m->chunk, pages, chunk_then, ns, m->target_ns, CHUNK_MIN, CHUNK_MAX);
 }
 
 static void fill_call(const struct unit *units, unsigned n, int dest, void **addrs, int *nodes, int *status)

@@ -100,6 +100,15 @@ struct ns_mig_result {
 	uint64_t rollback_pages, rollback_bytes, rollback_failed; /* units not back home */
 };
 
+/* Chunk sizing (the arithmetic alone, for tests): after a call that carried pages base pages
+ * in ns nanoseconds and was handed out when the chunk size was chunk_then, the size for the
+ * next chunks, given the size now (other calls in flight may have changed it since) and
+ * what one call should take. A call that took too long shrinks it at once to what would
+ * have taken target_ns; a quick one grows it by at most a quarter; a partial chunk (under
+ * half of chunk_then) or an unmeasured call leaves it. Clamped to [lo, hi]. */
+unsigned ns_mig_next_chunk(unsigned now, unsigned pages, unsigned chunk_then, uint64_t ns, uint64_t target_ns,
+			   unsigned lo, unsigned hi);
+
 /* Walk the process and fill the plan. Changes nothing. */
 int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan *plan);
 /* Move. Returns 0 when the engine ran (see res->stop for how it ended), -errno when it could
