@@ -125,8 +125,6 @@ struct mig {
 	unsigned nmovers, next_mover;
 	uint64_t inflight;	/* bytes (not hugetlb) handed to movers and not yet accounted */
 	uint64_t inflight_huge; /* hugetlb pages, likewise: they come out of the pools */
-	uint64_t target_ns; /* what one call should take: 20 ms, 10 ms with calls in parallel
-			     * (they contend, and a chunk sized on a quick call lands on a slow one) */
 };
 
 void ns_mig_opts_init(struct ns_mig_opts *o)
@@ -489,7 +487,11 @@ unsigned ns_mig_next_chunk(unsigned now, unsigned pages, unsigned chunk_then, ui
 static void adapt_chunk(struct mig *m, uint64_t ns, unsigned pages, unsigned chunk_then)
 {
 	if (!m->o->chunk) /* else fixed by the operator */
-		m->chunk = ns_mig_next_chunk(m->chunk, pages, chunk_then, ns, m->target_ns, CHUNK_MIN, CHUNK_MAX);
+		/* a call should take 20 ms, 10 ms with calls in parallel (they contend, and a chunk
+		 * sized on a quick call lands on a slow one) */
+		m->chunk = ns_mig_next_chunk(m->chunk, pages, chunk_then, ns,
+					     m->nmovers ? NS_MIG_TARGET_CALL_NS / 2 : NS_MIG_TARGET_CALL_NS, CHUNK_MIN,
+					     CHUNK_MAX);
 }
 
 static void fill_call(const struct unit *units, unsigned n, int dest, void **addrs, int *nodes, int *status)
@@ -590,6 +592,19 @@ static int move_units(struct mig *m, struct unit *units, unsigned n, unsigned pa
 	return account(m, units, n, pages, m->chunk, m->nodes, m->status, rc, err, dt, collect_retry);
 }
 
+/* A whole-call failure that ends the move, not the run: the target could not allocate
+ * (pressure) or the process is gone. Sets m->stop and says so. */
+static bool call_ended(struct mig *m, int rc)
+{
+	if (rc == -ENOMEM)
+		m->stop = NS_MIG_STOP_ENOMEM;
+	else if (rc == -ESRCH)
+		m->stop = NS_MIG_STOP_EXITED;
+	else
+		return false;
+	return true;
+}
+
 /* ---- parallel movers ---- */
 
 static void *mover_main(void *arg)
@@ -630,13 +645,8 @@ static int mover_collect(struct mig *m, struct mover *w)
 	m->inflight -= w->bytes;
 	m->inflight_huge -= w->huge;
 	rc = account(m, w->units, w->n, w->pages, w->chunk, w->nodes, w->status, w->rc, w->err, w->dt, true);
-	if (rc == -ENOMEM) {
-		m->stop = NS_MIG_STOP_ENOMEM;
+	if (call_ended(m, rc))
 		rc = 0;
-	} else if (rc == -ESRCH) {
-		m->stop = NS_MIG_STOP_EXITED;
-		rc = 0;
-	}
 	report(m);
 	return rc;
 }
@@ -673,6 +683,17 @@ static void mover_give(struct mig *m, struct mover *w, const struct unit *units,
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* What a mover holds besides its thread. */
+static void mover_free(struct mover *w)
+{
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w->units);
+	free(w->addrs);
+	free(w->nodes);
+	free(w->status);
+}
+
 static void movers_stop(struct mig *m)
 {
 	for (unsigned i = 0; i < m->nmovers; i++) {
@@ -683,12 +704,7 @@ static void movers_stop(struct mig *m)
 		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->th, NULL);
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
-		free(w->units);
-		free(w->addrs);
-		free(w->nodes);
-		free(w->status);
+		mover_free(w);
 	}
 	free(m->movers);
 	m->movers = NULL;
@@ -726,12 +742,7 @@ static void movers_start(struct mig *m, unsigned jobs)
 			m->nmovers++;
 			continue;
 		}
-		free(w->units);
-		free(w->addrs);
-		free(w->nodes);
-		free(w->status);
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
+		mover_free(w);
 		break;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -791,14 +802,8 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 		return 0;
 	}
 	rc = move_units(m, units, n, pages, dest, collect_retry);
-	if (rc == -ENOMEM) {
-		m->stop = NS_MIG_STOP_ENOMEM;
+	if (call_ended(m, rc))
 		return 0;
-	}
-	if (rc == -ESRCH) {
-		m->stop = NS_MIG_STOP_EXITED;
-		return 0;
-	}
 	report(m);
 	return rc;
 }
@@ -1117,7 +1122,6 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 	m.total_bytes = plan->move_total + plan->move[NS_KIND_HUGETLB];
 	movers_start(&m, o->jobs ? o->jobs : (sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1));
 	res->jobs = m.nmovers ? m.nmovers : 1;
-	m.target_ns = m.nmovers ? NS_MIG_TARGET_CALL_NS / 2 : NS_MIG_TARGET_CALL_NS;
 	rc = walk(&m, NULL);
 	if (rc == -EACCES || rc == -ENODEV || rc == -EPERM)
 		goto out;

@@ -109,37 +109,31 @@ int ns_maps_parse_line(const char *line, struct ns_vma *v)
 	return 0;
 }
 
-int ns_maps_open(const char *root, pid_t pid, struct ns_maps **out)
+static int maps_open(const char *root, pid_t pid, bool smaps, struct ns_maps **out)
 {
 	struct ns_maps *m = calloc(1, sizeof(*m));
 	int rc;
 
 	if (!m)
 		return -ENOMEM;
-	rc = lines_open(&m->lr, root, pid, "maps");
+	rc = lines_open(&m->lr, root, pid, smaps ? "smaps" : "maps");
 	if (rc < 0) {
 		free(m);
 		return rc;
 	}
+	m->smaps = smaps;
 	*out = m;
 	return 0;
 }
 
+int ns_maps_open(const char *root, pid_t pid, struct ns_maps **out)
+{
+	return maps_open(root, pid, false, out);
+}
+
 int ns_maps_open_smaps(const char *root, pid_t pid, struct ns_maps **out)
 {
-	struct ns_maps *m = calloc(1, sizeof(*m));
-	int rc;
-
-	if (!m)
-		return -ENOMEM;
-	rc = lines_open(&m->lr, root, pid, "smaps");
-	if (rc < 0) {
-		free(m);
-		return rc;
-	}
-	m->smaps = true;
-	*out = m;
-	return 0;
+	return maps_open(root, pid, true, out);
 }
 
 /* smaps: VMA headers start with the hex start address, fields with a capitalised name. */

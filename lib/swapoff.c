@@ -363,9 +363,11 @@ static int read_run(struct pagein *pi, uint64_t addr, uint64_t pages, bool gated
 	size_t n = 0;
 	ssize_t got;
 
-	if (gated ? gate(pi, pages * pi->ps) : ns_throttle_stopped(&pi->thr)) {
-		if (!gated)
-			pi->res->stop = NS_SO_STOP_SIGNAL;
+	if (gated) {
+		if (gate(pi, pages * pi->ps))
+			return 1;
+	} else if (ns_throttle_stopped(&pi->thr)) {
+		pi->res->stop = NS_SO_STOP_SIGNAL;
 		return 1;
 	}
 	/* One byte of a page faults the whole page in: copying 4 KiB per page, as a read of
