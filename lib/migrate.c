@@ -59,8 +59,7 @@ struct run {
  * It only calls move_pages; everything it found is accounted by the main thread. */
 struct mover {
 	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv; /* work handed out (under mig.mv_mu, as is state) */
 	enum { MOVER_IDLE, MOVER_WORK, MOVER_DONE, MOVER_QUIT } state;
 	struct mig *m;
 	struct unit *units;
@@ -120,9 +119,11 @@ struct mig {
 	struct ns_mig_result *res;
 	uint64_t total_bytes;
 
-	/* parallel movers (jobs > 1): handed chunks in turn */
+	/* parallel movers (jobs > 1): each chunk goes to the first one free */
 	struct mover *movers;
-	unsigned nmovers, next_mover;
+	unsigned nmovers;
+	pthread_mutex_t mv_mu; /* the movers' states */
+	pthread_cond_t mv_done; /* a mover finished its call */
 	uint64_t inflight;	/* bytes (not hugetlb) handed to movers and not yet accounted */
 	uint64_t inflight_huge; /* hugetlb pages, likewise: they come out of the pools */
 };
@@ -610,21 +611,22 @@ static bool call_ended(struct mig *m, int rc)
 static void *mover_main(void *arg)
 {
 	struct mover *w = arg;
+	struct mig *m = w->m;
 
-	pthread_mutex_lock(&w->mu);
+	pthread_mutex_lock(&m->mv_mu);
 	for (;;) {
 		while (w->state != MOVER_WORK && w->state != MOVER_QUIT)
-			pthread_cond_wait(&w->cv, &w->mu);
+			pthread_cond_wait(&w->cv, &m->mv_mu);
 		if (w->state == MOVER_QUIT)
 			break;
-		pthread_mutex_unlock(&w->mu);
-		w->rc = timed_move(w->m->pid, w->n, w->addrs, w->nodes, w->status, w->m->flags, &w->dt, &w->err);
-		pthread_mutex_lock(&w->mu);
+		pthread_mutex_unlock(&m->mv_mu);
+		w->rc = timed_move(m->pid, w->n, w->addrs, w->nodes, w->status, m->flags, &w->dt, &w->err);
+		pthread_mutex_lock(&m->mv_mu);
 		if (w->state != MOVER_QUIT) /* told to quit meanwhile: do not wait again */
 			w->state = MOVER_DONE;
-		pthread_cond_broadcast(&w->cv);
+		pthread_cond_broadcast(&m->mv_done);
 	}
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_unlock(&m->mv_mu);
 	return NULL;
 }
 
@@ -633,21 +635,57 @@ static int mover_collect(struct mig *m, struct mover *w)
 {
 	int rc;
 
-	pthread_mutex_lock(&w->mu);
+	pthread_mutex_lock(&m->mv_mu);
 	if (w->state == MOVER_IDLE) {
-		pthread_mutex_unlock(&w->mu);
+		pthread_mutex_unlock(&m->mv_mu);
 		return 0;
 	}
 	while (w->state != MOVER_DONE)
-		pthread_cond_wait(&w->cv, &w->mu);
+		pthread_cond_wait(&m->mv_done, &m->mv_mu);
 	w->state = MOVER_IDLE;
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_unlock(&m->mv_mu);
 	m->inflight -= w->bytes;
 	m->inflight_huge -= w->huge;
 	rc = account(m, w->units, w->n, w->pages, w->chunk, w->nodes, w->status, w->rc, w->err, w->dt, true);
 	if (call_ended(m, rc))
 		rc = 0;
 	report(m);
+	return rc;
+}
+
+/* A mover for the next chunk: every chunk that has come back is accounted (in the order the
+ * calls finished), and the first mover with nothing in hand is returned, waiting for one to
+ * finish if all are busy. Handing chunks out in a fixed turn instead left a mover idle
+ * whenever the one before it in turn had the slower call: a third of the time with THPs in
+ * the lab. Returns 0 or the first accounting error. */
+static int mover_next(struct mig *m, struct mover **out)
+{
+	uint32_t done = 0;
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&m->mv_mu);
+	for (;;) {
+		for (unsigned i = 0; i < m->nmovers; i++) {
+			if (m->movers[i].state == MOVER_DONE)
+				done |= 1U << i;
+			else if (m->movers[i].state == MOVER_IDLE && !*out)
+				*out = &m->movers[i];
+		}
+		if (done || *out)
+			break;
+		pthread_cond_wait(&m->mv_done, &m->mv_mu);
+	}
+	pthread_mutex_unlock(&m->mv_mu);
+	for (unsigned i = 0; i < m->nmovers; i++)
+		if (done & (1U << i)) {
+			int r = mover_collect(m, &m->movers[i]);
+
+			if (r < 0 && rc == 0)
+				rc = r;
+			if (!*out)
+				*out = &m->movers[i];
+		}
 	return rc;
 }
 
@@ -677,16 +715,15 @@ static void mover_give(struct mig *m, struct mover *w, const struct unit *units,
 	w->huge = huge;
 	m->inflight += bytes;
 	m->inflight_huge += huge;
-	pthread_mutex_lock(&w->mu);
+	pthread_mutex_lock(&m->mv_mu);
 	w->state = MOVER_WORK;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&m->mv_mu);
 }
 
 /* What a mover holds besides its thread. */
 static void mover_free(struct mover *w)
 {
-	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w->units);
 	free(w->addrs);
@@ -699,12 +736,16 @@ static void movers_stop(struct mig *m)
 	for (unsigned i = 0; i < m->nmovers; i++) {
 		struct mover *w = &m->movers[i];
 
-		pthread_mutex_lock(&w->mu);
+		pthread_mutex_lock(&m->mv_mu);
 		w->state = MOVER_QUIT;
-		pthread_cond_broadcast(&w->cv);
-		pthread_mutex_unlock(&w->mu);
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&m->mv_mu);
 		pthread_join(w->th, NULL);
 		mover_free(w);
+	}
+	if (m->movers) {
+		pthread_mutex_destroy(&m->mv_mu);
+		pthread_cond_destroy(&m->mv_done);
 	}
 	free(m->movers);
 	m->movers = NULL;
@@ -726,6 +767,8 @@ static void movers_start(struct mig *m, unsigned jobs)
 	m->movers = calloc(jobs, sizeof(*m->movers));
 	if (!m->movers)
 		return;
+	pthread_mutex_init(&m->mv_mu, NULL);
+	pthread_cond_init(&m->mv_done, NULL);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (unsigned i = 0; i < jobs; i++) {
@@ -736,7 +779,6 @@ static void movers_start(struct mig *m, unsigned jobs)
 		w->addrs = malloc(CHUNK_MAX * sizeof(*w->addrs));
 		w->nodes = malloc(CHUNK_MAX * sizeof(*w->nodes));
 		w->status = malloc(CHUNK_MAX * sizeof(*w->status));
-		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, NULL);
 		if (w->units && w->addrs && w->nodes && w->status && pthread_create(&w->th, NULL, mover_main, w) == 0) {
 			m->nmovers++;
@@ -751,8 +793,8 @@ static void movers_start(struct mig *m, unsigned jobs)
 }
 
 /* Check, pace and move one chunk of units to the best target. With movers (and not for the
- * final retries) the chunk is handed to the next mover in turn, after its previous chunk is
- * accounted; what is still in flight counts against the target's headroom. */
+ * final retries) the chunk is handed to the first mover free, after the chunks that came back
+ * are accounted; what is still in flight counts against the target's headroom. */
 static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_retry)
 {
 	uint64_t bytes = 0, huge_pages = 0, huge_size = 0;
@@ -763,9 +805,7 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 	if (n == 0)
 		return 0;
 	if (m->nmovers && collect_retry) {
-		w = &m->movers[m->next_mover];
-		m->next_mover = (m->next_mover + 1) % m->nmovers;
-		rc = mover_collect(m, w);
+		rc = mover_next(m, &w);
 		if (rc < 0 || m->stop)
 			return rc;
 	}
