@@ -97,6 +97,7 @@ struct mig {
 	/* the pending chunk */
 	struct unit *pend;
 	unsigned npend, pend_pages, chunk;
+	struct ns_mig_costs costs; /* of the last calls, for the chunk size */
 	void **addrs;
 	int *nodes, *status;
 
@@ -462,20 +463,23 @@ static int record_run(struct mig *m, const struct unit *u)
 	return 0;
 }
 
-unsigned ns_mig_next_chunk(unsigned now, unsigned pages, unsigned chunk_then, uint64_t ns, uint64_t target_ns,
-			   unsigned lo, unsigned hi)
+unsigned ns_mig_next_chunk(struct ns_mig_costs *c, unsigned now, unsigned pages, unsigned chunk_then,
+			   uint64_t ns, uint64_t target_ns, unsigned lo, unsigned hi)
 {
-	double want;
+	double want, worst = 0;
 
-	if (pages < chunk_then / 2 || ns == 0)
+	if (pages == 0 || pages < chunk_then / 2 || ns == 0)
 		return now; /* a partial chunk says little */
-	/* the size that call would have needed to take the target time; with calls in flight
-	 * together the chunk may have changed since this one was handed out, so the estimate
-	 * comes from the call itself, and the limit on growth from the size now. Per-page cost
-	 * swings (a THP can need compaction on the target; calls in flight together contend),
-	 * and halfway steps both ways let the slow calls that follow quick ones reach 60 ms in
-	 * the lab */
-	want = (double)pages * (double)target_ns / (double)ns;
+	/* the cost comes from the call itself: with calls in flight together the chunk may have
+	 * changed since this one was handed out; the limit on growth comes from the size now */
+	c->ns_per_page[c->next] = (double)ns / (double)pages;
+	c->next = (c->next + 1) % NS_MIG_COST_WINDOW;
+	if (c->n < NS_MIG_COST_WINDOW)
+		c->n++;
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->ns_per_page[i] > worst)
+			worst = c->ns_per_page[i];
+	want = (double)target_ns / worst;
 	if (want > (double)now * 1.25)
 		want = (double)now * 1.25;
 	if (want < (double)lo)
@@ -490,9 +494,18 @@ static void adapt_chunk(struct mig *m, uint64_t ns, unsigned pages, unsigned chu
 	if (!m->o->chunk) /* else fixed by the operator */
 		/* a call should take 20 ms, 10 ms with calls in parallel (they contend, and a chunk
 		 * sized on a quick call lands on a slow one) */
-		m->chunk = ns_mig_next_chunk(m->chunk, pages, chunk_then, ns,
+		m->chunk = ns_mig_next_chunk(&m->costs, m->chunk, pages, chunk_then, ns,
 					     m->nmovers ? NS_MIG_TARGET_CALL_NS / 2 : NS_MIG_TARGET_CALL_NS, CHUNK_MIN,
 					     CHUNK_MAX);
+}
+
+/* May a unit of next base pages join a chunk of n units and pages base pages? A chunk ends
+ * before the unit that would take it past the chunk size; a unit alone always goes. Ending
+ * after it instead made calls of 3 THPs where the size allowed 2: 30-45 ms in the lab,
+ * against an aim of 10. */
+static bool chunk_takes(const struct mig *m, unsigned n, unsigned pages, unsigned next)
+{
+	return n == 0 || (n < CHUNK_MAX && pages + next <= m->chunk);
 }
 
 static void fill_call(const struct unit *units, unsigned n, int dest, void **addrs, int *nodes, int *status)
@@ -792,60 +805,69 @@ static void movers_start(struct mig *m, unsigned jobs)
 		movers_stop(m); /* one mover would only take turns with this thread */
 }
 
-/* Check, pace and move one chunk of units to the best target. With movers (and not for the
- * final retries) the chunk is handed to the first mover free, after the chunks that came back
- * are accounted; what is still in flight counts against the target's headroom. */
+/* Check, pace and move units[0..n) to the best target, in chunks. With movers (and not for
+ * the final retries) each chunk is handed to the first mover free, after the chunks that came
+ * back are accounted; what is still in flight counts against the target's headroom. */
 static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_retry)
 {
-	uint64_t bytes = 0, huge_pages = 0, huge_size = 0;
-	unsigned pages = 0;
-	struct mover *w = NULL;
-	int dest, rc;
+	while (n > 0) {
+		uint64_t bytes = 0, huge_pages = 0, huge_size = 0;
+		unsigned k = 0, pages = 0;
+		struct mover *w = NULL;
+		int dest, rc;
 
-	if (n == 0)
-		return 0;
-	if (m->nmovers && collect_retry) {
-		rc = mover_next(m, &w);
-		if (rc < 0 || m->stop)
-			return rc;
+		if (m->nmovers && collect_retry) {
+			rc = mover_next(m, &w);
+			if (rc < 0 || m->stop)
+				return rc;
+		}
+		if (m->o->stop && *m->o->stop) {
+			m->stop = NS_MIG_STOP_SIGNAL;
+			return 0;
+		}
+		/* the units were gathered for the chunk size then; with movers, the calls that
+		 * came back since may have shrunk it, and a call of 4 THPs gathered at the old
+		 * size took 30-60 ms in the lab where 1 took 10. So only what the size allows now
+		 * goes, the rest in the next chunk. */
+		for (; k < n && chunk_takes(m, k, pages, units[k].pages); k++) {
+			pages += units[k].pages;
+			if (units[k].kind == NS_KIND_HUGETLB) {
+				huge_pages++;
+				huge_size = (uint64_t)units[k].pages * m->ps;
+			} else
+				bytes += (uint64_t)units[k].pages * m->ps;
+		}
+		if (!ns_throttle_psi_ok(&m->thr)) {
+			m->stop = NS_MIG_STOP_PSI;
+			return 0;
+		}
+		/* what is in flight will land on a target too: normal memory against the
+		 * headroom, hugetlb pages against the pools */
+		dest = pick_target(m, bytes + m->inflight, huge_pages ? huge_pages + m->inflight_huge : 0,
+				   huge_size);
+		if (dest < 0) {
+			m->stop = NS_MIG_STOP_HEADROOM;
+			return 0;
+		}
+		ns_throttle_pace(&m->thr, bytes + huge_pages * huge_size);
+		if (m->o->stop && *m->o->stop) {
+			m->stop = NS_MIG_STOP_SIGNAL;
+			return 0;
+		}
+		if (w)
+			mover_give(m, w, units, k, pages, dest, bytes, huge_pages);
+		else {
+			rc = move_units(m, units, k, pages, dest, collect_retry);
+			if (call_ended(m, rc))
+				return 0;
+			report(m);
+			if (rc < 0)
+				return rc;
+		}
+		units += k;
+		n -= k;
 	}
-	if (m->o->stop && *m->o->stop) {
-		m->stop = NS_MIG_STOP_SIGNAL;
-		return 0;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		pages += units[i].pages;
-		if (units[i].kind == NS_KIND_HUGETLB) {
-			huge_pages++;
-			huge_size = (uint64_t)units[i].pages * m->ps;
-		} else
-			bytes += (uint64_t)units[i].pages * m->ps;
-	}
-	if (!ns_throttle_psi_ok(&m->thr)) {
-		m->stop = NS_MIG_STOP_PSI;
-		return 0;
-	}
-	/* what is in flight will land on a target too: normal memory against the headroom,
-	 * hugetlb pages against the pools */
-	dest = pick_target(m, bytes + m->inflight, huge_pages ? huge_pages + m->inflight_huge : 0, huge_size);
-	if (dest < 0) {
-		m->stop = NS_MIG_STOP_HEADROOM;
-		return 0;
-	}
-	ns_throttle_pace(&m->thr, bytes + huge_pages * huge_size);
-	if (m->o->stop && *m->o->stop) {
-		m->stop = NS_MIG_STOP_SIGNAL;
-		return 0;
-	}
-	if (w) {
-		mover_give(m, w, units, n, pages, dest, bytes, huge_pages);
-		return 0;
-	}
-	rc = move_units(m, units, n, pages, dest, collect_retry);
-	if (call_ended(m, rc))
-		return 0;
-	report(m);
-	return rc;
+	return 0;
 }
 
 static bool on_source(const struct mig *m, int node)
@@ -896,14 +918,14 @@ static int walk(struct mig *m, struct ns_mig_plan *plan)
 			}
 			if (!on_source(m, u->orig))
 				continue;
-			m->pend[m->npend++] = *u;
-			m->pend_pages += u->pages;
-			if (m->pend_pages >= m->chunk || m->npend == CHUNK_MAX) {
+			if (!chunk_takes(m, m->npend, m->pend_pages, u->pages)) {
 				rc = flush(m, m->pend, m->npend, true);
 				m->npend = m->pend_pages = 0;
 				if (rc < 0 || m->stop)
 					goto out;
 			}
+			m->pend[m->npend++] = *u;
+			m->pend_pages += u->pages;
 		}
 	}
 	if (rc < 0)
@@ -1056,10 +1078,7 @@ static void rollback(struct mig *m)
 	m->stop = NS_MIG_DONE;
 	for (size_t r = 0; r < m->nruns; r++) {
 		for (uint32_t c = 0; c < m->runs[r].count; c++) {
-			batch[n++] = (struct unit){m->runs[r].addr + (uint64_t)c * m->runs[r].pages * m->ps,
-						   m->runs[r].pages, m->runs[r].orig, m->runs[r].kind, 0};
-			pages += m->runs[r].pages;
-			if (pages >= m->chunk || n == CHUNK_MAX) {
+			if (!chunk_takes(m, n, pages, m->runs[r].pages)) {
 				/* pace like the move, but a rollback must not give up on headroom */
 				ns_throttle_pace(&m->thr, (uint64_t)pages * m->ps);
 				if (move_units(m, batch, n, pages, -1, false) == -ESRCH)
@@ -1067,6 +1086,9 @@ static void rollback(struct mig *m)
 				report(m);
 				n = pages = 0;
 			}
+			batch[n++] = (struct unit){m->runs[r].addr + (uint64_t)c * m->runs[r].pages * m->ps,
+						   m->runs[r].pages, m->runs[r].orig, m->runs[r].kind, 0};
+			pages += m->runs[r].pages;
 		}
 	}
 	if (n) {
@@ -1174,7 +1196,7 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 		for (unsigned i = 0, n; i < m.nretry && !m.stop; i += n) {
 			unsigned pages = 0;
 
-			for (n = 0; i + n < m.nretry && n < CHUNK_MAX && (n == 0 || pages < m.chunk); n++)
+			for (n = 0; i + n < m.nretry && chunk_takes(&m, n, pages, m.retry[i + n].pages); n++)
 				pages += m.retry[i + n].pages;
 			rc = flush(&m, m.retry + i, n, false);
 			if (rc < 0)

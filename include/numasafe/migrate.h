@@ -100,14 +100,24 @@ struct ns_mig_result {
 	uint64_t rollback_pages, rollback_bytes, rollback_failed; /* units not back home */
 };
 
-/* Chunk sizing (the arithmetic alone, for tests): after a call that carried pages base pages
- * in ns nanoseconds and was handed out when the chunk size was chunk_then, the size for the
- * next chunks, given the size now (other calls in flight may have changed it since) and
- * what one call should take. A call that took too long shrinks it at once to what would
- * have taken target_ns; a quick one grows it by at most a quarter; a partial chunk (under
- * half of chunk_then) or an unmeasured call leaves it. Clamped to [lo, hi]. */
-unsigned ns_mig_next_chunk(unsigned now, unsigned pages, unsigned chunk_then, uint64_t ns, uint64_t target_ns,
-			   unsigned lo, unsigned hi);
+/* Chunk sizing (the arithmetic alone, for tests). The per-page cost of a move swings: with
+ * THPs in the lab, the slowest tenth of calls took 2-4x the median per page, so a chunk sized
+ * on the last call alone lands a few calls later on a slow stretch. Chunks are therefore sized
+ * on the slowest per-page cost of the last NS_MIG_COST_WINDOW calls. */
+#define NS_MIG_COST_WINDOW 8
+struct ns_mig_costs {
+	double ns_per_page[NS_MIG_COST_WINDOW];
+	unsigned n, next;
+};
+
+/* After a call that carried pages base pages in ns nanoseconds and was handed out when the
+ * chunk size was chunk_then: record its cost in c and return the size for the next chunks,
+ * given the size now (other calls in flight may have changed it since) and what one call
+ * should take. The size is what would take target_ns at the slowest recent cost, reached at
+ * once when smaller, by at most a quarter per call when larger. A partial chunk (under half
+ * of chunk_then) or an unmeasured call is not recorded and leaves it. Clamped to [lo, hi]. */
+unsigned ns_mig_next_chunk(struct ns_mig_costs *c, unsigned now, unsigned pages, unsigned chunk_then,
+			   uint64_t ns, uint64_t target_ns, unsigned lo, unsigned hi);
 
 /* Walk the process and fill the plan. Changes nothing. */
 int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan *plan);
