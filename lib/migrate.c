@@ -441,25 +441,62 @@ static void report(struct mig *m)
 
 /* ---- moving ---- */
 
+/* Does unit-run b start where a ends, with the same node, kind and unit size? */
+static bool run_joins(const struct mig *m, const struct run *a, const struct run *b)
+{
+	return a->orig == b->orig && a->pages == b->pages && a->kind == b->kind &&
+	       a->addr + (uint64_t)a->count * a->pages * m->ps == b->addr && (uint64_t)a->count + b->count <= UINT32_MAX;
+}
+
+static int run_cmp(const void *a, const void *b)
+{
+	const struct run *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Sort the runs by address and merge the ones that join. */
+static void runs_compact(struct mig *m)
+{
+	size_t k = 0;
+
+	qsort(m->runs, m->nruns, sizeof(*m->runs), run_cmp);
+	for (size_t i = 0; i < m->nruns; i++) {
+		if (k && run_joins(m, &m->runs[k - 1], &m->runs[i]))
+			m->runs[k - 1].count += m->runs[i].count;
+		else
+			m->runs[k++] = m->runs[i];
+	}
+	m->nruns = k;
+}
+
+/* Remember that unit u moved. Movers' chunks are accounted in the order they come back, not
+ * in address order, so a unit extends any of the last few runs; and a full record is sorted
+ * and merged before it grows (a review measured 8396 runs for 20000 contiguous chunks with 2
+ * movers when only the last run was extended). */
 static int record_run(struct mig *m, const struct unit *u)
 {
-	struct run *r = m->nruns ? &m->runs[m->nruns - 1] : NULL;
+	struct run nu = {u->addr, 1, u->pages, u->orig, u->kind};
 
-	if (r && r->orig == u->orig && r->pages == u->pages && r->kind == u->kind &&
-	    r->addr + (uint64_t)r->count * r->pages * m->ps == u->addr && r->count < UINT32_MAX) {
-		r->count++;
-		return 0;
-	}
+	for (size_t i = m->nruns, look = 0; i > 0 && look < 8; i--, look++)
+		if (run_joins(m, &m->runs[i - 1], &nu)) {
+			m->runs[i - 1].count++;
+			return 0;
+		}
 	if (m->nruns == m->capruns) {
-		size_t cap = m->capruns ? m->capruns * 2 : 256;
-		struct run *nr = realloc(m->runs, cap * sizeof(*nr));
+		if (m->nruns)
+			runs_compact(m);
+		if (m->capruns == 0 || m->nruns > m->capruns / 4 * 3) {
+			size_t cap = m->capruns ? m->capruns * 2 : 256;
+			struct run *nr = realloc(m->runs, cap * sizeof(*nr));
 
-		if (!nr)
-			return -ENOMEM;
-		m->runs = nr;
-		m->capruns = cap;
+			if (!nr)
+				return -ENOMEM;
+			m->runs = nr;
+			m->capruns = cap;
+		}
 	}
-	m->runs[m->nruns++] = (struct run){u->addr, 1, u->pages, u->orig, u->kind};
+	m->runs[m->nruns++] = nu;
 	return 0;
 }
 
@@ -666,16 +703,17 @@ static int mover_collect(struct mig *m, struct mover *w)
 	return rc;
 }
 
-/* A mover for the next chunk: every chunk that has come back is accounted (in the order the
- * calls finished), and the first mover with nothing in hand is returned, waiting for one to
+/* A mover for the next chunk: every chunk that has come back is accounted (those seen back
+ * together in mover order), and the first mover with nothing in hand is returned, waiting for one to
  * finish if all are busy. Handing chunks out in a fixed turn instead left a mover idle
  * whenever the one before it in turn had the slower call: a third of the time with THPs in
  * the lab. Returns 0 or the first accounting error. */
 static int mover_next(struct mig *m, struct mover **out)
 {
-	uint32_t done = 0;
+	uint32_t done = 0; /* a bit per mover */
 	int rc = 0;
 
+	_Static_assert(NS_MIG_JOBS_MAX <= 32, "one bit per mover");
 	*out = NULL;
 	pthread_mutex_lock(&m->mv_mu);
 	for (;;) {
@@ -810,7 +848,7 @@ static void movers_start(struct mig *m, unsigned jobs)
  * back are accounted; what is still in flight counts against the target's headroom. */
 static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_retry)
 {
-	while (n > 0) {
+	while (n > 0 && !m->stop) {
 		uint64_t bytes = 0, huge_pages = 0, huge_size = 0;
 		unsigned k = 0, pages = 0;
 		struct mover *w = NULL;
@@ -875,8 +913,9 @@ static bool on_source(const struct mig *m, int node)
 	return ns_set_has(&m->from, (unsigned)node);
 }
 
-/* Walk everything once; either count (plan) or move (plan == NULL). */
-static int walk(struct mig *m, struct ns_mig_plan *plan)
+/* Walk everything once; either count (plan) or move (plan == NULL). With retry, pages found
+ * busy are kept for one more try at the end; without (the last sweep), they are counted. */
+static int walk(struct mig *m, struct ns_mig_plan *plan, bool retry)
 {
 	struct unit *win = NULL;
 	uint64_t swapped = 0;
@@ -919,19 +958,26 @@ static int walk(struct mig *m, struct ns_mig_plan *plan)
 			if (!on_source(m, u->orig))
 				continue;
 			if (!chunk_takes(m, m->npend, m->pend_pages, u->pages)) {
-				rc = flush(m, m->pend, m->npend, true);
+				rc = flush(m, m->pend, m->npend, retry);
 				m->npend = m->pend_pages = 0;
 				if (rc < 0 || m->stop)
 					goto out;
 			}
 			m->pend[m->npend++] = *u;
 			m->pend_pages += u->pages;
+			if (m->pend_pages >= m->chunk || m->npend == CHUNK_MAX) {
+				/* full: out now, not when the next unit on a source shows up */
+				rc = flush(m, m->pend, m->npend, retry);
+				m->npend = m->pend_pages = 0;
+				if (rc < 0 || m->stop)
+					goto out;
+			}
 		}
 	}
 	if (rc < 0)
 		goto out;
 	if (!plan && m->npend) {
-		rc = flush(m, m->pend, m->npend, true);
+		rc = flush(m, m->pend, m->npend, retry);
 		m->npend = m->pend_pages = 0;
 	}
 out:
@@ -1034,7 +1080,7 @@ int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan 
 		goto out;
 	plan->mems_allowed = u->mems_allowed;
 	plan->mems_ok = ns_set_subset(&o->to, &u->mems_allowed);
-	rc = walk(&m, plan);
+	rc = walk(&m, plan, true);
 	if (rc < 0)
 		goto out;
 	for (int k = 0; k < NS_KIND_COUNT; k++)
@@ -1184,7 +1230,7 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 	m.total_bytes = plan->move_total + plan->move[NS_KIND_HUGETLB];
 	movers_start(&m, o->jobs ? o->jobs : (sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1));
 	res->jobs = m.nmovers ? m.nmovers : 1;
-	rc = walk(&m, NULL);
+	rc = walk(&m, NULL, true);
 	if (rc == -EACCES || rc == -ENODEV || rc == -EPERM)
 		goto out;
 	if (rc < 0)
@@ -1192,20 +1238,15 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 	/* -EBUSY and untried pages get exactly one more try, at the end */
 	if (!m.stop && m.nretry) {
 		res->pages_retried = m.nretry;
-		/* in chunks of base pages, as the walk makes them (a unit can be a huge page) */
-		for (unsigned i = 0, n; i < m.nretry && !m.stop; i += n) {
-			unsigned pages = 0;
-
-			for (n = 0; i + n < m.nretry && chunk_takes(&m, n, pages, m.retry[i + n].pages); n++)
-				pages += m.retry[i + n].pages;
-			rc = flush(&m, m.retry + i, n, false);
-			if (rc < 0)
-				goto out;
-		}
+		/* one call at a time, in chunks as the walk makes them */
+		rc = flush(&m, m.retry, m.nretry, false);
+		if (rc < 0)
+			goto out;
 	}
 	if (!m.stop && m.retry_overflow) {
-		/* more stragglers than we keep: one more sweep finds them */
-		rc = walk(&m, NULL);
+		/* more stragglers than we keep: one more sweep finds them; what is busy in it is
+		 * counted, with no further try */
+		rc = walk(&m, NULL, false);
 		if (rc < 0)
 			goto out;
 	}

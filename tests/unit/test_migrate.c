@@ -19,12 +19,15 @@ static unsigned first(unsigned now, unsigned pages, unsigned chunk_then, uint64_
 
 static void t_shrink_at_once(void **state)
 {
+	struct ns_mig_costs c;
+
 	(void)state;
-	/* 2048 pages took 40 ms against a 10 ms aim: a quarter, at once (not halfway) */
-	assert_int_equal(first(2048, 2048, 2048, 40 * MS, 10 * MS), 512);
-	/* a slow call that was handed out before an earlier one shrank the chunk: the cost comes
-	 * from its own pages, so the chunk stays at 512 instead of falling to 128 */
-	assert_int_equal(first(512, 2048, 2048, 40 * MS, 10 * MS), 512);
+	memset(&c, 0, sizeof(c));
+	/* 2048 pages took 40 ms against a 10 ms aim: a quarter, at once */
+	assert_int_equal(ns_mig_next_chunk(&c, 2048, 2048, 2048, 40 * MS, 10 * MS, 32, 16384), 512);
+	/* a second slow call that was handed out before the first shrank the chunk: the cost
+	 * comes from its own pages, so the chunk stays at 512 instead of falling to 128 */
+	assert_int_equal(ns_mig_next_chunk(&c, 512, 2048, 2048, 40 * MS, 10 * MS, 32, 16384), 512);
 	/* never under the floor */
 	assert_int_equal(first(512, 512, 512, 1000 * MS, 10 * MS), 32);
 }
@@ -55,6 +58,7 @@ static void t_partial_or_unmeasured(void **state)
 	/* and neither is remembered: a quick call afterwards grows the chunk as on a fresh record */
 	memset(&c, 0, sizeof(c));
 	ns_mig_next_chunk(&c, 2048, 900, 2048, 90 * MS, 10 * MS, 32, 16384);
+	ns_mig_next_chunk(&c, 2048, 2048, 2048, 0, 10 * MS, 32, 16384);
 	assert_int_equal(c.n, 0);
 	assert_int_equal(ns_mig_next_chunk(&c, 2048, 2048, 2048, 5 * MS, 10 * MS, 32, 16384), 2560);
 }
