@@ -487,7 +487,8 @@ static int record_run(struct mig *m, const struct unit *u)
 		if (m->nruns)
 			runs_compact(m);
 		if (m->capruns == 0 || m->nruns > m->capruns / 4 * 3) {
-			size_t cap = m->capruns ? m->capruns * 2 : 256;
+			/* starts small, so that the lab's rollbacks sort and merge too */
+			size_t cap = m->capruns ? m->capruns * 2 : 16;
 			struct run *nr = realloc(m->runs, cap * sizeof(*nr));
 
 			if (!nr)
