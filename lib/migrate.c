@@ -1109,10 +1109,35 @@ out:
 	return rc;
 }
 
+/* The c-th unit of a run, as it was before the move. */
+static struct unit run_unit(const struct mig *m, const struct run *rn, uint32_t c)
+{
+	return (struct unit){rn->addr + (uint64_t)c * rn->pages * m->ps, rn->pages, rn->orig, rn->kind, 0};
+}
+
+/* Move units[0..n) back to the nodes they came from, in chunks, paced like the move; a
+ * rollback must not give up on headroom. Returns -ESRCH when the process is gone, else 0. */
+static int move_back(struct mig *m, struct unit *units, unsigned n)
+{
+	while (n > 0) {
+		unsigned k = 0, pages = 0;
+
+		for (; k < n && chunk_takes(m, k, pages, units[k].pages); k++)
+			pages += units[k].pages;
+		ns_throttle_pace(&m->thr, (uint64_t)pages * m->ps);
+		if (move_units(m, units, k, pages, -1, false) == -ESRCH)
+			return -ESRCH;
+		report(m);
+		units += k;
+		n -= k;
+	}
+	return 0;
+}
+
 static void rollback(struct mig *m)
 {
 	struct unit *batch = m->pend;
-	unsigned n = 0, pages = 0;
+	unsigned n = 0;
 
 	m->rolling_back = true;
 	m->res->rolled_back = true;
@@ -1123,64 +1148,48 @@ static void rollback(struct mig *m)
 	if (ns_cap_have(CAP_SYS_NICE) == 1)
 		m->flags = MPOL_MF_MOVE_ALL;
 	m->stop = NS_MIG_DONE;
-	for (size_t r = 0; r < m->nruns; r++) {
+	for (size_t r = 0; r < m->nruns; r++)
 		for (uint32_t c = 0; c < m->runs[r].count; c++) {
-			if (!chunk_takes(m, n, pages, m->runs[r].pages)) {
-				/* pace like the move, but a rollback must not give up on headroom */
-				ns_throttle_pace(&m->thr, (uint64_t)pages * m->ps);
-				if (move_units(m, batch, n, pages, -1, false) == -ESRCH)
+			batch[n++] = run_unit(m, &m->runs[r], c);
+			if (n == CHUNK_MAX) {
+				if (move_back(m, batch, n) < 0)
 					return;
-				report(m);
-				n = pages = 0;
+				n = 0;
 			}
-			batch[n++] = (struct unit){m->runs[r].addr + (uint64_t)c * m->runs[r].pages * m->ps,
-						   m->runs[r].pages, m->runs[r].orig, m->runs[r].kind, 0};
-			pages += m->runs[r].pages;
 		}
-	}
-	if (n) {
-		ns_throttle_pace(&m->thr, (uint64_t)pages * m->ps);
-		move_units(m, batch, n, pages, -1, false);
-		report(m);
-	}
+	move_back(m, batch, n);
 }
 
 /* After a rollback: find units that are not on the node they came from. With retry, move
  * those once more (a page can be briefly unisolatable, -EBUSY); then count what is left. */
 static uint64_t verify_rollback(struct mig *m, bool retry)
 {
-	struct unit *again = m->pend;
+	/* the units asked about, and those to move again; the retry list is spent by now */
+	struct unit *slot = m->retry, *again = m->pend;
 	uint64_t bad = 0;
 	unsigned n = 0, nagain = 0;
 
+	_Static_assert(RETRY_MAX >= CHUNK_MAX, "the retry list holds a batch");
 	for (size_t r = 0; r < m->nruns; r++)
 		for (uint32_t c = 0; c < m->runs[r].count; c++) {
-			m->addrs[n] = (void *)(uintptr_t)(m->runs[r].addr + (uint64_t)c * m->runs[r].pages * m->ps);
-			m->nodes[n] = m->runs[r].orig;
+			slot[n] = run_unit(m, &m->runs[r], c);
+			m->addrs[n] = (void *)(uintptr_t)slot[n].addr;
 			if (++n == CHUNK_MAX || (r == m->nruns - 1 && c == m->runs[r].count - 1)) {
 				if (move_pages(m->pid, n, m->addrs, NULL, m->status, 0) < 0)
 					return bad + n;
 				for (unsigned i = 0; i < n; i++) {
-					if (m->status[i] == m->nodes[i])
+					if (m->status[i] == slot[i].orig)
 						continue;
 					bad++;
 					if (retry && nagain < CHUNK_MAX)
-						again[nagain++] = (struct unit){(uint64_t)(uintptr_t)m->addrs[i],
-										m->runs[r].pages, (int16_t)m->nodes[i],
-										m->runs[r].kind, 0};
+						again[nagain++] = slot[i];
 				}
 				n = 0;
 			}
 		}
 	if (!retry || nagain == 0)
 		return bad;
-	{
-		unsigned pages = 0;
-
-		for (unsigned i = 0; i < nagain; i++)
-			pages += again[i].pages;
-		move_units(m, again, nagain, pages, -1, false);
-	}
+	move_back(m, again, nagain);
 	return verify_rollback(m, false);
 }
 
