@@ -860,7 +860,7 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 			if (rc < 0 || m->stop)
 				return rc;
 		}
-		if (m->o->stop && *m->o->stop) {
+		if (ns_throttle_stopped(&m->thr)) {
 			m->stop = NS_MIG_STOP_SIGNAL;
 			return 0;
 		}
@@ -889,7 +889,7 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 			return 0;
 		}
 		ns_throttle_pace(&m->thr, bytes + huge_pages * huge_size);
-		if (m->o->stop && *m->o->stop) {
+		if (ns_throttle_stopped(&m->thr)) {
 			m->stop = NS_MIG_STOP_SIGNAL;
 			return 0;
 		}
@@ -907,6 +907,15 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 		n -= k;
 	}
 	return 0;
+}
+
+/* Send the pending chunk (flush) and start a new one. */
+static int flush_pending(struct mig *m, bool retry)
+{
+	int rc = flush(m, m->pend, m->npend, retry);
+
+	m->npend = m->pend_pages = 0;
+	return rc;
 }
 
 static bool on_source(const struct mig *m, int node)
@@ -959,17 +968,15 @@ static int walk(struct mig *m, struct ns_mig_plan *plan, bool retry)
 			if (!on_source(m, u->orig))
 				continue;
 			if (!chunk_takes(m, m->npend, m->pend_pages, u->pages)) {
-				rc = flush(m, m->pend, m->npend, retry);
-				m->npend = m->pend_pages = 0;
+				rc = flush_pending(m, retry);
 				if (rc < 0 || m->stop)
 					goto out;
 			}
 			m->pend[m->npend++] = *u;
 			m->pend_pages += u->pages;
+			/* full: out now, not when the next unit on a source shows up */
 			if (m->pend_pages >= m->chunk || m->npend == CHUNK_MAX) {
-				/* full: out now, not when the next unit on a source shows up */
-				rc = flush(m, m->pend, m->npend, retry);
-				m->npend = m->pend_pages = 0;
+				rc = flush_pending(m, retry);
 				if (rc < 0 || m->stop)
 					goto out;
 			}
@@ -977,10 +984,8 @@ static int walk(struct mig *m, struct ns_mig_plan *plan, bool retry)
 	}
 	if (rc < 0)
 		goto out;
-	if (!plan && m->npend) {
-		rc = flush(m, m->pend, m->npend, retry);
-		m->npend = m->pend_pages = 0;
-	}
+	if (!plan && m->npend)
+		rc = flush_pending(m, retry);
 out:
 	if (!plan) {
 		/* whatever ended the walk, every chunk in flight is accounted before it returns */
