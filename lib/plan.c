@@ -1,15 +1,14 @@
-/* The rebalance planner: which node each VM should live on so memory and vCPUs fit while the
- * fewest bytes move, and an order of moves in which every target has room when its move runs.
- * Pure arithmetic over the caller's numbers (plan.h); the JSON plan file is written and read
- * back here too, so the writer and the reader cannot drift apart. */
+/* The rebalance planner's placement: which node each VM should live on so memory and vCPUs
+ * fit while the fewest bytes move (exact search on small hosts, greedy placement and local
+ * search beyond), and the entry point ns_plan_solve. The order of the moves is
+ * lib/plan_order.c; the plan file lib/plan_file.c. Pure arithmetic over the caller's numbers. */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "numasafe/plan.h"
+#include "plan_int.h"
 #include "util.h"
 
 /* Exact search when the caller leaves the choice to us and at most this many VMs can move:
@@ -25,54 +24,6 @@
 /* Iterated local search rounds (see perturb) up to 64 VMs, up to 1,000, none beyond. */
 #define ILS_ITERS_SMALL 1000
 #define ILS_ITERS_MEDIUM 40
-/* Freeing candidates examined per starved node when ordering steps (see pick_step). */
-#define ORDER_SCAN 64
-#define ORDER_TOP 8
-/* When the greedy order leaves steps out: randomised retries, and an exhaustive search over
- * subsets of steps (2^n states) when there are at most this many steps. */
-#define ORDER_TRIES_SMALL 30
-#define ORDER_TRIES_LARGE 3
-#define ORDER_EXHAUSTIVE_MAX 18
-#define WHY_LEN 160
-
-struct ctx {
-	const struct ns_plan_in *in;
-	int nn, nv;
-	int64_t *total;			 /* bytes per VM */
-	int64_t cap0[NS_PLAN_MAX_NODES]; /* headroom + every VM's bytes there: what VMs may use */
-	int64_t cap[NS_PLAN_MAX_NODES];	 /* cap0 less what VMs that fit nowhere keep there */
-	unsigned char *fixed;		 /* fits on no node even alone: stays where it is */
-	int nfixed;
-	long shift_budget;
-	uint64_t rng;
-};
-
-static inline int64_t vmem(const struct ctx *c, int v, int n)
-{
-	return (int64_t)c->in->vms[v].mem[n];
-}
-
-static inline int64_t cost(const struct ctx *c, int v, int n)
-{
-	return c->total[v] - vmem(c, v, n);
-}
-
-static inline int vcpus(const struct ctx *c, int v)
-{
-	return c->in->vms[v].vcpus;
-}
-
-static inline int allowed(const struct ctx *c, int v, int n)
-{
-	int p = c->in->vms[v].pinned_node;
-
-	return p < 0 || p == n;
-}
-
-static inline int better(int u1, int64_t b1, int u2, int64_t b2)
-{
-	return u1 < u2 || (u1 == u2 && b1 < b2);
-}
 
 static uint64_t rnd(struct ctx *c)
 {
@@ -82,20 +33,17 @@ static uint64_t rnd(struct ctx *c)
 	c->rng ^= c->rng << 17;
 	return c->rng;
 }
-
-static void fmt_bytes(char *buf, size_t len, int64_t b)
+/* A reason into a why[] field; a long list of VM names is cut at the field's end. */
+int ns_plan_keyed_desc(const void *a, const void *b)
 {
-	if (b >= (1LL << 30))
-		snprintf(buf, len, "%.1f GiB", (double)b / (double)(1LL << 30));
-	else if (b >= (1LL << 20))
-		snprintf(buf, len, "%.0f MiB", (double)b / (double)(1LL << 20));
-	else
-		snprintf(buf, len, "%" PRId64 " bytes", b);
+	const struct keyed *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? 1 : -1;
+	return x->v - y->v;
 }
 
-/* A reason into a why[] field; a long list of VM names is cut at the field's end. */
-static void say(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(char *why, const char *fmt, ...)
+void ns_plan_say(char *why, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -598,20 +546,6 @@ static void perturb(struct ctx *c, struct sol *s, int *movable, int *taken, int 
 	}
 }
 
-struct keyed {
-	double key;
-	int v;
-};
-
-static int keyed_desc(const void *a, const void *b)
-{
-	const struct keyed *x = a, *y = b;
-
-	if (x->key != y->key)
-		return x->key < y->key ? 1 : -1;
-	return x->v - y->v;
-}
-
 /* Several greedy starts, each followed by local search, then iterated local search; keep the
  * best. Pinned VMs go first (they have no choice), then: by size to the node holding most of
  * each VM; by regret (how much a VM loses when its best node is taken); by size, packing
@@ -658,7 +592,7 @@ static int heuristic(struct ctx *c, int *best_at, int *bu, int64_t *bb)
 			k[v].key = key;
 			k[v].v = v;
 		}
-		qsort(k, (size_t)c->nv, sizeof(*k), keyed_desc);
+		qsort(k, (size_t)c->nv, sizeof(*k), ns_plan_keyed_desc);
 		for (int v = 0; v < c->nv; v++)
 			order[v] = k[v].v;
 		sol_reset(c, &s);
@@ -802,7 +736,7 @@ static int exact(struct ctx *c, int *best_at, int *bu, int64_t *bbytes, long bud
 			b.nodecnt[v]++;
 		}
 	}
-	qsort(k, (size_t)b.m, sizeof(*k), keyed_desc);
+	qsort(k, (size_t)b.m, sizeof(*k), ns_plan_keyed_desc);
 	for (int j = 0; j < b.m; j++)
 		b.ord[j] = k[j].v;
 	for (int n = 0; n < c->nn; n++) {
@@ -836,16 +770,16 @@ static void why_fixed(const struct ctx *c, int v, char *why)
 	int64_t maxcap = -1;
 	int maxcpu = -1, memok = 0, cpuok = 0;
 
-	fmt_bytes(need, sizeof(need), c->total[v]);
+	plan_size(need, c->total[v]);
 	if (vm->pinned_node >= 0) {
 		int n = vm->pinned_node;
 
-		fmt_bytes(have, sizeof(have), c->cap0[n]);
+		plan_size(have, c->cap0[n]);
 		if (c->cap0[n] < c->total[v])
-			say(why, "pinned to node %d, which can hold %s of VMs; needs %s",
+			ns_plan_say(why, "pinned to node %d, which can hold %s of VMs; needs %s",
 				 c->in->nodes[n].id, have, need);
 		else
-			say(why, "pinned to node %d, which has %d CPUs; needs %d vCPUs",
+			ns_plan_say(why, "pinned to node %d, which has %d CPUs; needs %d vCPUs",
 				 c->in->nodes[n].id, c->in->nodes[n].cpus, vm->vcpus);
 		return;
 	}
@@ -857,14 +791,14 @@ static void why_fixed(const struct ctx *c, int v, char *why)
 		memok |= c->cap0[n] >= c->total[v];
 		cpuok |= c->in->nodes[n].cpus >= vm->vcpus;
 	}
-	fmt_bytes(have, sizeof(have), maxcap);
+	plan_size(have, maxcap);
 	if (!memok)
-		say(why, "needs %s, largest node capacity %s", need, have);
+		ns_plan_say(why, "needs %s, largest node capacity %s", need, have);
 	else if (!cpuok)
-		say(why, "%d vCPUs, no node has %d free CPUs (most: %d)", vm->vcpus,
+		ns_plan_say(why, "%d vCPUs, no node has %d free CPUs (most: %d)", vm->vcpus,
 			 vm->vcpus, maxcpu);
 	else
-		say(why, "needs %s and %d vCPUs, no node has both", need, vm->vcpus);
+		ns_plan_say(why, "needs %s and %d vCPUs, no node has both", need, vm->vcpus);
 }
 
 static void why_crowded(const struct ctx *c, const struct sol *s, int v, char *why)
@@ -884,570 +818,19 @@ static void why_crowded(const struct ctx *c, const struct sol *s, int v, char *w
 		if (s->remcpu[n] > bestcpu)
 			bestcpu = s->remcpu[n], cpunode = n;
 	}
-	fmt_bytes(need, sizeof(need), c->total[v]);
-	fmt_bytes(room, sizeof(room), bestroom < 0 ? 0 : bestroom);
+	plan_size(need, c->total[v]);
+	plan_size(room, bestroom < 0 ? 0 : bestroom);
 	if (pin >= 0)
-		say(why,
+		ns_plan_say(why,
 		    "needs %s and %d vCPUs on node %d (pinned); with the other VMs placed, it has %s "
 		    "and %d free CPUs",
 		    need, vcpus(c, v), c->in->nodes[pin].id, room, bestcpu);
 	else
-		say(why,
+		ns_plan_say(why,
 		    "needs %s and %d vCPUs; with the other VMs placed, most left is %s on node %d and "
 		    "%d free CPUs on node %d",
 		    need, vcpus(c, v), room, c->in->nodes[roomnode].id, bestcpu, c->in->nodes[cpunode].id);
 }
-
-/* ---- ordering the moves ---- */
-
-/* Steps ordered by simulation: each node's free headroom goes down when a step moves memory
- * in and up when a step moves memory out. A step runs only when its target has room for all
- * of its bytes. Free memory after a set of steps depends only on which steps ran, not on their
- * order, which is what makes the exhaustive search below a search over subsets. */
-struct ord {
-	const struct ctx *c;
-	int ns;
-	int *vm, *to, *park, *done;
-	int64_t *bytes; /* bytes of the final leg (the VM's total once it is parked) */
-	int64_t free[NS_PLAN_MAX_NODES];
-	int64_t inbound[NS_PLAN_MAX_NODES]; /* pending bytes into each node */
-	/* per node: pending steps holding memory there, most first (doubly linked over s*nn+n) */
-	int *fnext, *fprev, fhead[NS_PLAN_MAX_NODES];
-	int *tnext, *tprev, thead[NS_PLAN_MAX_NODES]; /* per target: pending steps, smallest first */
-	int *parked, nparked;
-	const unsigned char *nopark; /* per VM: parking it led nowhere in an earlier try */
-	uint64_t rng;			 /* 0: deterministic choices; else randomised ties */
-};
-
-static uint64_t ord_rnd(struct ord *o)
-{
-	o->rng ^= o->rng << 13;
-	o->rng ^= o->rng >> 7;
-	o->rng ^= o->rng << 17;
-	return o->rng;
-}
-
-static inline int64_t cur_mem(const struct ord *o, int s, int m)
-{
-	if (o->park[s] >= 0)
-		return m == o->park[s] ? o->c->total[o->vm[s]] : 0;
-	return vmem(o->c, o->vm[s], m);
-}
-
-static void f_unlink(struct ord *o, int s)
-{
-	int nn = o->c->nn;
-
-	for (int m = 0; m < nn; m++) {
-		size_t i = (size_t)s * (size_t)nn + (size_t)m;
-
-		if (o->fprev[i] == -2)
-			continue;
-		if (o->fprev[i] >= 0)
-			o->fnext[(size_t)o->fprev[i] * (size_t)nn + (size_t)m] = o->fnext[i];
-		else
-			o->fhead[m] = o->fnext[i];
-		if (o->fnext[i] >= 0)
-			o->fprev[(size_t)o->fnext[i] * (size_t)nn + (size_t)m] = o->fprev[i];
-		o->fprev[i] = -2;
-	}
-}
-
-static void t_unlink(struct ord *o, int s)
-{
-	if (o->tprev[s] >= 0)
-		o->tnext[o->tprev[s]] = o->tnext[s];
-	else
-		o->thead[o->to[s]] = o->tnext[s];
-	if (o->tnext[s] >= 0)
-		o->tprev[o->tnext[s]] = o->tprev[s];
-}
-
-static void t_insert(struct ord *o, int s)
-{
-	int t = o->to[s], prev = -1, at = o->thead[t];
-
-	while (at >= 0 && o->bytes[at] <= o->bytes[s])
-		prev = at, at = o->tnext[at];
-	o->tprev[s] = prev;
-	o->tnext[s] = at;
-	if (prev >= 0)
-		o->tnext[prev] = s;
-	else
-		o->thead[t] = s;
-	if (at >= 0)
-		o->tprev[at] = s;
-}
-
-static inline int64_t pressure(const struct ord *o, int n)
-{
-	return o->inbound[n] > o->free[n] ? o->inbound[n] - o->free[n] : 0;
-}
-
-/* How much running step s lowers the pressure (pending inbound beyond free) on nodes other
- * steps wait for. Running a step into t leaves t's own pressure unchanged. */
-static int64_t relief(const struct ord *o, int s)
-{
-	int64_t r = 0;
-
-	for (int m = 0; m < o->c->nn; m++) {
-		int64_t p = pressure(o, m), x = cur_mem(o, s, m);
-
-		if (m != o->to[s] && p > 0 && x > 0)
-			r += x < p ? x : p;
-	}
-	return r;
-}
-
-static inline int runnable(const struct ord *o, int s)
-{
-	return o->free[o->to[s]] >= o->bytes[s];
-}
-
-/* The next step to run, or -1 when none can: first the one relieving starved nodes most, then
- * one into a node with room for all its inbound (harmless whenever it runs), then the
- * smallest one that fits. A randomised try sometimes takes another of the candidates. */
-static int pick_step(struct ord *o)
-{
-	const struct ctx *c = o->c;
-	int cand[ORDER_TOP * 4], nc = 0, best = -1;
-	int64_t br = 0;
-
-	for (int m = 0; m < c->nn; m++) {
-		int seen = 0, top = 0;
-
-		if (pressure(o, m) == 0)
-			continue;
-		for (int s = o->fhead[m]; s >= 0 && seen < ORDER_SCAN && top < ORDER_TOP;
-		     s = o->fnext[(size_t)s * (size_t)c->nn + (size_t)m], seen++) {
-			int64_t r;
-
-			if (!runnable(o, s))
-				continue;
-			top++;
-			r = relief(o, s);
-			if (nc < (int)NS_ARRAY_SIZE(cand))
-				cand[nc++] = s;
-			if (r > br || (r == br && best >= 0 && r > 0 && o->bytes[s] < o->bytes[best]))
-				best = s, br = r;
-		}
-	}
-	for (int i = 0; i < o->nparked; i++) {
-		int s = o->parked[i];
-		int64_t r;
-
-		if (o->done[s] || !runnable(o, s))
-			continue;
-		r = relief(o, s);
-		if (nc < (int)NS_ARRAY_SIZE(cand))
-			cand[nc++] = s;
-		if (r > br || (r == br && best >= 0 && r > 0 && o->bytes[s] < o->bytes[best]))
-			best = s, br = r;
-	}
-	for (int t = 0; t < c->nn; t++)
-		if (o->thead[t] >= 0 && pressure(o, t) == 0) {
-			if (best < 0)
-				best = o->thead[t];
-			if (nc < (int)NS_ARRAY_SIZE(cand))
-				cand[nc++] = o->thead[t];
-		}
-	for (int t = 0; t < c->nn; t++) {
-		int s = o->thead[t];
-
-		if (s < 0 || !runnable(o, s) || pressure(o, t) == 0)
-			continue;
-		if (nc < (int)NS_ARRAY_SIZE(cand))
-			cand[nc++] = s;
-		if (best < 0 || (br == 0 && pressure(o, o->to[best]) > 0 && o->bytes[s] < o->bytes[best]))
-			best = s;
-	}
-	if (o->rng && nc > 1 && ord_rnd(o) % 4 == 0)
-		best = cand[ord_rnd(o) % (uint64_t)nc];
-	return best;
-}
-
-static void run_step(struct ord *o, int s)
-{
-	const struct ctx *c = o->c;
-
-	for (int m = 0; m < c->nn; m++)
-		if (m != o->to[s])
-			o->free[m] += cur_mem(o, s, m);
-	o->free[o->to[s]] -= o->bytes[s];
-	o->inbound[o->to[s]] -= o->bytes[s];
-	o->done[s] = 1;
-	f_unlink(o, s);
-	t_unlink(o, s);
-}
-
-/* After parking s on k, could anything run? Without this check a leg that frees the wrong
- * node would move a VM away and strand it there. */
-static int park_unblocks(const struct ord *o, int s, int k, int64_t legbytes)
-{
-	int64_t fr[NS_PLAN_MAX_NODES];
-
-	for (int m = 0; m < o->c->nn; m++)
-		fr[m] = o->free[m] + (m == k ? -legbytes : cur_mem(o, s, m));
-	if (fr[o->to[s]] >= o->c->total[o->vm[s]])
-		return 1;
-	for (int t = 0; t < o->c->nn; t++) {
-		int x = o->thead[t];
-
-		if (x == s)
-			x = o->tnext[x];
-		if (x >= 0 && fr[t] >= o->bytes[x])
-			return 1;
-	}
-	return 0;
-}
-
-/* Stuck: park one VM wholly on a node with room, freeing what it holds elsewhere, when that
- * lets some step run. Returns the parking node, or -1 when no parking helps. */
-static int park_one(const struct ord *o, int *which)
-{
-	const struct ctx *c = o->c;
-	int bs = -1, bk = -1;
-	int64_t bscore = 0, bbytes = 0;
-
-	for (int s = 0; s < o->ns; s++) {
-		if (o->done[s] || o->park[s] >= 0 || o->nopark[o->vm[s]])
-			continue;
-		for (int k = 0; k < c->nn; k++) {
-			int64_t legbytes, r = 0, after, score;
-
-			if (k == o->to[s])
-				continue;
-			legbytes = c->total[o->vm[s]] - cur_mem(o, s, k);
-			if (o->free[k] < legbytes)
-				continue;
-			for (int m = 0; m < c->nn; m++) {
-				int64_t x = cur_mem(o, s, m), p = pressure(o, m);
-
-				if (m != k && p > 0 && x > 0)
-					r += x < p ? x : p;
-			}
-			if (r == 0 || !park_unblocks(o, s, k, legbytes))
-				continue;
-			/* what it costs: pressure it adds on k, and what it held on its target, which
-			 * now has to come back too */
-			after = o->inbound[k] - (o->free[k] - legbytes);
-			score = r - ((after > 0 ? after : 0) - pressure(o, k)) - cur_mem(o, s, o->to[s]);
-			if (bs < 0 || score > bscore || (score == bscore && legbytes < bbytes))
-				bs = s, bk = k, bscore = score, bbytes = legbytes;
-		}
-	}
-	if (bs < 0)
-		return -1;
-	*which = bs;
-	return bk;
-}
-
-static void ord_free(struct ord *o)
-{
-	free(o->vm);
-	free(o->to);
-	free(o->park);
-	free(o->done);
-	free(o->bytes);
-	free(o->fnext);
-	free(o->fprev);
-	free(o->tnext);
-	free(o->tprev);
-	free(o->parked);
-}
-
-/* The steps of placement at, pending, none run yet. */
-static int ord_init(struct ord *o, const struct ctx *c, const int *at)
-{
-	size_t nv = (size_t)(c->nv ? c->nv : 1), nn = (size_t)c->nn;
-
-	memset(o, 0, sizeof(*o));
-	o->c = c;
-	o->vm = calloc(nv, sizeof(int));
-	o->to = calloc(nv, sizeof(int));
-	o->park = calloc(nv, sizeof(int));
-	o->done = calloc(nv, sizeof(int));
-	o->bytes = calloc(nv, sizeof(int64_t));
-	o->fnext = calloc(nv * nn, sizeof(int));
-	o->fprev = calloc(nv * nn, sizeof(int));
-	o->tnext = calloc(nv, sizeof(int));
-	o->tprev = calloc(nv, sizeof(int));
-	o->parked = calloc(nv, sizeof(int));
-	if (!o->vm || !o->to || !o->park || !o->done || !o->bytes || !o->fnext || !o->fprev ||
-	    !o->tnext || !o->tprev || !o->parked)
-		return -ENOMEM;
-	for (int n = 0; n < c->nn; n++) {
-		o->free[n] = (int64_t)c->in->nodes[n].headroom;
-		o->fhead[n] = o->thead[n] = -1;
-	}
-	/* a VM already wholly on its node needs nothing, not even pinning */
-	for (int v = 0; v < c->nv; v++) {
-		if (at[v] < 0 || cost(c, v, at[v]) == 0)
-			continue;
-		o->vm[o->ns] = v;
-		o->to[o->ns] = at[v];
-		o->park[o->ns] = -1;
-		o->bytes[o->ns] = cost(c, v, at[v]);
-		o->inbound[at[v]] += o->bytes[o->ns];
-		t_insert(o, o->ns);
-		o->ns++;
-	}
-	for (size_t i = 0; i < (size_t)o->ns * nn; i++)
-		o->fprev[i] = -2;
-	/* freeing lists, most first */
-	for (int m = 0; m < c->nn; m++) {
-		struct keyed *k = calloc((size_t)(o->ns ? o->ns : 1), sizeof(*k));
-		int cnt = 0, prev = -1;
-
-		if (!k)
-			return -ENOMEM;
-		for (int s = 0; s < o->ns; s++)
-			if (m != o->to[s] && vmem(c, o->vm[s], m) > 0) {
-				k[cnt].key = (double)vmem(c, o->vm[s], m);
-				k[cnt++].v = s;
-			}
-		qsort(k, (size_t)cnt, sizeof(*k), keyed_desc);
-		for (int i = 0; i < cnt; i++) {
-			size_t si = (size_t)k[i].v * nn + (size_t)m;
-
-			o->fprev[si] = prev;
-			o->fnext[si] = -1;
-			if (prev >= 0)
-				o->fnext[(size_t)prev * nn + (size_t)m] = k[i].v;
-			else
-				o->fhead[m] = k[i].v;
-			prev = k[i].v;
-		}
-		free(k);
-	}
-	return 0;
-}
-
-/* Say why each step left pending cannot run. */
-static void why_unordered(const struct ord *o, char (*why)[WHY_LEN])
-{
-	const struct ctx *c = o->c;
-
-	for (int s = 0; s < o->ns; s++) {
-		char need[32], fr[32], names[96] = "";
-		size_t used = 0;
-		int t = o->to[s], more = 0;
-
-		if (o->done[s])
-			continue;
-		for (int x = 0; x < o->ns; x++) {
-			const char *nm = c->in->vms[o->vm[x]].name;
-
-			if (x == s || o->done[x] || cur_mem(o, x, t) == 0)
-				continue;
-			if (!more && used + strlen(nm) + 2 < sizeof(names) - 16)
-				used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
-							 used ? ", " : "", nm);
-			else
-				more++;
-		}
-		if (more)
-			snprintf(names + used, sizeof(names) - used, " and %d more", more);
-		fmt_bytes(need, sizeof(need), o->bytes[s]);
-		fmt_bytes(fr, sizeof(fr), o->free[t] > 0 ? o->free[t] : 0);
-		say(why[o->vm[s]],
-		    "no safe order: needs %s on node %d (%s free), which frees only after %s move", need,
-		    c->in->nodes[t].id, fr, used ? names : "other VMs");
-	}
-}
-
-/* One ordering: the greedy choice (randomised when rng != 0), parking VMs to break cycles.
- * Fills out's steps, nr_steps, nr_unordered and the why[] of unordered VMs. Returns 1 when a
- * parked VM ended up unordered (marked in nopark: the caller tries again without parking it). */
-static int order_once(const struct ctx *c, const int *at, unsigned char *nopark, uint64_t rng,
-		      struct ns_plan_out *out, int *err)
-{
-	struct ord o;
-	int left, stranded = 0;
-
-	*err = ord_init(&o, c, at);
-	if (*err)
-		goto out;
-	o.nopark = nopark;
-	o.rng = rng;
-	out->nr_steps = 0;
-	out->nr_unordered = 0;
-	for (int v = 0; v < c->nv; v++)
-		if (at[v] >= 0)
-			out->why[v][0] = '\0';
-	for (left = o.ns; left > 0;) {
-		int s = pick_step(&o), k;
-		struct ns_plan_step *st;
-
-		if (s >= 0) {
-			st = &out->steps[out->nr_steps++];
-			*st = (struct ns_plan_step){ .vm = o.vm[s], .to = o.to[s],
-						     .bytes = (uint64_t)o.bytes[s] };
-			run_step(&o, s);
-			left--;
-			continue;
-		}
-		k = park_one(&o, &s);
-		if (k < 0)
-			break;
-		st = &out->steps[out->nr_steps++];
-		*st = (struct ns_plan_step){ .vm = o.vm[s], .to = k, .via_temp = 1,
-					     .bytes = (uint64_t)(c->total[o.vm[s]] - cur_mem(&o, s, k)) };
-		for (int m = 0; m < c->nn; m++)
-			if (m != k)
-				o.free[m] += cur_mem(&o, s, m);
-		o.free[k] -= (int64_t)st->bytes;
-		f_unlink(&o, s);
-		t_unlink(&o, s);
-		o.park[s] = k;
-		o.inbound[o.to[s]] += c->total[o.vm[s]] - o.bytes[s];
-		o.bytes[s] = c->total[o.vm[s]];
-		t_insert(&o, s);
-		o.parked[o.nparked++] = s;
-	}
-	out->nr_unordered = left;
-	for (int s = 0; s < o.ns; s++)
-		if (!o.done[s] && o.park[s] >= 0) {
-			nopark[o.vm[s]] = 1;
-			stranded = 1;
-		}
-	if (left)
-		why_unordered(&o, out->why);
-out:
-	ord_free(&o);
-	return stranded;
-}
-
-/* Small step sets: every order without parking, as a search over which steps have run (free
- * memory depends on nothing else). Writes the order running the most steps into out (steps,
- * nr_steps, nr_unordered, why[] of the VMs left out); returns 1 when it searched. */
-static int order_exhaustive(const struct ctx *c, const int *at, struct ns_plan_out *out, int *err)
-{
-	struct ord o;
-	unsigned char *seen = NULL;
-	uint32_t *stack = NULL, *from = NULL, bestset = 0, full;
-	int sp = 0, searched = 0, nbest;
-
-	*err = ord_init(&o, c, at);
-	if (*err || o.ns > ORDER_EXHAUSTIVE_MAX)
-		goto out;
-	full = (1u << o.ns) - 1;
-	seen = calloc((size_t)full + 1, 1);
-	stack = calloc((size_t)full + 1, sizeof(uint32_t));
-	from = calloc((size_t)full + 1, sizeof(uint32_t));
-	if (!seen || !stack || !from) {
-		*err = -ENOMEM;
-		goto out;
-	}
-	stack[sp++] = 0;
-	seen[0] = 1;
-	while (sp > 0 && bestset != full) {
-		uint32_t set = stack[--sp];
-		int64_t fr[NS_PLAN_MAX_NODES];
-
-		if (__builtin_popcount(set) > __builtin_popcount(bestset))
-			bestset = set;
-		memcpy(fr, o.free, sizeof(fr));
-		for (int st = 0; st < o.ns; st++)
-			if (set & (1u << st))
-				for (int m = 0; m < c->nn; m++)
-					fr[m] += m == o.to[st] ? -o.bytes[st] : vmem(c, o.vm[st], m);
-		for (int st = 0; st < o.ns; st++) {
-			uint32_t next = set | (1u << st);
-
-			if ((set & (1u << st)) || seen[next] || fr[o.to[st]] < o.bytes[st])
-				continue;
-			seen[next] = 1;
-			from[next] = set;
-			stack[sp++] = next;
-		}
-	}
-	/* walk back through the predecessors, then replay forwards for the reasons */
-	nbest = __builtin_popcount(bestset);
-	for (int i = nbest - 1; i >= 0; i--) {
-		stack[i] = (uint32_t)__builtin_ctz(bestset ^ from[bestset]);
-		bestset = from[bestset];
-	}
-	for (int v = 0; v < c->nv; v++)
-		if (at[v] >= 0)
-			out->why[v][0] = '\0';
-	for (int i = 0; i < nbest; i++) {
-		int st = (int)stack[i];
-
-		out->steps[i] = (struct ns_plan_step){ .vm = o.vm[st], .to = o.to[st],
-						       .bytes = (uint64_t)o.bytes[st] };
-		run_step(&o, st);
-	}
-	out->nr_steps = nbest;
-	out->nr_unordered = o.ns - nbest;
-	if (out->nr_unordered)
-		why_unordered(&o, out->why);
-	searched = 1;
-out:
-	free(seen);
-	free(stack);
-	free(from);
-	ord_free(&o);
-	return searched;
-}
-
-/* Order the steps of placement at into out (steps, nr_steps, nr_unordered, why of unordered
- * VMs): the greedy order first; when it leaves steps out, randomised tries and, for few steps,
- * the exhaustive search; keep the order leaving the fewest out, then with fewest parking legs. */
-static int order_steps(const struct ctx *c, const int *at, struct ns_plan_out *out)
-{
-	size_t nv = (size_t)(c->nv ? c->nv : 1);
-	unsigned char *nopark = calloc(nv, 1);
-	struct ns_plan_out t = { 0 };
-	int rc = 0, tries;
-
-	out->steps = calloc(2 * nv, sizeof(*out->steps));
-	t.steps = calloc(2 * nv, sizeof(*t.steps));
-	t.why = malloc(nv * sizeof(*t.why));
-	if (!nopark || !out->steps || !t.steps || !t.why) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	/* unplaced VMs' reasons stay; the tries only write the why[] of VMs they leave out */
-	memcpy(t.why, out->why, nv * sizeof(*t.why));
-	while (order_once(c, at, nopark, 0, out, &rc) && !rc)
-		;
-	tries = c->nv <= 200 ? ORDER_TRIES_SMALL : ORDER_TRIES_LARGE;
-	for (int i = 0; i < tries && !rc && out->nr_unordered > 0; i++) {
-		struct ns_plan_step *sw;
-		char(*ww)[WHY_LEN];
-		int temps[2] = { 0, 0 };
-
-		while (order_once(c, at, nopark, 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1), &t, &rc) && !rc)
-			;
-		for (int j = 0; j < out->nr_steps; j++)
-			temps[0] += out->steps[j].via_temp;
-		for (int j = 0; j < t.nr_steps; j++)
-			temps[1] += t.steps[j].via_temp;
-		if (rc || !better(t.nr_unordered, temps[1], out->nr_unordered, temps[0]))
-			continue;
-		sw = out->steps, out->steps = t.steps, t.steps = sw;
-		ww = out->why, out->why = t.why, t.why = ww;
-		out->nr_steps = t.nr_steps;
-		out->nr_unordered = t.nr_unordered;
-	}
-	if (!rc && out->nr_unordered > 0 && order_exhaustive(c, at, &t, &rc) && !rc &&
-	    t.nr_unordered < out->nr_unordered) {
-		struct ns_plan_step *sw = out->steps;
-		char(*ww)[WHY_LEN] = out->why;
-
-		out->steps = t.steps, t.steps = sw;
-		out->why = t.why, t.why = ww;
-		out->nr_steps = t.nr_steps;
-		out->nr_unordered = t.nr_unordered;
-	}
-out:
-	free(nopark);
-	free(t.steps);
-	free(t.why);
-	return rc;
-}
-
 /* ---- the entry point ---- */
 
 static int check_input(const struct ns_plan_in *in, const struct ns_plan_out *out)
@@ -1596,7 +979,7 @@ int ns_plan_solve(const struct ns_plan_in *in, struct ns_plan_out *out)
 			why_crowded(&c, &s, v, out->why[v]);
 	}
 	out->bytes_moved = (uint64_t)s.bytes;
-	rc = order_steps(&c, out->placement, out);
+	rc = ns_plan_order(&c, out->placement, out);
 out:
 	sol_free(&s);
 	free(c.total);
@@ -1615,317 +998,4 @@ void ns_plan_out_free(struct ns_plan_out *out)
 	free(out->why);
 	free(out->steps);
 	memset(out, 0, sizeof(*out));
-}
-
-/* ---- JSON ---- */
-
-static int node_now(const struct ns_plan_in *in, int v)
-{
-	int best = -1;
-
-	for (int n = 0; n < in->nr_nodes; n++)
-		if (in->vms[v].mem[n] > 0 && (best < 0 || in->vms[v].mem[n] > in->vms[v].mem[best]))
-			best = n;
-	return best;
-}
-
-static int add(struct json_object *o, const char *key, struct json_object *val)
-{
-	if (!val)
-		return -ENOMEM;
-	if (json_object_object_add(o, key, val)) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int push(struct json_object *a, struct json_object *val)
-{
-	if (!val)
-		return -ENOMEM;
-	if (json_object_array_add(a, val)) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* A kernel node id, or JSON null for "none" (json-c writes a NULL member as null). */
-static int add_node(struct json_object *o, const char *key, const struct ns_plan_in *in, int n)
-{
-	if (n < 0)
-		return json_object_object_add(o, key, NULL) ? -ENOMEM : 0;
-	return add(o, key, json_object_new_int(in->nodes[n].id));
-}
-
-struct json_object *ns_plan_to_json(const struct ns_plan_in *in, const struct ns_plan_out *out)
-{
-	struct json_object *root = NULL, *nodes = NULL, *vms = NULL, *steps = NULL;
-	uint64_t *bytes_after = NULL;
-	int *vcpus_after = NULL, *stepped = NULL, rc = -ENOMEM;
-
-	if (!in || !out || in->nr_nodes < 1 || in->nr_nodes > NS_PLAN_MAX_NODES)
-		return NULL;
-	bytes_after = calloc((size_t)in->nr_nodes, sizeof(uint64_t));
-	vcpus_after = calloc((size_t)in->nr_nodes, sizeof(int));
-	stepped = calloc((size_t)(in->nr_vms ? in->nr_vms : 1), sizeof(int));
-	root = json_object_new_object();
-	if (!bytes_after || !vcpus_after || !stepped || !root)
-		goto out;
-	/* "after" is what running the emitted steps leaves: a VM whose step was left out
-	 * (unordered) or that stays unplaced keeps its memory where it is */
-	for (int i = 0; i < out->nr_steps; i++)
-		if (!out->steps[i].via_temp)
-			stepped[out->steps[i].vm] = 1;
-	for (int v = 0; v < in->nr_vms; v++) {
-		int p = out->placement[v];
-		uint64_t tot = 0;
-
-		for (int n = 0; n < in->nr_nodes; n++)
-			tot += in->vms[v].mem[n];
-		if (p >= 0)
-			vcpus_after[p] += in->vms[v].vcpus;
-		if (p >= 0 && (stepped[v] || tot == in->vms[v].mem[p]))
-			bytes_after[p] += tot;
-		else
-			for (int n = 0; n < in->nr_nodes; n++)
-				bytes_after[n] += in->vms[v].mem[n];
-	}
-	if (add(root, "version", json_object_new_int(NS_PLAN_VERSION)) ||
-	    add(root, "kind", json_object_new_string("numasafe-rebalance")) ||
-	    add(root, "exact", json_object_new_boolean(out->exact)) ||
-	    add(root, "bytes_moved", json_object_new_uint64(out->bytes_moved)))
-		goto out;
-	nodes = json_object_new_array();
-	if (add(root, "nodes", nodes))
-		goto out;
-	for (int n = 0; n < in->nr_nodes; n++) {
-		struct json_object *o = json_object_new_object();
-
-		if (push(nodes, o) || add(o, "node", json_object_new_int(in->nodes[n].id)) ||
-		    add(o, "headroom", json_object_new_uint64(in->nodes[n].headroom)) ||
-		    add(o, "cpus", json_object_new_int(in->nodes[n].cpus)) ||
-		    add(o, "vcpus_after", json_object_new_int(vcpus_after[n])) ||
-		    add(o, "bytes_after", json_object_new_uint64(bytes_after[n])))
-			goto out;
-	}
-	vms = json_object_new_array();
-	if (add(root, "vms", vms))
-		goto out;
-	for (int v = 0; v < in->nr_vms; v++) {
-		const struct ns_plan_vm *vm = &in->vms[v];
-		struct json_object *o = json_object_new_object();
-		int p = out->placement[v], now = node_now(in, v);
-		uint64_t move = 0;
-
-		if (p >= 0)
-			for (int n = 0; n < in->nr_nodes; n++)
-				move += n == p ? 0 : vm->mem[n];
-		if (push(vms, o) || add(o, "name", json_object_new_string(vm->name)) ||
-		    add(o, "domain", json_object_new_boolean(vm->is_domain)) ||
-		    add(o, "pid", json_object_new_int64(vm->pid)) ||
-		    add(o, "start_time", json_object_new_uint64(vm->start_time)) ||
-		    add(o, "vcpus", json_object_new_int(vm->vcpus)))
-			goto out;
-		if (add_node(o, "node_now", in, now) || add_node(o, "node", in, p) ||
-		    add(o, "bytes_to_move", json_object_new_uint64(move)))
-			goto out;
-		if (out->why[v][0] && add(o, "reason", json_object_new_string(out->why[v])))
-			goto out;
-	}
-	steps = json_object_new_array();
-	if (add(root, "steps", steps))
-		goto out;
-	for (int i = 0; i < out->nr_steps; i++) {
-		const struct ns_plan_step *st = &out->steps[i];
-		const struct ns_plan_vm *vm = &in->vms[st->vm];
-		struct json_object *o = json_object_new_object();
-
-		if (push(steps, o) || add(o, "step", json_object_new_int(i + 1)) ||
-		    add(o, "vm", json_object_new_string(vm->name)) ||
-		    add(o, "domain", json_object_new_boolean(vm->is_domain)) ||
-		    add(o, "pid", json_object_new_int64(vm->pid)) ||
-		    add(o, "start_time", json_object_new_uint64(vm->start_time)) ||
-		    add(o, "to", json_object_new_int(in->nodes[st->to].id)) ||
-		    add(o, "bytes", json_object_new_uint64(st->bytes)) ||
-		    add(o, "temporary", json_object_new_boolean(st->via_temp)))
-			goto out;
-	}
-	if (add(root, "unordered", json_object_new_int(out->nr_unordered)))
-		goto out;
-	rc = 0;
-out:
-	free(bytes_after);
-	free(vcpus_after);
-	free(stepped);
-	if (rc) {
-		json_object_put(root);
-		root = NULL;
-	}
-	return root;
-}
-
-/* The member key of o as a non-negative integer no larger than max; names the problem. */
-static const char *get_uint(struct json_object *o, const char *key, uint64_t max, uint64_t *val)
-{
-	struct json_object *x;
-	int64_t i;
-
-	if (!json_object_object_get_ex(o, key, &x))
-		return "is missing";
-	if (!json_object_is_type(x, json_type_int))
-		return "is not an integer";
-	/* json-c keeps integers beyond INT64_MAX as unsigned; get_int64 would clamp them */
-	i = json_object_get_int64(x);
-	if (i < 0)
-		return "is negative";
-	*val = i == INT64_MAX ? json_object_get_uint64(x) : (uint64_t)i;
-	if (*val > max)
-		return "is too large";
-	return NULL;
-}
-
-static const char *get_bool(struct json_object *o, const char *key, int *val)
-{
-	struct json_object *x;
-
-	if (!json_object_object_get_ex(o, key, &x))
-		return "is missing";
-	if (!json_object_is_type(x, json_type_boolean))
-		return "is not true or false";
-	*val = json_object_get_boolean(x);
-	return NULL;
-}
-
-int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, char *errmsg,
-		 size_t len)
-{
-	struct json_object *root = NULL, *x, *arr;
-	struct ns_plan_exec_step *st = NULL;
-	const char *bad = NULL, *key = NULL;
-	int rc = -EINVAL, step = 0, n = 0;
-	uint64_t u;
-	FILE *f;
-
-	if (!path || !steps || !nr || (len && !errmsg))
-		return -EINVAL;
-	*steps = NULL;
-	*nr = 0;
-	if (len)
-		errmsg[0] = '\0';
-	/* open it ourselves first: json-c reports a missing file only as text, not as errno */
-	f = fopen(path, "re");
-	if (!f) {
-		rc = -errno;
-		if (len)
-			snprintf(errmsg, len, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	fclose(f);
-	root = json_object_from_file(path);
-	if (!root) {
-		if (len)
-			snprintf(errmsg, len, "%s: not valid JSON: %s", path, json_util_get_last_err());
-		goto out;
-	}
-	if (!json_object_is_type(root, json_type_object)) {
-		bad = "the plan is not a JSON object";
-		goto bad;
-	}
-	if ((bad = get_uint(root, key = "version", UINT64_MAX, &u)))
-		goto bad;
-	if (u != NS_PLAN_VERSION) {
-		if (len)
-			snprintf(errmsg, len, "%s: plan version %" PRIu64 " is not supported (only %d)", path,
-				 u, NS_PLAN_VERSION);
-		goto out;
-	}
-	key = NULL;
-	if (!json_object_object_get_ex(root, "kind", &x) || !json_object_is_type(x, json_type_string) ||
-	    strcmp(json_object_get_string(x), "numasafe-rebalance")) {
-		bad = "\"kind\" is not \"numasafe-rebalance\"";
-		goto bad;
-	}
-	if (!json_object_object_get_ex(root, "steps", &arr) || !json_object_is_type(arr, json_type_array)) {
-		bad = "\"steps\" is missing or not an array";
-		goto bad;
-	}
-	n = (int)json_object_array_length(arr);
-	st = calloc((size_t)(n ? n : 1), sizeof(*st));
-	if (!st) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (step = 1; step <= n; step++) {
-		struct json_object *o = json_object_array_get_idx(arr, (size_t)step - 1);
-		struct ns_plan_exec_step *e = &st[step - 1];
-		const char *name;
-
-		key = NULL;
-		if (!json_object_is_type(o, json_type_object)) {
-			bad = "is not an object";
-			goto bad;
-		}
-		e->index = step;
-		if ((bad = get_uint(o, key = "step", INT32_MAX, &u)))
-			goto bad;
-		if (u != (uint64_t)step) {
-			bad = "is out of sequence";
-			goto bad;
-		}
-		key = "vm";
-		if (!json_object_object_get_ex(o, key, &x)) {
-			bad = "is missing";
-			goto bad;
-		}
-		name = json_object_is_type(x, json_type_string) ? json_object_get_string(x) : NULL;
-		if (!name || !*name || strlen(name) >= sizeof(e->vm)) {
-			bad = "is not a VM name";
-			goto bad;
-		}
-		strcpy(e->vm, name);
-		if ((bad = get_bool(o, key = "domain", &e->is_domain)))
-			goto bad;
-		if ((bad = get_uint(o, key = "pid", INT32_MAX, &u)))
-			goto bad;
-		if (u == 0) {
-			bad = "is not a process id";
-			goto bad;
-		}
-		e->pid = (pid_t)u;
-		if ((bad = get_uint(o, key = "start_time", UINT64_MAX, &u)))
-			goto bad;
-		e->start_time = u;
-		key = "to";
-		if (get_uint(o, key, 4095, &u)) {
-			bad = "is not a node id";
-			goto bad;
-		}
-		e->to_node = (int)u;
-		if ((bad = get_uint(o, key = "bytes", UINT64_MAX, &u)))
-			goto bad;
-		e->bytes = u;
-		if ((bad = get_bool(o, key = "temporary", &e->temporary)))
-			goto bad;
-	}
-	*steps = st;
-	*nr = n;
-	st = NULL;
-	rc = 0;
-	goto out;
-bad:
-	if (len && step && key)
-		snprintf(errmsg, len, "%s: step %d: \"%s\" %s", path, step, key, bad);
-	else if (len && step)
-		snprintf(errmsg, len, "%s: step %d %s", path, step, bad);
-	else if (len && key)
-		snprintf(errmsg, len, "%s: \"%s\" %s", path, key, bad);
-	else if (len)
-		snprintf(errmsg, len, "%s: %s", path, bad);
-	rc = -EINVAL;
-out:
-	free(st);
-	json_object_put(root);
-	return rc;
 }

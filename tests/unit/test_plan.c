@@ -212,7 +212,7 @@ static void t_infeasible(void **state)
 	in.vms[2].mem[1] = G / 2, in.vms[2].vcpus = 16;	    /* C: 16 vCPUs, nodes have 8 */
 	solve(&in, 0, &out);
 	assert_int_equal(out.placement[0], -1);
-	assert_string_equal(out.why[0], "needs 6.0 GiB, largest node capacity 5.0 GiB");
+	assert_string_equal(out.why[0], "needs 6G, largest node capacity 5G");
 	assert_int_equal(out.placement[2], -1);
 	assert_string_equal(out.why[2], "16 vCPUs, no node has 16 free CPUs (most: 8)");
 	/* the rest is still planned: B goes where half of it already is */
@@ -244,7 +244,7 @@ static void t_crowded(void **state)
 	other = 1 - placed;
 	assert_int_equal(out.placement[placed], 0);
 	assert_int_equal(out.bytes_moved, 0);
-	assert_non_null(strstr(out.why[other], "needs 1.0 GiB and 6 vCPUs"));
+	assert_non_null(strstr(out.why[other], "needs 1G and 6 vCPUs"));
 	assert_non_null(strstr(out.why[other], "2 free CPUs"));
 	assert_int_equal(out.nr_steps, 0); /* nothing moves: the placed one is home already */
 	ns_plan_out_free(&out);
@@ -281,8 +281,8 @@ static void t_pinned(void **state)
 	assert_int_equal(out.placement[1], 1);
 	assert_int_equal(out.bytes_moved, 2 * G);
 	assert_int_equal(out.placement[0], -1);
-	assert_string_equal(out.why[0], "needs 3.0 GiB and 1 vCPUs on node 1 (pinned); with the other VMs placed, "
-					"it has 2.0 GiB and 7 free CPUs");
+	assert_string_equal(out.why[0], "needs 3G and 1 vCPUs on node 1 (pinned); with the other VMs placed, "
+					"it has 2G and 7 free CPUs");
 	ns_plan_out_free(&out);
 	free(in.vms);
 }
@@ -364,9 +364,9 @@ static void t_cycle(void **state)
 	assert_int_equal(out.bytes_moved, 4 * G);
 	assert_int_equal(out.nr_steps, 0);
 	assert_int_equal(out.nr_unordered, 2);
-	assert_string_equal(out.why[0], "no safe order: needs 2.0 GiB on node 1 (0 bytes free), "
+	assert_string_equal(out.why[0], "no safe order: needs 2G on node 1 (0 free), "
 					"which frees only after vmB move");
-	assert_string_equal(out.why[1], "no safe order: needs 2.0 GiB on node 0 (0 bytes free), "
+	assert_string_equal(out.why[1], "no safe order: needs 2G on node 0 (0 free), "
 					"which frees only after vmA move");
 	ns_plan_out_free(&out);
 	free(in.vms);
