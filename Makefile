@@ -66,10 +66,16 @@ build/cmd/%.o: cmd/%.c $(wildcard cmd/*.h) $(wildcard include/numasafe/*.h) buil
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
 # The commands' shared code is an archive too, so each command pulls only the objects it uses.
-CMD_COMMON := build/cmd/common.o build/cmd/target.o build/cmd/move.o build/cmd/vmops.o
+# numa-plan's subcommands (cmd/plan-*.c) are linked into numa-plan alone.
+PLAN_OBJ := $(patsubst cmd/%.c,build/cmd/%.o,$(wildcard cmd/plan-*.c))
+CMD_COMMON := $(patsubst cmd/%.c,build/cmd/%.o,$(filter-out $(CMDS:%=cmd/%.c) $(wildcard cmd/plan-*.c),$(wildcard cmd/*.c)))
 build/libcmd.a: $(CMD_COMMON)
 	rm -f $@
 	ar rcs $@ $^
+
+bin/numa-plan: build/cmd/numa-plan.o $(PLAN_OBJ) build/libcmd.a build/libnumasafe.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMD_LIBS)
 
 bin/%: build/cmd/%.o build/libcmd.a build/libnumasafe.a
 	@mkdir -p $(@D)

@@ -1,6 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fast-swapoff: page a swap area back in from userspace, throttled and headroom-checked, then
  * swapoff(2); refuse or stop (area left on) rather than risk the OOM killer. The engine is
- * lib/swapoff.c; this file parses, prints and maps outcomes to exit codes. */
+ * lib/swapoff.c; this file parses, reports and maps outcomes to exit codes. There is no
+ * rollback: pages read back stay in memory, so a stop once paging in has begun is exit 5
+ * (the area stays on; running the same command again finishes it). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,214 +11,245 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
+#include <syslog.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "nsc.h"
 #include "numasafe/swapoff.h"
 
-static char *opt_rate, *opt_readahead, *opt_reserve, *opt_max_psi, *opt_grace, *opt_pid;
-static int opt_all, opt_dry_run, opt_no_swapoff;
+static struct {
+	char *readahead, *pid;
+	int all, dry_run, no_swapoff;
+} opt;
 
-enum { OPT_PID = NS_OPT_FIRST_CMD };
+enum { OPT_PID = NSC_OPT_FIRST_CMD };
 
 static struct poptOption options[] = {
-	{"all", 'a', POPT_ARG_NONE, &opt_all, 0, "every active swap area, lowest priority first", NULL},
-	{"rate", 'r', POPT_ARG_STRING, &opt_rate, 0, "bytes per second read back (default unlimited)", "SIZE"},
-	{"readahead", '\0', POPT_ARG_STRING, &opt_readahead, 0,
+	{"all", 'a', POPT_ARG_NONE, &opt.all, 0, "every active swap area, lowest priority first", NULL},
+	{"readahead", '\0', POPT_ARG_STRING, &opt.readahead, 0,
 	 "swapped bytes asked for ahead of the reads (MADV_WILLNEED; default 32M, 0 = off)", "SIZE"},
-	{"reserve", '\0', POPT_ARG_STRING, &opt_reserve, 0,
-	 "memory that must stay available (default max(256M, 2% of RAM))", "SIZE|PCT"},
-	{"max-psi", '\0', POPT_ARG_STRING, &opt_max_psi, 0, "memory some avg10 that pauses paging in (default 10)",
-	 "PCT"},
-	{"psi-grace", '\0', POPT_ARG_STRING, &opt_grace, 0, "seconds of pressure tolerated (default 10)", "SECONDS"},
-	{"no-swapoff", '\0', POPT_ARG_NONE, &opt_no_swapoff, 0, "page in only, leave the area on", NULL},
-	{"pid", 'p', POPT_ARG_STRING, &opt_pid, OPT_PID, "page in only this process (repeatable; implies --no-swapoff)",
+	{"no-swapoff", '\0', POPT_ARG_NONE, &opt.no_swapoff, 0, "page in only, leave the area on", NULL},
+	{"pid", 'p', POPT_ARG_STRING, &opt.pid, OPT_PID, "page in only this process (repeatable; implies --no-swapoff)",
 	 "PID"},
-	{"dry-run", 'n', POPT_ARG_NONE, &opt_dry_run, 0, "print what would happen, change nothing", NULL},
-	NS_COMMON_TABLE,
+	{"dry-run", 'n', POPT_ARG_NONE, &opt.dry_run, 0, "say what would happen, change nothing", NULL},
+	NSC_RESERVE_TABLE,
+	NSC_THROTTLE_TABLE,
+	NSC_COMMON_TABLE,
 	POPT_TABLEEND,
 };
 
-static volatile sig_atomic_t stop_flag;
+/* One area's run, filled once. */
+struct area {
+	char device[4096];
+	struct ns_so_plan *plan;
+	bool ran; /* paging in ran: res is filled */
+	struct ns_so_result res;
+	bool swapped_off;
+	const char *outcome; /* "done", "refused", "partial", "failed"; "checked" for a dry run */
+};
 
-static void on_signal(int sig)
+static void on_progress(void *arg, uint64_t done, uint64_t total, double elapsed)
 {
-	(void)sig;
-	stop_flag = 1;
-}
-
-static const char *sz(uint64_t b, char *buf)
-{
-	return ns_size_format(b, buf, 32);
-}
-
-static void progress(void *arg, uint64_t done, uint64_t total, double elapsed)
-{
-	double mib = (double)done / 1048576.0, rate = elapsed > 0 ? mib / elapsed : 0;
-	double eta = rate > 0 ? ((double)total / 1048576.0 - mib) / rate : 0;
+	struct nsc_progress *p = arg;
 	struct ns_hostmem hm;
-	char a[32];
 
-	(void)arg;
-	ns_hostmem_read(NULL, &hm);
-	fprintf(stderr, "\rpaging in: %.1f/%.1f MiB  %.1f MiB/s  ETA %.0fs  MemAvailable %s   ", mib,
-		(double)total / 1048576.0, rate, eta < 0 ? 0 : eta, sz(hm.mem_available, a));
+	if (ns_hostmem_read(NULL, &hm) < 0)
+		hm.mem_available = 0;
+	nsc_progress_update(p, "paging_in", done, total, elapsed, "mem_available", hm.mem_available);
 }
 
-static void print_plan(const struct ns_so_plan *p)
+static uint64_t room(const struct ns_so_cgroup *g)
 {
-	char a[32], b[32], c[32];
+	return g->max > g->current ? g->max - g->current : 0;
+}
 
+static void plan_text(const struct nsc *c, const struct ns_so_plan *p)
+{
+	char a[32], b[32], cc[32], d[32];
+
+	if (!nsc_text(c))
+		return;
 	printf("%s: %s used (swap type %d): %s in process memory, %s elsewhere (shmem, tmpfs, SysV, swap cache)\n",
-	       p->path, sz(p->used, a), p->type, sz(p->proc_bytes, b), sz(p->other, c));
+	       p->path, nsc_size(p->used, a), p->type, nsc_size(p->proc_bytes, b), nsc_size(p->other, cc));
 	for (int i = 0; i < p->nprocs; i++)
 		printf("  pid %-7d %-16s %8s  cgroup %s\n", (int)p->procs[i].pid, p->procs[i].comm,
-		       sz(p->procs[i].bytes, a), p->procs[i].cgroup[0] ? p->procs[i].cgroup : "-");
+		       nsc_size(p->procs[i].bytes, a), p->procs[i].cgroup[0] ? p->procs[i].cgroup : "-");
 	for (int i = 0; i < p->ncgroups; i++) {
 		const struct ns_so_cgroup *g = &p->cgroups[i];
 
-		char d[32];
-
-		printf("  cgroup %s: %s to come back, room %s (limit %s, in use %s)\n", g->path,
-		       sz(g->swapped, a), sz(g->max > g->current ? g->max - g->current : 0, b), sz(g->max, c),
-		       sz(g->current, d));
+		printf("  cgroup %s: %s to come back, room %s (limit %s, in use %s)\n", g->path, nsc_size(g->swapped, a),
+		       nsc_size(room(g), b), g->max == UINT64_MAX ? "max" : nsc_size(g->max, cc),
+		       nsc_size(g->current, d));
 	}
-	printf("  memory: %s available, reserve %s\n", sz(p->available, a), sz(p->reserve, b));
-	printf("  verdict: %s\n", p->fits ? "safe" : "unsafe");
+	printf("  memory: %s available, reserve %s\n", nsc_size(p->available, a), nsc_size(p->reserve, b));
+	printf("  verdict: %s\n", p->fits && !p->tight ? "safe" : "unsafe");
 }
 
-static struct json_object *plan_json(const struct ns_so_plan *p)
+static const char *stop_reason(enum ns_so_stop s)
 {
+	switch (s) {
+	case NS_SO_STOP_MEMORY:
+		return NSC_R_MEMORY;
+	case NS_SO_STOP_PSI:
+		return NSC_R_PRESSURE;
+	case NS_SO_STOP_SIGNAL:
+		return NSC_R_SIGNAL;
+	case NS_SO_DONE:
+		break;
+	}
+	return NSC_R_FAILED;
+}
+
+static struct json_object *area_json(const struct area *ar)
+{
+	const struct ns_so_plan *p = ar->plan;
 	struct json_object *o = json_object_new_object(), *procs = json_object_new_array();
 	struct json_object *cgs = json_object_new_array();
 
-	json_object_object_add(o, "device", json_object_new_string(p->path));
+	json_object_object_add(o, "device", json_object_new_string(ar->device));
+	json_object_object_add(o, "outcome", json_object_new_string(ar->outcome ? ar->outcome : "failed"));
+	if (!p) {
+		json_object_put(procs);
+		json_object_put(cgs);
+		return o;
+	}
 	json_object_object_add(o, "type", json_object_new_int(p->type));
-	json_object_object_add(o, "used", ns_json_u64(p->used));
-	json_object_object_add(o, "process_bytes", ns_json_u64(p->proc_bytes));
-	json_object_object_add(o, "other_bytes", ns_json_u64(p->other));
-	json_object_object_add(o, "available", ns_json_u64(p->available));
-	json_object_object_add(o, "reserve", ns_json_u64(p->reserve));
+	json_object_object_add(o, "used", nsc_json_u64(p->used));
+	json_object_object_add(o, "process_bytes", nsc_json_u64(p->proc_bytes));
+	json_object_object_add(o, "other_bytes", nsc_json_u64(p->other));
+	json_object_object_add(o, "available", nsc_json_u64(p->available));
+	json_object_object_add(o, "reserve", nsc_json_u64(p->reserve));
 	for (int i = 0; i < p->nprocs; i++) {
 		struct json_object *x = json_object_new_object();
 
 		json_object_object_add(x, "pid", json_object_new_int(p->procs[i].pid));
+		json_object_object_add(x, "start_time", nsc_json_u64(p->procs[i].start_time));
 		json_object_object_add(x, "comm", json_object_new_string(p->procs[i].comm));
 		json_object_object_add(x, "cgroup", json_object_new_string(p->procs[i].cgroup));
-		json_object_object_add(x, "bytes", ns_json_u64(p->procs[i].bytes));
-		json_object_object_add(x, "back", ns_json_u64(p->procs[i].back));
+		json_object_object_add(x, "bytes", nsc_json_u64(p->procs[i].bytes));
+		json_object_object_add(x, "back", nsc_json_u64(p->procs[i].back));
 		json_object_array_add(procs, x);
 	}
 	json_object_object_add(o, "processes", procs);
 	for (int i = 0; i < p->ncgroups; i++) {
+		const struct ns_so_cgroup *g = &p->cgroups[i];
 		struct json_object *x = json_object_new_object();
 
-		json_object_object_add(x, "path", json_object_new_string(p->cgroups[i].path));
-		json_object_object_add(x, "swapped", ns_json_u64(p->cgroups[i].swapped));
-		json_object_object_add(x, "max", ns_json_u64(p->cgroups[i].max));
-		json_object_object_add(x, "current", ns_json_u64(p->cgroups[i].current));
+		json_object_object_add(x, "path", json_object_new_string(g->path));
+		json_object_object_add(x, "swapped", nsc_json_u64(g->swapped));
+		json_object_object_add(x, "max", g->max == UINT64_MAX ? NULL : nsc_json_u64(g->max));
+		json_object_object_add(x, "current", nsc_json_u64(g->current));
+		json_object_object_add(x, "room", g->max == UINT64_MAX ? NULL : nsc_json_u64(room(g)));
 		json_object_array_add(cgs, x);
 	}
 	json_object_object_add(o, "cgroups", cgs);
-	json_object_object_add(o, "verdict", json_object_new_string(p->fits ? "safe" : "unsafe"));
-	json_object_object_add(o, "shortfall", ns_json_u64(p->shortfall));
+	json_object_object_add(o, "verdict", json_object_new_string(p->fits && !p->tight ? "safe" : "unsafe"));
+	json_object_object_add(o, "shortfall", nsc_json_u64(p->shortfall));
+	json_object_object_add(o, "stop", ar->ran ? json_object_new_string(ar->res.stop == NS_SO_DONE ? "done"
+										: stop_reason(ar->res.stop))
+					      : NULL);
+	json_object_object_add(o, "back", nsc_json_u64(ar->res.back));
+	json_object_object_add(o, "shmem_back", nsc_json_u64(ar->res.shmem_back));
+	json_object_object_add(o, "shmem_objects", nsc_json_u64(ar->res.shmem_objects));
+	json_object_object_add(o, "readahead", nsc_json_u64(ar->res.readahead));
+	json_object_object_add(o, "processes_gone", nsc_json_u64(ar->res.skipped));
+	json_object_object_add(o, "duration_s", nsc_json_seconds(ar->res.duration));
+	json_object_object_add(o, "swapped_off", json_object_new_boolean(ar->swapped_off));
 	return o;
 }
 
 /* One area: preflight, page in, swapoff. Returns an exit code. */
-static int one_area(const char *dev, struct ns_so_opts *o, bool swapoff_after, struct json_object *jarr)
+static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, struct area *ar)
 {
-	struct ns_so_plan *plan = NULL;
-	struct ns_so_result res;
-	struct json_object *j = NULL;
-	char a[32], b[32], c[32];
-	int rc;
+	struct nsc_progress prog;
+	const char *dev = ar->device;
+	char a[32], b[32], d[32], e[32];
+	int rc, prio;
 
-	rc = ns_so_preflight(o, dev, &plan);
-	if (rc == -ENOENT) {
-		ns_err("%s: not an active swap area", dev);
-		return NS_EXIT_FAIL;
-	}
-	if (rc == -EPERM) {
-		ns_err("%s: needs %s to see which swap area each page is on", dev, ns_cap_name(CAP_SYS_ADMIN));
-		return NS_EXIT_FAIL;
-	}
+	rc = ns_so_preflight(o, dev, &ar->plan);
+	if (rc == -ENOENT)
+		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_SWAP, "%s: not an active swap area", dev);
 	if (rc < 0) {
-		ns_errno(rc, "%s", dev);
-		return NS_EXIT_FAIL;
+		ar->plan = NULL;
+		return nsc_fail_errno(c, rc, NULL, "%s", dev);
 	}
-	if (jarr) {
-		j = json_object_new_object();
-		json_object_object_add(j, "plan", plan_json(plan));
-		json_object_array_add(jarr, j);
-	} else if (!ns_cli.quiet)
-		print_plan(plan);
-	if (plan->tight) {
-		const struct ns_so_cgroup *g = plan->tight;
+	plan_text(c, ar->plan);
+	if (ar->plan->tight) {
+		const struct ns_so_cgroup *g = ar->plan->tight;
 
-		ns_err("%s: refused: cgroup %s would need %s back but has %s of room (limit %s): its processes "
-		       "would be OOM-killed; raise its memory limit first",
-		       dev, g->path, sz(g->swapped, a), sz(g->max > g->current ? g->max - g->current : 0, b),
-		       sz(g->max, c));
-		rc = NS_EXIT_REFUSED;
-		goto out;
+		ar->outcome = "refused";
+		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_CGROUP,
+				"%s: refused: cgroup %s would need %s back but has %s of room (limit %s): its processes "
+				"would be OOM-killed; raise its memory limit first",
+				dev, g->path, nsc_size(g->swapped, a), nsc_size(room(g), b), nsc_size(g->max, d));
 	}
-	if (!plan->fits) {
-		char d[32];
-
-		ns_err("%s: refused: %s to bring back, %s available with a %s reserve: short by %s", dev,
-		       sz(plan->proc_bytes + plan->other, a), sz(plan->available, b), sz(plan->reserve, c),
-		       sz(plan->shortfall, d));
-		rc = NS_EXIT_REFUSED;
-		goto out;
+	if (!ar->plan->fits) {
+		ar->outcome = "refused";
+		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_MEMORY,
+				"%s: refused: %s to bring back, %s available with a %s reserve: short by %s", dev,
+				nsc_size(ar->plan->proc_bytes + ar->plan->other, a), nsc_size(ar->plan->available, b),
+				nsc_size(ar->plan->reserve, d), nsc_size(ar->plan->shortfall, e));
 	}
-	if (opt_dry_run) {
-		rc = NS_EXIT_OK;
-		goto out;
+	if (opt.dry_run) {
+		ar->outcome = "checked";
+		return NS_EXIT_OK;
 	}
-	rc = ns_so_pagein(o, plan, &res);
-	if (o->progress)
-		fputc('\n', stderr);
+	nsc_progress_init(&prog, c);
+	if (nsc_progress_on(&prog)) {
+		o->progress = on_progress;
+		o->progress_arg = &prog;
+	}
+	nsc_audit(c, LOG_NOTICE, "swapoff", "start", NULL, "device=%s used=%llu process_bytes=%llu swapoff=%s", dev,
+		  (unsigned long long)ar->plan->used, (unsigned long long)ar->plan->proc_bytes,
+		  swapoff_after ? "yes" : "no");
+	rc = ns_so_pagein(o, ar->plan, &ar->res);
+	nsc_progress_end(&prog);
+	o->progress = NULL;
 	if (rc < 0) {
-		ns_errno(rc, "%s: paging in", dev);
-		rc = NS_EXIT_FAIL;
+		ar->outcome = "failed";
+		rc = nsc_fail_errno(c, rc, NULL, "%s: paging in", dev);
 		goto out;
 	}
-	if (j) {
-		json_object_object_add(j, "back", ns_json_u64(res.back));
-		json_object_object_add(j, "shmem_back", ns_json_u64(res.shmem_back));
-		json_object_object_add(j, "shmem_objects", ns_json_u64(res.shmem_objects));
-		json_object_object_add(j, "duration_s", json_object_new_double(res.duration));
-		json_object_object_add(j, "readahead", ns_json_u64(res.readahead));
-		json_object_object_add(j, "outcome", json_object_new_string(ns_so_stop_str(res.stop)));
-	} else if (!ns_cli.quiet)
-		printf("%s: read back %s in %.1f s (%llu reads; shmem %s in %llu files or segments), %llu processes "
-		       "gone meanwhile\n",
-		       ns_so_stop_str(res.stop), sz(res.back, a), res.duration, (unsigned long long)res.batches,
-		       sz(res.shmem_back, b), (unsigned long long)res.shmem_objects, (unsigned long long)res.skipped);
-	if (res.readahead_err && !ns_cli.quiet)
-		ns_warn("%s: read-ahead unavailable (process_madvise: %s); pages were faulted in one by one", dev,
-			strerror(-res.readahead_err));
-	if (res.stop != NS_SO_DONE) {
-		ns_err("%s: stopped: %s; the area stays on, what came back stays in", dev, ns_so_stop_str(res.stop));
-		rc = NS_EXIT_REFUSED;
+	ar->ran = true;
+	if (nsc_text(c))
+		printf("%s: read back %s in %.1f s (%llu reads; shmem %s in %llu files or segments), %llu process%s gone "
+		       "meanwhile\n",
+		       ns_so_stop_str(ar->res.stop), nsc_size(ar->res.back, a), ar->res.duration,
+		       (unsigned long long)ar->res.batches, nsc_size(ar->res.shmem_back, b),
+		       (unsigned long long)ar->res.shmem_objects, (unsigned long long)ar->res.skipped,
+		       ar->res.skipped == 1 ? "" : "es");
+	if (ar->res.readahead_err)
+		nsc_warn(c, "%s: read-ahead unavailable (process_madvise: %s); pages were faulted in one by one", dev,
+			 strerror(-ar->res.readahead_err));
+	if (ar->res.stop != NS_SO_DONE) {
+		ar->outcome = "partial";
+		rc = nsc_fail(c, NS_EXIT_PARTIAL, stop_reason(ar->res.stop),
+			      "%s: stopped: %s; the area stays on, what came back (%s) stays in; run the same command "
+			      "again to finish",
+			      dev, ns_so_stop_str(ar->res.stop), nsc_size(ar->res.back, a));
 		goto out;
 	}
 	rc = NS_EXIT_OK;
+	ar->outcome = "done";
 	if (swapoff_after) {
-		if (swapoff(plan->path) < 0) {
+		if (swapoff(ar->plan->path) < 0) {
 			int err = errno;
 
-			ns_errno(-err, "%s: swapoff", dev);
-			ns_err("%s: the area is still on", dev);
-			rc = err == ENOMEM ? NS_EXIT_REFUSED : NS_EXIT_FAIL;
-		} else if (j)
-			json_object_object_add(j, "swapoff", json_object_new_boolean(1));
-		else if (!ns_cli.quiet)
-			printf("%s: swapped off\n", dev);
+			ar->outcome = "partial";
+			rc = nsc_fail(c, err == ENOMEM ? NS_EXIT_PARTIAL : NS_EXIT_FAIL,
+				      err == ENOMEM ? NSC_R_MEMORY : NSC_R_FAILED,
+				      "%s: swapoff: %s; the area is still on, what came back stays in", dev, strerror(err));
+		} else {
+			ar->swapped_off = true;
+			if (nsc_text(c))
+				printf("%s: swapped off\n", dev);
+		}
 	}
 out:
-	ns_so_plan_free(plan);
+	prio = rc == NS_EXIT_OK ? LOG_NOTICE : rc == NS_EXIT_PARTIAL ? LOG_WARNING : LOG_ERR;
+	nsc_audit(c, prio, "swapoff", "end", NULL, "device=%s outcome=%s code=%d back=%llu duration_s=%.3f swapped_off=%s",
+		  dev, ar->outcome ? ar->outcome : "failed", rc, (unsigned long long)ar->res.back, ar->res.duration,
+		  ar->swapped_off ? "yes" : "no");
 	return rc;
 }
 
@@ -228,96 +262,109 @@ static int by_priority(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	static pid_t pids[64];
+	static pid_t pids[NSC_PIDS_MAX];
+	static struct ns_swaps sw;
+	struct nsc cli, *c = &cli;
 	struct ns_so_opts o;
 	struct ns_amount reserve;
-	struct sigaction sa;
-	struct json_object *js = NULL, *jarr = NULL;
+	struct ns_hostmem hm;
+	struct json_object *doc = NULL, *arr;
+	struct area *areas = NULL;
 	const char **args;
-	int nargs, c, rc = NS_EXIT_OK, npids = 0;
+	int nargs, k, rc = NS_EXIT_OK, npids = 0, nareas = 0, done = 0;
 	poptContext ctx;
 
-	ns_cli_init("fast-swapoff", argc, argv);
+	nsc_init(c, "fast-swapoff", argc, argv);
 	ns_so_opts_init(&o);
 	ctx = poptGetContext("fast-swapoff", argc, (const char **)(void *)argv, options, 0);
 	poptSetOtherOptionHelp(ctx, "[OPTIONS] (DEVICE... | --all)");
-	while ((c = ns_cli_next(ctx)) >= 0)
-		if (c == OPT_PID) {
-			if (npids == (int)(sizeof(pids) / sizeof(pids[0])))
-				ns_usage("--pid: at most %d processes", npids);
-			pids[npids++] = ns_opt_pid("--pid", opt_pid);
+	while ((k = nsc_next(c, ctx)) >= 0)
+		if (k == OPT_PID) {
+			if (npids == NSC_PIDS_MAX)
+				nsc_usage(c, "--pid: at most %d processes", NSC_PIDS_MAX);
+			pids[npids++] = nsc_opt_pid(c, "--pid", opt.pid);
 		}
-	args = ns_cli_args(ctx, &nargs);
-	if (!opt_all && nargs == 0)
-		ns_usage("no swap area given (DEVICE... or --all)");
-	if (opt_all && nargs)
-		ns_usage("give devices or --all, not both");
-	if (opt_rate)
-		o.rate = ns_opt_size("--rate", opt_rate, false);
-	if (opt_readahead)
-		o.readahead = ns_opt_size("--readahead", opt_readahead, true);
-	if (opt_reserve) {
-		ns_opt_amount("--reserve", opt_reserve, &reserve);
-		o.reserve = &reserve;
-	}
-	if (opt_max_psi)
-		o.max_psi = ns_opt_double("--max-psi", opt_max_psi, 100);
-	if (opt_grace)
-		o.psi_grace = ns_opt_double("--psi-grace", opt_grace, 86400);
-	if (npids) {
-		o.pids = pids;
-		o.npids = npids;
-		opt_no_swapoff = 1;
-	}
-	/* each device must exist and be a block device or regular file before anything else */
+	args = nsc_args(ctx, &nargs);
+	if (!opt.all && nargs == 0)
+		nsc_usage(c, "no swap area given (DEVICE... or --all)");
+	if (opt.all && nargs)
+		nsc_usage(c, "give devices or --all, not both");
+	/* each device must exist before anything else */
 	for (int i = 0; i < nargs; i++) {
 		struct stat st;
 
 		if (stat(args[i], &st) < 0) {
-			ns_errno(-errno, "%s", args[i]);
-			rc = NS_EXIT_FAIL;
+			rc = nsc_fail_errno(c, -errno, NSC_R_NOT_SWAP, "%s", args[i]);
 			goto out;
 		}
 	}
-	if (!opt_dry_run && geteuid() != 0) {
-		ns_err("needs root (CAP_SYS_ADMIN for swap types and swapoff, ptrace access to read processes)");
-		rc = NS_EXIT_FAIL;
+	rc = ns_hostmem_read(NULL, &hm);
+	if (rc < 0) {
+		rc = nsc_fail_errno(c, rc, NULL, "reading /proc/meminfo");
 		goto out;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	o.stop = &stop_flag;
-	if (ns_progress_enabled())
-		o.progress = progress;
-	if (ns_cli.json) {
-		js = json_object_new_object();
-		jarr = json_object_new_array();
-		json_object_object_add(js, "version", json_object_new_int(1));
-		json_object_object_add(js, "areas", jarr);
+	rc = NS_EXIT_OK;
+	nsc_throttle(c, &o.rate, &o.max_psi, &o.psi_grace);
+	if (opt.readahead)
+		o.readahead = nsc_opt_size(c, "--readahead", opt.readahead, true, hm.mem_total);
+	if (nsc_shared.reserve) {
+		nsc_opt_amount(c, "--reserve", nsc_shared.reserve, hm.mem_total, &reserve);
+		o.reserve = &reserve;
 	}
-	if (opt_all) {
-		struct ns_swaps sw;
-
+	if (npids) {
+		o.pids = pids;
+		o.npids = npids;
+		opt.no_swapoff = 1;
+	}
+	if (!opt.dry_run && geteuid() != 0) {
+		rc = nsc_fail(c, NS_EXIT_FAIL, NSC_R_PERMISSION,
+			      "needs root (CAP_SYS_ADMIN for swap types and swapoff, ptrace access to read processes)");
+		goto out;
+	}
+	if (opt.all) {
 		rc = ns_swaps_read(NULL, &sw);
 		if (rc < 0) {
-			ns_errno(rc, "reading /proc/swaps");
-			rc = NS_EXIT_FAIL;
+			rc = nsc_fail_errno(c, rc, NULL, "reading /proc/swaps");
 			goto out;
 		}
+		rc = NS_EXIT_OK;
 		/* lowest priority first: the kernel fills those last, so they hold the least */
 		qsort(sw.area, (size_t)sw.nr, sizeof(sw.area[0]), by_priority);
-		for (int i = 0; i < sw.nr && rc == NS_EXIT_OK; i++)
-			rc = one_area(sw.area[i].path, &o, !opt_no_swapoff, jarr);
+		nareas = sw.nr;
 	} else
-		for (int i = 0; i < nargs && rc == NS_EXIT_OK; i++)
-			rc = one_area(args[i], &o, !opt_no_swapoff, jarr);
-out:
-	if (js) {
-		ns_json_print(js);
-		json_object_put(js);
+		nareas = nargs;
+	areas = calloc((size_t)nareas + 1, sizeof(*areas));
+	if (!areas) {
+		rc = nsc_fail_errno(c, -ENOMEM, NULL, "starting");
+		goto out;
 	}
+	for (int i = 0; i < nareas; i++)
+		snprintf(areas[i].device, sizeof(areas[i].device), "%s", opt.all ? sw.area[i].path : args[i]);
+	if (nareas == 0 && nsc_text(c))
+		printf("no active swap areas: nothing to do\n");
+	if (!opt.dry_run) {
+		nsc_signals_catch();
+		o.stop = &nsc_stop_requests;
+	}
+	for (int i = 0; i < nareas && rc == NS_EXIT_OK; i++) {
+		rc = one_area(c, &o, !opt.no_swapoff, &areas[i]);
+		done += rc == NS_EXIT_OK;
+	}
+	/* areas already swapped off make a later stop a partial run */
+	if (rc != NS_EXIT_OK && rc != NS_EXIT_PARTIAL && done && !opt.dry_run)
+		rc = NS_EXIT_PARTIAL;
+	doc = nsc_doc(NSC_KIND_SWAPOFF);
+	json_object_object_add(doc, "dry_run", json_object_new_boolean(opt.dry_run));
+	arr = json_object_new_array();
+	for (int i = 0; i < nareas; i++)
+		if (areas[i].outcome || areas[i].plan)
+			json_object_array_add(arr, area_json(&areas[i]));
+	json_object_object_add(doc, "areas", arr);
+	json_object_object_add(doc, "areas_done", json_object_new_int(done));
+out:
+	for (int i = 0; areas && i < nareas; i++)
+		ns_so_plan_free(areas[i].plan);
+	free(areas);
 	poptFreeContext(ctx);
-	return ns_cli_exit(rc);
+	return nsc_finish(c, rc, doc);
 }

@@ -1,78 +1,146 @@
-/* Moving one VM's memory with the migration engine, as numa-migrate, vm-pin --mem and the
- * plan executors all do it: lock, preflight, numatune handling for domains, the throttled
- * move, and the exit code. Shared by the commands so the safety rules live in one place. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Moving one VM's memory with the migration engine, as numa-migrate, vm-pin --mem and the plan
+ * executors all do it: the preflight (also numa-plan check and every dry run), the lock,
+ * numatune handling for domains, the throttled move, the audit records and the exit code.
+ * Shared by the commands so the safety rules and their messages live in one place. */
 #include <errno.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
-#include "common.h"
 #include "move.h"
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
+static uint64_t kinds_sum(const uint64_t *v)
 {
-	(void)sig;
-	stop_flag = 1;
+	uint64_t s = 0;
+
+	for (int k = 0; k < NS_KIND_COUNT; k++)
+		s = s + v[k] < s ? UINT64_MAX : s + v[k];
+	return s;
 }
 
-static const char *sz(uint64_t b, char *buf)
+static const char *nodes_text(const struct ns_set *s, char *buf, size_t len)
 {
-	return ns_size_format(b, buf, 32);
+	if (ns_set_format(s, buf, len) < 0 || !buf[0])
+		snprintf(buf, len, "-");
+	return buf;
 }
 
-static double mib(uint64_t b)
+/* ---- the preflight ---- */
+
+int nsc_check_run(struct nsc *c, const struct nsc_target *tg, const struct ns_mig_opts *o, struct nsc_check *chk)
 {
-	return (double)b / 1048576.0;
+	struct ns_proc_usage *u = NULL;
+	char msg[512] = "", tostr[256], allowed[256], a[32], b[32], d[32], what[300];
+	int rc;
+
+	memset(chk, 0, sizeof(*chk));
+	chk->id = tg->id;
+	chk->to = o->to;
+	chk->from = o->from;
+	chk->numa_mode = -1;
+	nsc_vmid_text(&tg->id, what, sizeof(what));
+	u = calloc(1, sizeof(*u));
+	rc = u ? ns_proc_status_read(NULL, tg->id.pid, u) : -ENOMEM;
+	if (rc < 0) {
+		free(u);
+		return nsc_fail_errno(c, rc, NULL, "%s", what);
+	}
+	snprintf(chk->comm, sizeof(chk->comm), "%s", u->comm);
+	free(u);
+	rc = ns_mig_preflight(tg->id.pid, o, &chk->plan);
+	if (rc < 0)
+		return nsc_fail_errno(c, rc, NULL, "%s", what);
+	chk->complete = true;
+	if (tg->id.domain) {
+		rc = ns_domain_numatune_get(c->connect, tg->id.name, &chk->numa_mode, chk->nodeset, sizeof(chk->nodeset),
+					    msg, sizeof(msg));
+		if (rc < 0)
+			return nsc_fail_libvirt(c, rc, what, msg);
+		chk->domain = true;
+		/* the move widens a restrictive nodeset to old + new for the move itself */
+		chk->widen = !chk->plan.mems_ok && chk->numa_mode == NS_NUMA_RESTRICTIVE;
+	}
+	ns_set_format(&o->to, tostr, sizeof(tostr));
+	ns_set_format(&chk->plan.mems_allowed, allowed, sizeof(allowed));
+	if (!chk->plan.mems_ok && !chk->widen) {
+		chk->verdict = NSC_NOT_ALLOWED;
+		if (chk->domain)
+			return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_ALLOWED,
+					"%s: node %s is outside its numatune nodeset (%s, mode %s), which libvirt cannot "
+					"change while the domain runs: set <numatune><memory mode='restrictive'/> in its "
+					"definition (virsh edit) and restart it, or give the new nodeset with "
+					"'virsh numatune %s --nodeset %s --config' and restart",
+					what, tostr, allowed, ns_numa_mode_name(chk->numa_mode), tg->id.name, tostr);
+		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_ALLOWED,
+				"%s: node %s is not in its allowed memory nodes (%s): its cpuset forbids it; add the node "
+				"to the cpuset's cpuset.mems first",
+				what, tostr, allowed);
+	}
+	if (!chk->plan.fits) {
+		chk->verdict = NSC_UNSAFE;
+		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_HEADROOM,
+				"%s: refused: %s to move, node %s has %s of headroom: short by %s%s", what,
+				nsc_size(chk->plan.move_total, a), tostr, nsc_size(chk->plan.headroom, b),
+				nsc_size(chk->plan.shortfall, d), chk->plan.huge_short ? " (hugetlb pool)" : "");
+	}
+	chk->verdict = NSC_SAFE;
+	return NS_EXIT_OK;
 }
 
-static void progress(void *arg, const struct ns_mig_progress *p)
+/* headroom - bytes, signed for people ("-1.5G" when short) */
+static const char *after_text(uint64_t headroom, uint64_t bytes, char *buf)
 {
-	double rate = p->elapsed > 0 ? mib(p->moved_bytes) / p->elapsed : 0;
-	double eta = rate > 0 ? (mib(p->total_bytes) - mib(p->moved_bytes)) / rate : 0;
-	char h[32];
+	char tmp[32];
 
-	(void)arg;
-	if (p->rolling_back)
-		fprintf(stderr, "\rrolling back: %.1f/%.1f MiB  %.1f MiB/s  ETA %.0fs                         ",
-			mib(p->moved_bytes), mib(p->total_bytes), rate, eta < 0 ? 0 : eta);
-	else
-		fprintf(stderr, "\rmoving: %.1f/%.1f MiB  %.1f MiB/s  ETA %.0fs  target headroom %s   ",
-			mib(p->moved_bytes), mib(p->total_bytes), rate, eta < 0 ? 0 : eta,
-			sz(p->target_headroom, h));
+	if (headroom >= bytes)
+		return nsc_size(headroom - bytes, buf);
+	snprintf(buf, 32, "-%s", nsc_size(bytes - headroom, tmp));
+	return buf;
 }
 
-static void print_plan(const struct ns_mig_plan *p, const char *comm, const char *to)
+void nsc_check_text(const struct nsc *c, const struct nsc_check *k)
 {
-	char a[32], b[32], c[32], d[32], e[32];
+	const struct ns_mig_plan *p = &k->plan;
+	char a[32], b[32], cc[32], d[32], e[32], tostr[256], allowed[256], who[300];
 
-	printf("pid %d (%s): move to node %s\n", (int)p->pid, comm, to);
-	printf("  to move:    anon %s, thp %s, file %s, shmem %s, hugetlb %s\n", sz(p->move[NS_KIND_ANON], a),
-	       sz(p->move[NS_KIND_THP], b), sz(p->move[NS_KIND_FILE], c), sz(p->move[NS_KIND_SHMEM], d),
-	       sz(p->move[NS_KIND_HUGETLB], e));
+	if (!nsc_text(c) || !k->complete)
+		return;
+	nodes_text(&k->to, tostr, sizeof(tostr));
+	nodes_text(&p->mems_allowed, allowed, sizeof(allowed));
+	printf("%s: move to node %s\n", nsc_vmid_text(&k->id, who, sizeof(who)), tostr);
+	printf("  to move:    anon %s, thp %s, file %s, shmem %s, hugetlb %s\n", nsc_size(p->move[NS_KIND_ANON], a),
+	       nsc_size(p->move[NS_KIND_THP], b), nsc_size(p->move[NS_KIND_FILE], cc),
+	       nsc_size(p->move[NS_KIND_SHMEM], d), nsc_size(p->move[NS_KIND_HUGETLB], e));
 	printf("  on target:  %s; on other nodes (not moved): %s; swapped out (not moved): %s\n",
-	       sz(p->on_target[NS_KIND_ANON] + p->on_target[NS_KIND_THP] + p->on_target[NS_KIND_FILE] +
-			  p->on_target[NS_KIND_SHMEM] + p->on_target[NS_KIND_HUGETLB],
-		  a),
-	       sz(p->elsewhere, b), sz(p->swapped, c));
+	       nsc_size(kinds_sum(p->on_target), a), nsc_size(p->elsewhere, b), nsc_size(p->swapped, cc));
 	for (int i = 0; i < p->nr_targets; i++) {
 		const struct ns_fit *f = &p->target_fit[i];
 
 		printf("  node %d:     headroom %s (free %s, high watermark + reserve %s)\n", f->node,
-		       sz(f->headroom, a), sz(f->free, b), sz(f->floor, c));
+		       nsc_size(f->headroom, a), nsc_size(f->free, b), nsc_size(f->floor, cc));
 	}
+	printf("  headroom:   %s before, %s after the move\n", nsc_size(p->headroom, a),
+	       after_text(p->headroom, p->move_total, b));
 	for (unsigned i = 0; i < p->nr_pools; i++)
-		printf("  hugetlb %s: %s to move, %s free in the targets' pools\n", sz(p->pool_size[i], a),
-		       sz(p->huge_move[i], b), sz(p->huge_free[i], c));
-	if (p->fits)
-		printf("  verdict:    safe: %s of %s headroom\n", sz(p->move_total, a), sz(p->headroom, b));
+		printf("  hugetlb %s: %s to move, %s free in the targets' pools, %s after\n", nsc_size(p->pool_size[i], a),
+		       nsc_size(p->huge_move[i], b), nsc_size(p->huge_free[i], cc),
+		       after_text(p->huge_free[i], p->huge_move[i], d));
+	printf("  memory:     allowed on node%s %s%s\n", nsc_plural(ns_set_count(&p->mems_allowed)), allowed,
+	       p->mems_ok   ? ""
+	       : k->widen ? " (restrictive numatune: widened to include the target for the move)"
+			  : " (the target is not among them)");
+	if (k->verdict == NSC_NOT_ALLOWED)
+		printf("  verdict:    not allowed: node %s is outside the allowed memory nodes\n", tostr);
+	else if (k->verdict == NSC_SAFE && p->move_total == 0 && kinds_sum(p->move) == 0)
+		printf("  verdict:    safe: nothing to move\n");
+	else if (k->verdict == NSC_SAFE)
+		printf("  verdict:    safe: %s of %s headroom\n", nsc_size(p->move_total, a), nsc_size(p->headroom, b));
 	else
-		printf("  verdict:    unsafe: short by %s%s\n", sz(p->shortfall, a),
-		       p->huge_short ? " (hugetlb pool)" : "");
+		printf("  verdict:    unsafe: short by %s%s\n", nsc_size(p->shortfall, a), p->huge_short ? " (hugetlb pool)" : "");
 }
 
 static struct json_object *kinds_json(const uint64_t *v)
@@ -80,297 +148,378 @@ static struct json_object *kinds_json(const uint64_t *v)
 	struct json_object *o = json_object_new_object();
 
 	for (int k = 0; k < NS_KIND_COUNT; k++)
-		json_object_object_add(o, ns_kind_name(k), ns_json_u64(v[k]));
+		json_object_object_add(o, ns_kind_name(k), nsc_json_u64(v[k]));
 	return o;
 }
 
-static struct json_object *plan_json(const struct ns_mig_plan *p)
+static const char *verdict_name(enum nsc_verdict v)
 {
-	struct json_object *o = json_object_new_object(), *t = json_object_new_array();
+	return v == NSC_SAFE ? "safe" : v == NSC_UNSAFE ? "unsafe" : "not_allowed";
+}
 
-	json_object_object_add(o, "pid", json_object_new_int(p->pid));
+struct json_object *nsc_check_json(const struct nsc_check *k)
+{
+	const struct ns_mig_plan *p = &k->plan;
+	struct json_object *o = nsc_doc(NSC_KIND_CHECK), *tg = json_object_new_array(), *hp = json_object_new_array();
+
+	json_object_object_add(o, "vm", nsc_vmid_json(&k->id));
+	json_object_object_add(o, "comm", json_object_new_string(k->comm));
+	json_object_object_add(o, "to", nsc_json_set(&k->to));
+	json_object_object_add(o, "from", ns_set_empty(&k->from) ? NULL : nsc_json_set(&k->from));
 	json_object_object_add(o, "move", kinds_json(p->move));
-	json_object_object_add(o, "move_total", ns_json_u64(p->move_total));
+	json_object_object_add(o, "move_total", nsc_json_u64(p->move_total));
 	json_object_object_add(o, "on_target", kinds_json(p->on_target));
-	json_object_object_add(o, "elsewhere", ns_json_u64(p->elsewhere));
-	json_object_object_add(o, "swapped", ns_json_u64(p->swapped));
+	json_object_object_add(o, "elsewhere", nsc_json_u64(p->elsewhere));
+	json_object_object_add(o, "swapped", nsc_json_u64(p->swapped));
 	for (int i = 0; i < p->nr_targets; i++) {
+		const struct ns_fit *f = &p->target_fit[i];
 		struct json_object *n = json_object_new_object();
 
-		json_object_object_add(n, "node", json_object_new_int(p->target_fit[i].node));
-		json_object_object_add(n, "headroom", ns_json_u64(p->target_fit[i].headroom));
-		json_object_object_add(n, "free", ns_json_u64(p->target_fit[i].free));
-		json_object_object_add(n, "floor", ns_json_u64(p->target_fit[i].floor));
-		json_object_array_add(t, n);
+		json_object_object_add(n, "node", json_object_new_int(f->node));
+		json_object_object_add(n, "headroom", nsc_json_u64(f->headroom));
+		json_object_object_add(n, "free", nsc_json_u64(f->free));
+		json_object_object_add(n, "floor", nsc_json_u64(f->floor));
+		json_object_object_add(n, "reserve", nsc_json_u64(f->reserve));
+		json_object_array_add(tg, n);
 	}
-	json_object_object_add(o, "targets", t);
-	json_object_object_add(o, "headroom", ns_json_u64(p->headroom));
-	json_object_object_add(o, "verdict", json_object_new_string(p->fits ? "safe" : "unsafe"));
-	json_object_object_add(o, "shortfall", ns_json_u64(p->shortfall));
+	json_object_object_add(o, "targets", tg);
+	json_object_object_add(o, "headroom_before", nsc_json_u64(p->headroom));
+	/* what is left once the move is made: negative when it does not fit */
+	json_object_object_add(o, "headroom_after",
+			       json_object_new_int64(p->headroom >= p->move_total ? (int64_t)(p->headroom - p->move_total)
+										  : -(int64_t)(p->move_total - p->headroom)));
+	for (unsigned i = 0; i < p->nr_pools; i++) {
+		struct json_object *h = json_object_new_object();
+
+		json_object_object_add(h, "page_size", nsc_json_u64(p->pool_size[i]));
+		json_object_object_add(h, "move", nsc_json_u64(p->huge_move[i]));
+		json_object_object_add(h, "free_before", nsc_json_u64(p->huge_free[i]));
+		json_object_object_add(h, "free_after",
+				       json_object_new_int64(p->huge_free[i] >= p->huge_move[i]
+								     ? (int64_t)(p->huge_free[i] - p->huge_move[i])
+								     : -(int64_t)(p->huge_move[i] - p->huge_free[i])));
+		json_object_array_add(hp, h);
+	}
+	json_object_object_add(o, "hugetlb", hp);
+	json_object_object_add(o, "mems_allowed", nsc_json_set(&p->mems_allowed));
+	json_object_object_add(o, "mems_ok", json_object_new_boolean(p->mems_ok || k->widen));
+	if (k->domain) {
+		struct json_object *n = json_object_new_object();
+
+		json_object_object_add(n, "mode", json_object_new_string(ns_numa_mode_name(k->numa_mode)));
+		json_object_object_add(n, "nodeset", json_object_new_string(k->nodeset));
+		json_object_object_add(n, "widen", json_object_new_boolean(k->widen));
+		json_object_object_add(o, "numatune", n);
+	} else
+		json_object_object_add(o, "numatune", NULL);
+	json_object_object_add(o, "verdict", json_object_new_string(verdict_name(k->verdict)));
+	json_object_object_add(o, "shortfall", nsc_json_u64(p->shortfall));
 	return o;
 }
 
-static void print_result(const struct ns_mig_result *r)
+/* ---- the move ---- */
+
+static void on_progress(void *arg, const struct ns_mig_progress *mp)
 {
+	struct nsc_progress *p = arg;
+
+	nsc_progress_update(p, mp->rolling_back ? "rolling_back" : "moving", mp->moved_bytes, mp->total_bytes,
+			    mp->elapsed, "headroom", mp->target_headroom);
+}
+
+/* After a finished move: the domain's memory policy points at the new nodes, so new
+ * allocations do not return to the old ones. Only restrictive mode can change live. */
+static int domain_policy(struct nsc *c, struct nsc_move *mv, const char *to)
+{
+	const struct nsc_check *k = &mv->check;
+	char msg[512], what[300];
+
+	nsc_vmid_text(&k->id, what, sizeof(what));
+	if (k->numa_mode == NS_NUMA_RESTRICTIVE && strcmp(k->nodeset, to) != 0) {
+		nsc_audit(c, LOG_NOTICE, "numatune", "start", &k->id, "nodeset_before=%s nodeset_after=%s",
+			  k->nodeset[0] ? k->nodeset : "-", to);
+		if (ns_domain_numatune_set(c->connect, k->id.name, to, msg, sizeof(msg)) < 0) {
+			nsc_audit(c, LOG_ERR, "numatune", "end", &k->id, "outcome=failed");
+			return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT,
+					"%s: the memory moved, but setting numatune nodeset %s failed: %s", what, to, msg);
+		}
+		nsc_audit(c, LOG_NOTICE, "numatune", "end", &k->id, "outcome=done");
+		mv->numatune_set = true;
+		snprintf(mv->nodeset_after, sizeof(mv->nodeset_after), "%s", to);
+	} else if (k->numa_mode != NS_NUMA_RESTRICTIVE && k->nodeset[0] && strcmp(k->nodeset, to) != 0)
+		nsc_warn(c,
+			 "%s: numatune is %s with nodeset %s, which libvirt cannot change live: new allocations may "
+			 "go back there; run 'virsh numatune %s --nodeset %s --config' and restart it, or switch its "
+			 "mode to restrictive",
+			 what, ns_numa_mode_name(k->numa_mode), k->nodeset, k->id.name, to);
+	return NS_EXIT_OK;
+}
+
+static int widen_nodeset(struct nsc *c, struct nsc_move *mv, const struct ns_set *to, char *widestr, size_t len)
+{
+	struct nsc_check *k = &mv->check;
+	struct ns_set wide = k->plan.mems_allowed;
+	char msg[512], what[300];
+
+	nsc_vmid_text(&k->id, what, sizeof(what));
+	ns_set_or(&wide, to);
+	ns_set_format(&wide, widestr, len);
+	nsc_audit(c, LOG_NOTICE, "numatune", "start", &k->id, "nodeset_before=%s nodeset_after=%s widen=yes",
+		  k->nodeset[0] ? k->nodeset : "-", widestr);
+	if (ns_domain_numatune_set(c->connect, k->id.name, widestr, msg, sizeof(msg)) < 0) {
+		nsc_audit(c, LOG_ERR, "numatune", "end", &k->id, "outcome=failed");
+		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT, "%s: widening numatune nodeset to %s: %s", what, widestr,
+				msg);
+	}
+	nsc_audit(c, LOG_NOTICE, "numatune", "end", &k->id, "outcome=done");
+	nsc_info(c, "%s: numatune nodeset %s -> %s (widened for the move, restrictive, live)", what, k->nodeset,
+		 widestr);
+	return NS_EXIT_OK;
+}
+
+/* How a run of the engine ends, as the contract's exit code. */
+static int move_outcome(struct nsc *c, struct nsc_move *mv)
+{
+	const struct ns_mig_result *r = &mv->res;
+	char what[300];
+	const char *reason;
+	bool back = r->rolled_back && r->rollback_failed == 0;
+
+	nsc_vmid_text(&mv->check.id, what, sizeof(what));
+	switch (r->stop) {
+	case NS_MIG_DONE:
+		mv->outcome = "done";
+		return NS_EXIT_OK;
+	case NS_MIG_STOP_EXITED:
+		mv->outcome = "failed";
+		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_EXITED, "%s: the process exited during the move", what);
+	case NS_MIG_STOP_HEADROOM:
+		reason = NSC_R_HEADROOM;
+		break;
+	case NS_MIG_STOP_ENOMEM:
+		reason = NSC_R_MEMORY;
+		break;
+	case NS_MIG_STOP_PSI:
+		reason = NSC_R_PRESSURE;
+		break;
+	case NS_MIG_STOP_SIGNAL:
+	default:
+		reason = NSC_R_SIGNAL;
+		break;
+	}
+	if (back || r->moved_total == 0) {
+		mv->outcome = "rolled_back";
+		return nsc_fail(c, NS_EXIT_REFUSED, reason, "%s: stopped: %s; %s", what, ns_mig_stop_str(r->stop),
+				r->moved_total ? "moved pages were put back" : "nothing had moved");
+	}
+	mv->outcome = "partial";
+	if (r->rolled_back)
+		return nsc_fail(c, NS_EXIT_PARTIAL, reason,
+				"%s: stopped: %s; the rollback stopped partway: %llu units not back (see the result); "
+				"run the same command again to finish the move",
+				what, ns_mig_stop_str(r->stop), (unsigned long long)r->rollback_failed);
+	return nsc_fail(c, NS_EXIT_PARTIAL, reason,
+			"%s: stopped: %s; what moved stays moved; run the same command again to finish the move", what,
+			ns_mig_stop_str(r->stop));
+}
+
+int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts *o, bool dry_run, struct nsc_move *mv)
+{
+	struct nsc_progress prog;
+	struct nsc_check *k = &mv->check;
+	char tostr[256], fromstr[256], what[300], widestr[256] = "", msg[512];
+	int rc, lock_fd = -1, prio;
+	bool widened = false;
+	pid_t holder = 0;
+
+	memset(mv, 0, sizeof(*mv));
+	nsc_vmid_text(&tg->id, what, sizeof(what));
+	ns_set_format(&o->to, tostr, sizeof(tostr));
+	if (o->all_shared && ns_cap_have(CAP_SYS_NICE) != 1)
+		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_PERMISSION,
+				"--all-shared needs %s (moving pages of other processes: MPOL_MF_MOVE_ALL)",
+				ns_cap_name(CAP_SYS_NICE));
+	/* a dry run changes nothing, so it takes no lock and may be run by anyone who can read
+	 * the process */
+	if (!dry_run) {
+		rc = ns_mig_lock(NULL, tg->id.pid, &lock_fd, &holder);
+		if (rc == -EBUSY)
+			return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_BUSY,
+					"%s: another numa-migrate (pid %d) is moving it; try again when it is done", what,
+					(int)holder);
+		if (rc < 0)
+			return nsc_fail_errno(c, rc, NULL, "lock for pid %d", (int)tg->id.pid);
+	}
+	rc = nsc_check_run(c, tg, o, k);
+	nsc_check_text(c, k);
+	if (rc != NS_EXIT_OK || dry_run)
+		goto out;
+	if (k->widen) {
+		rc = widen_nodeset(c, mv, &o->to, widestr, sizeof(widestr));
+		if (rc != NS_EXIT_OK)
+			goto out;
+		widened = true;
+		rc = ns_mig_preflight(tg->id.pid, o, &k->plan);
+		if (rc < 0) {
+			rc = nsc_fail_errno(c, rc, NULL, "%s", what);
+			goto out;
+		}
+	}
+
+	nsc_signals_catch();
+	o->stop = &nsc_stop_requests;
+	nsc_progress_init(&prog, c);
+	if (nsc_progress_on(&prog)) {
+		o->progress = on_progress;
+		o->progress_arg = &prog;
+	}
+	o->plan = &k->plan; /* the run takes its totals from this preflight instead of walking again */
+	nodes_text(&o->from, fromstr, sizeof(fromstr));
+	nsc_audit(c, LOG_NOTICE, "move", "start", &k->id, "from=%s to=%s bytes=%llu", ns_set_empty(&o->from) ? "other" : fromstr,
+		  tostr, (unsigned long long)k->plan.move_total);
+	rc = ns_mig_run(tg->id.pid, o, &mv->res);
+	nsc_progress_end(&prog);
+	o->progress = NULL;
+	o->plan = NULL;
+	if (rc == -EACCES) {
+		mv->outcome = "failed";
+		rc = nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_ALLOWED,
+			      "%s: the kernel refused node %s (not in the process's cpuset mems)", what, tostr);
+	} else if (rc < 0) {
+		mv->outcome = "failed";
+		rc = nsc_fail_errno(c, rc, NULL, "%s", what);
+	} else {
+		mv->ran = true;
+		nsc_move_text(c, mv);
+		rc = move_outcome(c, mv);
+	}
+	prio = rc == NS_EXIT_OK ? LOG_NOTICE : rc == NS_EXIT_REFUSED || rc == NS_EXIT_PARTIAL ? LOG_WARNING : LOG_ERR;
+	nsc_audit(c, prio, "move", "end", &k->id,
+		  "to=%s outcome=%s code=%d moved=%llu duration_s=%.3f rolled_back=%s rollback_bytes=%llu "
+		  "rollback_failed=%llu",
+		  tostr, mv->outcome ? mv->outcome : "failed", rc, (unsigned long long)mv->res.moved_total,
+		  mv->res.duration, mv->res.rolled_back ? "yes" : "no", (unsigned long long)mv->res.rollback_bytes,
+		  (unsigned long long)mv->res.rollback_failed);
+	if (rc == NS_EXIT_OK && k->domain)
+		rc = domain_policy(c, mv, tostr);
+out:
+	/* a widened nodeset is put back when the move did not happen or did not finish */
+	if (widened && rc != NS_EXIT_OK && k->nodeset[0]) {
+		nsc_audit(c, LOG_NOTICE, "numatune", "start", &k->id, "nodeset_before=%s nodeset_after=%s restore=yes",
+			  widestr, k->nodeset);
+		if (ns_domain_numatune_set(c->connect, k->id.name, k->nodeset, msg, sizeof(msg)) < 0) {
+			nsc_audit(c, LOG_ERR, "numatune", "end", &k->id, "outcome=failed");
+			nsc_err(c, "%s: restoring numatune nodeset %s: %s", what, k->nodeset, msg);
+		} else
+			nsc_audit(c, LOG_NOTICE, "numatune", "end", &k->id, "outcome=done");
+	}
+	ns_mig_unlock(lock_fd);
+	return rc;
+}
+
+void nsc_move_text(const struct nsc *c, const struct nsc_move *mv)
+{
+	const struct ns_mig_result *r = &mv->res;
 	char a[32], b[32];
 
-	printf("%s: moved %s (%llu pages or huge pages) in %.1f s, %.1f MiB/s; %llu calls (%u at once), longest "
-	       "%.1f ms, chunks %llu-%llu\n",
-	       ns_mig_stop_str(r->stop), sz(r->moved_total, a), (unsigned long long)r->pages_moved, r->duration,
-	       r->duration > 0 ? mib(r->moved_total) / r->duration : 0, (unsigned long long)r->calls, r->jobs,
-	       (double)r->longest_call_ns / 1e6, (unsigned long long)r->chunk_min, (unsigned long long)r->chunk_max);
+	if (!nsc_text(c) || !mv->ran)
+		return;
+	if (r->stop == NS_MIG_DONE && r->pages_moved == 0 && r->moved_total == 0)
+		printf("done: nothing to move\n");
+	else
+		printf("%s: moved %s (%llu pages or huge pages) in %.1f s, %s/s; %llu call%s (%u at once), longest "
+		       "%.1f ms, chunks %llu-%llu\n",
+		       r->stop == NS_MIG_DONE ? "done" : "stopped", nsc_size(r->moved_total, a),
+		       (unsigned long long)r->pages_moved, r->duration,
+		       nsc_size(r->duration > 0 ? (uint64_t)((double)r->moved_total / r->duration) : 0, b),
+		       (unsigned long long)r->calls, nsc_plural((long long)r->calls), r->jobs,
+		       (double)r->longest_call_ns / 1e6, (unsigned long long)r->chunk_min,
+		       (unsigned long long)r->chunk_max);
 	printf("pages: moved %llu, busy %llu (retried %llu), shared with other processes %llu, not movable %llu, "
 	       "not present %llu, no memory %llu, other %llu; swapped out %s\n",
-	       (unsigned long long)r->pages_moved, (unsigned long long)r->pages_busy,
-	       (unsigned long long)r->pages_retried, (unsigned long long)r->pages_acces,
-	       (unsigned long long)r->pages_fault, (unsigned long long)r->pages_noent,
-	       (unsigned long long)r->pages_nomem, (unsigned long long)r->pages_other, sz(r->swapped, b));
+	       (unsigned long long)r->pages_moved, (unsigned long long)r->pages_busy, (unsigned long long)r->pages_retried,
+	       (unsigned long long)r->pages_acces, (unsigned long long)r->pages_fault, (unsigned long long)r->pages_noent,
+	       (unsigned long long)r->pages_nomem, (unsigned long long)r->pages_other, nsc_size(r->swapped, b));
 	if (r->thp_seen)
 		printf("THP: %llu moved, %llu still huge on arrival\n", (unsigned long long)r->thp_seen,
 		       (unsigned long long)r->thp_arrived_huge);
 	if (r->rolled_back)
-		printf("rollback: %s back on their original nodes (%llu units), %llu not back\n",
-		       sz(r->rollback_bytes, a), (unsigned long long)r->rollback_pages,
-		       (unsigned long long)r->rollback_failed);
+		printf("rollback: %s back on their original nodes (%llu units), %llu not back\n", nsc_size(r->rollback_bytes, a),
+		       (unsigned long long)r->rollback_pages, (unsigned long long)r->rollback_failed);
+	if (mv->numatune_set)
+		printf("%s: numatune nodeset %s -> %s (restrictive, live)\n", mv->check.id.name,
+		       mv->check.nodeset[0] ? mv->check.nodeset : "(none)", mv->nodeset_after);
 }
 
-static struct json_object *result_json(const struct ns_mig_result *r)
+static const char *stop_name(enum ns_mig_stop s)
 {
-	struct json_object *o = json_object_new_object(), *pg = json_object_new_object();
-
-	json_object_object_add(o, "outcome", json_object_new_string(r->stop == NS_MIG_DONE ? "done" : "stopped"));
-	json_object_object_add(o, "reason", json_object_new_string(ns_mig_stop_str(r->stop)));
-	json_object_object_add(o, "moved", kinds_json(r->moved));
-	json_object_object_add(o, "moved_total", ns_json_u64(r->moved_total));
-	json_object_object_add(pg, "moved", ns_json_u64(r->pages_moved));
-	json_object_object_add(pg, "busy", ns_json_u64(r->pages_busy));
-	json_object_object_add(pg, "retried", ns_json_u64(r->pages_retried));
-	json_object_object_add(pg, "shared", ns_json_u64(r->pages_acces));
-	json_object_object_add(pg, "fault", ns_json_u64(r->pages_fault));
-	json_object_object_add(pg, "not_present", ns_json_u64(r->pages_noent));
-	json_object_object_add(pg, "nomem", ns_json_u64(r->pages_nomem));
-	json_object_object_add(pg, "other", ns_json_u64(r->pages_other));
-	json_object_object_add(o, "pages", pg);
-	json_object_object_add(o, "swapped", ns_json_u64(r->swapped));
-	json_object_object_add(o, "thp_moved", ns_json_u64(r->thp_seen));
-	json_object_object_add(o, "thp_still_huge", ns_json_u64(r->thp_arrived_huge));
-	json_object_object_add(o, "duration_s", json_object_new_double(r->duration));
-	json_object_object_add(o, "calls", ns_json_u64(r->calls));
-	json_object_object_add(o, "jobs", ns_json_u64(r->jobs));
-	json_object_object_add(o, "move_s", json_object_new_double((double)r->move_ns / 1e9));
-	json_object_object_add(o, "longest_call_ms", json_object_new_double((double)r->longest_call_ns / 1e6));
-	json_object_object_add(o, "rolled_back", json_object_new_boolean(r->rolled_back));
-	json_object_object_add(o, "rollback_bytes", ns_json_u64(r->rollback_bytes));
-	json_object_object_add(o, "rollback_failed", ns_json_u64(r->rollback_failed));
-	return o;
-}
-
-/* After a finished move: make the domain's memory policy point at the new nodes, so new
- * allocations do not return to the old ones. Only restrictive mode can change live. */
-static int domain_policy(const char *domain, int mode, const char *before, const char *to, struct json_object *js)
-{
-	char msg[512];
-	bool set = false;
-
-	if (mode == NS_NUMA_RESTRICTIVE && strcmp(before, to) != 0) {
-		if (ns_domain_numatune_set(ns_cli.connect, domain, to, msg, sizeof(msg)) < 0) {
-			ns_err("domain %s: the memory moved, but setting numatune nodeset %s failed: %s", domain,
-			       to, msg);
-			return NS_EXIT_FAIL;
-		}
-		set = true;
-		if (!js && !ns_cli.quiet)
-			printf("domain %s: numatune nodeset %s -> %s (restrictive, live)\n", domain,
-			       before[0] ? before : "(none)", to);
-	} else if (mode != NS_NUMA_RESTRICTIVE && before[0] && strcmp(before, to) != 0)
-		ns_warn("domain %s: numatune is %s with nodeset %s, which libvirt cannot change live: new "
-			"allocations may go back there; run 'virsh numatune %s --nodeset %s --config' and restart it, "
-			"or switch its mode to restrictive",
-			domain, ns_numa_mode_name(mode), before, domain, to);
-	if (js) {
-		struct json_object *d = json_object_new_object();
-
-		json_object_object_add(d, "name", json_object_new_string(domain));
-		json_object_object_add(d, "numatune_mode", json_object_new_string(ns_numa_mode_name(mode)));
-		json_object_object_add(d, "nodeset_before", json_object_new_string(before));
-		json_object_object_add(d, "nodeset_after", json_object_new_string(set ? to : before));
-		json_object_object_add(js, "domain", d);
-	}
-	return NS_EXIT_OK;
-}
-
-int ns_move_vm(const struct ns_move_req *r)
-{
-	struct ns_mig_opts o = *r->o;
-	struct ns_mig_plan plan;
-	struct ns_mig_result res;
-	struct ns_proc_usage *u = NULL;
-	struct json_object *js = r->js;
-	struct sigaction sa;
-	const char *dom = r->domain;
-	char tostr[256], allowed[256], dnodes[256] = "", msg[512];
-	int dmode = -1, rc, lock_fd = -1;
-	bool widened = false;
-	pid_t pid = r->pid, holder = 0;
-
-	ns_set_format(&o.to, tostr, sizeof(tostr));
-	if (o.all_shared && ns_cap_have(CAP_SYS_NICE) != 1) {
-		ns_err("--all-shared needs %s (moving pages of other processes: MPOL_MF_MOVE_ALL)",
-		       ns_cap_name(CAP_SYS_NICE));
-		rc = NS_EXIT_FAIL;
-		goto out;
-	}
-	/* identity only: a kernel thread has no memory; the name is for the output. (Not
-	 * ns_proc_usage_read: its walk of numa_maps costs as much as a pagemap pass.) */
-	rc = ns_proc_check_user(NULL, pid);
-	if (rc == 0 && !(u = calloc(1, sizeof(*u))))
-		rc = -ENOMEM;
-	if (rc == 0)
-		rc = ns_proc_status_read(NULL, pid, u);
-	if (rc < 0) {
-		if (rc == -EINVAL)
-			ns_err("pid %d: a kernel thread has no memory to move", (int)pid);
-		else
-			ns_errno(rc, "pid %d", (int)pid);
-		rc = NS_EXIT_FAIL;
-		goto out;
-	}
-	rc = ns_mig_lock(getenv("NUMASAFE_RUNDIR"), pid, &lock_fd, &holder);
-	if (rc == -EBUSY) {
-		ns_err("pid %d: another numa-migrate (pid %d) is moving it", (int)pid, (int)holder);
-		rc = NS_EXIT_FAIL;
-		goto out;
-	} else if (rc < 0) {
-		ns_errno(rc, "lock for pid %d", (int)pid);
-		rc = NS_EXIT_FAIL;
-		goto out;
-	}
-
-	rc = ns_mig_preflight(pid, &o, &plan);
-	if (rc < 0) {
-		ns_errno(rc, "pid %d", (int)pid);
-		rc = NS_EXIT_FAIL;
-		goto out;
-	}
-	if (js) {
-		json_object_object_add(js, "plan", plan_json(&plan));
-	} else if (!ns_cli.quiet)
-		print_plan(&plan, u->comm, tostr);
-	if (dom) {
-		rc = ns_domain_numatune_get(ns_cli.connect, dom, &dmode, dnodes, sizeof(dnodes), msg,
-					    sizeof(msg));
-		if (rc < 0) {
-			ns_err("domain %s: reading numatune: %s", dom, msg[0] ? msg : strerror(-rc));
-			rc = NS_EXIT_FAIL;
-			goto out;
-		}
-	}
-	if (!plan.mems_ok && dom && dmode == NS_NUMA_RESTRICTIVE && !r->dry_run) {
-		/* widen to old ∪ new so the pages may live on both while they move */
-		struct ns_set wide = plan.mems_allowed;
-		char widestr[256];
-
-		ns_set_or(&wide, &o.to);
-		ns_set_format(&wide, widestr, sizeof(widestr));
-		rc = ns_domain_numatune_set(ns_cli.connect, dom, widestr, msg, sizeof(msg));
-		if (rc < 0) {
-			ns_err("domain %s: widening numatune nodeset to %s: %s", dom, widestr, msg);
-			rc = NS_EXIT_FAIL;
-			goto out;
-		}
-		widened = true;
-		if (!js && !ns_cli.quiet)
-			printf("domain %s: numatune nodeset %s -> %s (widened for the move, restrictive, live)\n",
-			       dom, dnodes, widestr);
-		rc = ns_mig_preflight(pid, &o, &plan);
-		if (rc < 0) {
-			ns_errno(rc, "pid %d", (int)pid);
-			rc = NS_EXIT_FAIL;
-			goto out;
-		}
-	}
-	if (!plan.mems_ok && dom && dmode == NS_NUMA_RESTRICTIVE && r->dry_run) {
-		if (!js && !ns_cli.quiet)
-			printf("domain %s: numatune nodeset %s would be widened to include node %s for the move\n",
-			       dom, dnodes, tostr);
-		plan.mems_ok = true;
-	}
-	if (!plan.mems_ok) {
-		ns_set_format(&plan.mems_allowed, allowed, sizeof(allowed));
-		if (dom && dmode != NS_NUMA_RESTRICTIVE)
-			ns_err("domain %s: node %s is outside its numatune nodeset (%s, mode %s), which libvirt cannot "
-			       "change while the domain runs: set <numatune><memory mode='restrictive'/> in its "
-			       "definition (virsh edit) and restart it, or give the new nodeset with "
-			       "'virsh numatune %s --nodeset %s --config' and restart",
-			       dom, tostr, allowed, ns_numa_mode_name(dmode), dom, tostr);
-		else
-			ns_err("pid %d: node %s is not in its allowed memory nodes (%s): its cpuset forbids it; add "
-			       "the node to the cpuset's cpuset.mems first",
-			       (int)pid, tostr, allowed);
-		rc = NS_EXIT_FAIL;
-		goto out;
-	}
-	if (!plan.fits) {
-		char a[32], b[32], c[32];
-
-		ns_err("pid %d: refused: %s to move, node %s has %s of headroom: short by %s%s", (int)pid,
-		       sz(plan.move_total, a), tostr, sz(plan.headroom, b), sz(plan.shortfall, c),
-		       plan.huge_short ? " (hugetlb pool)" : "");
-		rc = NS_EXIT_REFUSED;
-		goto out;
-	}
-	if (r->dry_run) {
-		rc = NS_EXIT_OK;
-		goto out;
-	}
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	o.stop = &stop_flag;
-	if (ns_progress_enabled())
-		o.progress = progress;
-	o.plan = &plan; /* the run takes its totals from this preflight instead of walking again */
-	rc = ns_mig_run(pid, &o, &res);
-	if (o.progress)
-		fputc('\n', stderr);
-	if (rc == -EACCES) {
-		ns_err("pid %d: the kernel refused node %s (not in the process's cpuset mems)", (int)pid, tostr);
-		rc = NS_EXIT_FAIL;
-		goto out;
-	}
-	if (rc < 0) {
-		ns_errno(rc, "pid %d", (int)pid);
-		rc = NS_EXIT_FAIL;
-		goto out;
-	}
-	if (js)
-		json_object_object_add(js, "result", result_json(&res));
-	else if (!ns_cli.quiet)
-		print_result(&res);
-	switch (res.stop) {
+	switch (s) {
 	case NS_MIG_DONE:
-		rc = NS_EXIT_OK;
-		break;
+		return "done";
+	case NS_MIG_STOP_HEADROOM:
+		return NSC_R_HEADROOM;
+	case NS_MIG_STOP_PSI:
+		return NSC_R_PRESSURE;
+	case NS_MIG_STOP_ENOMEM:
+		return NSC_R_MEMORY;
+	case NS_MIG_STOP_SIGNAL:
+		return NSC_R_SIGNAL;
 	case NS_MIG_STOP_EXITED:
-		ns_err("pid %d: the process exited during the move", (int)pid);
-		rc = NS_EXIT_FAIL;
-		break;
-	default:
-		ns_err("pid %d: stopped: %s%s", (int)pid, ns_mig_stop_str(res.stop),
-		       res.rolled_back ? "; moved pages were put back" : "");
-		rc = NS_EXIT_REFUSED;
-		break;
+		return NSC_R_EXITED;
 	}
-	if (dom && rc == NS_EXIT_OK)
-		rc = domain_policy(dom, dmode, dnodes, tostr, js);
-out:
-	/* a widened nodeset is put back when the move did not happen or did not finish */
-	if (widened && rc != NS_EXIT_OK && dnodes[0] &&
-	    ns_domain_numatune_set(ns_cli.connect, dom, dnodes, msg, sizeof(msg)) < 0)
-		ns_err("domain %s: restoring numatune nodeset %s: %s", dom, dnodes, msg);
-	ns_mig_unlock(lock_fd);
-	free(u);
-	return rc;
+	return NSC_R_FAILED;
+}
+
+struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run)
+{
+	const struct ns_mig_result *r = &mv->res;
+	struct json_object *o, *pg, *rb;
+
+	if (dry_run)
+		return nsc_check_json(&mv->check);
+	o = nsc_doc(NSC_KIND_MOVE);
+	json_object_object_add(o, "vm", nsc_vmid_json(&mv->check.id));
+	json_object_object_add(o, "check", nsc_check_json(&mv->check));
+	json_object_object_add(o, "outcome", mv->outcome ? json_object_new_string(mv->outcome) : NULL);
+	json_object_object_add(o, "stop", mv->ran ? json_object_new_string(stop_name(r->stop)) : NULL);
+	json_object_object_add(o, "moved", kinds_json(r->moved));
+	json_object_object_add(o, "moved_total", nsc_json_u64(r->moved_total));
+	pg = json_object_new_object();
+	json_object_object_add(pg, "moved", nsc_json_u64(r->pages_moved));
+	json_object_object_add(pg, "busy", nsc_json_u64(r->pages_busy));
+	json_object_object_add(pg, "retried", nsc_json_u64(r->pages_retried));
+	json_object_object_add(pg, "shared", nsc_json_u64(r->pages_acces));
+	json_object_object_add(pg, "fault", nsc_json_u64(r->pages_fault));
+	json_object_object_add(pg, "not_present", nsc_json_u64(r->pages_noent));
+	json_object_object_add(pg, "nomem", nsc_json_u64(r->pages_nomem));
+	json_object_object_add(pg, "other", nsc_json_u64(r->pages_other));
+	json_object_object_add(o, "pages", pg);
+	json_object_object_add(o, "swapped", nsc_json_u64(r->swapped));
+	json_object_object_add(o, "thp_moved", nsc_json_u64(r->thp_seen));
+	json_object_object_add(o, "thp_still_huge", nsc_json_u64(r->thp_arrived_huge));
+	json_object_object_add(o, "duration_s", nsc_json_seconds(r->duration));
+	json_object_object_add(o, "calls", nsc_json_u64(r->calls));
+	json_object_object_add(o, "jobs", nsc_json_u64(r->jobs));
+	json_object_object_add(o, "move_s", nsc_json_seconds((double)r->move_ns / 1e9));
+	json_object_object_add(o, "longest_call_s", nsc_json_seconds((double)r->longest_call_ns / 1e9));
+	json_object_object_add(o, "chunk_min", nsc_json_u64(r->chunk_min));
+	json_object_object_add(o, "chunk_max", nsc_json_u64(r->chunk_max));
+	rb = json_object_new_object();
+	json_object_object_add(rb, "done", json_object_new_boolean(r->rolled_back));
+	json_object_object_add(rb, "complete", json_object_new_boolean(r->rolled_back && r->rollback_failed == 0));
+	json_object_object_add(rb, "bytes", nsc_json_u64(r->rollback_bytes));
+	json_object_object_add(rb, "units", nsc_json_u64(r->rollback_pages));
+	json_object_object_add(rb, "failed", nsc_json_u64(r->rollback_failed));
+	json_object_object_add(o, "rollback", rb);
+	if (mv->check.domain) {
+		struct json_object *n = json_object_new_object();
+
+		json_object_object_add(n, "mode", json_object_new_string(ns_numa_mode_name(mv->check.numa_mode)));
+		json_object_object_add(n, "nodeset_before", json_object_new_string(mv->check.nodeset));
+		json_object_object_add(n, "nodeset_after",
+				       json_object_new_string(mv->numatune_set ? mv->nodeset_after : mv->check.nodeset));
+		json_object_object_add(o, "numatune", n);
+	} else
+		json_object_object_add(o, "numatune", NULL);
+	return o;
 }

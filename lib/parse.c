@@ -311,3 +311,36 @@ int ns_double_parse(const char *str, double *out)
 	*out = v;
 	return 0;
 }
+
+int ns_set_parse_in(const char *str, const struct ns_set *universe, struct ns_set *out)
+{
+	struct ns_set s;
+	bool negate = false;
+	int rc;
+
+	if (!str || !universe || !out)
+		return -EINVAL;
+	if (*str == '!') {
+		negate = true;
+		str++;
+	}
+	if (strcmp(str, "all") == 0)
+		s = *universe;
+	else {
+		rc = ns_set_parse(str, NS_SET_MAX, &s);
+		if (rc < 0)
+			return rc;
+		if (!str[0] || str[0] == '\n')
+			return -EINVAL;
+		if (!ns_set_subset(&s, universe))
+			return -ERANGE;
+	}
+	if (negate) {
+		struct ns_set rest = *universe;
+
+		ns_set_andnot(&rest, &s);
+		s = rest;
+	}
+	*out = s;
+	return 0;
+}

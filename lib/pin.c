@@ -195,6 +195,13 @@ int ns_pin_pid(const struct ns_vm *vm, const struct ns_pin_req *req, struct ns_p
 	memset(res, 0, sizeof(*res));
 	if (errmsg && len)
 		errmsg[0] = '\0';
+	/* a vCPU that does not exist is a mistake, not "nothing to change" */
+	for (int v = ns_set_next(&req->vcpus, 0); v >= 0; v = ns_set_next(&req->vcpus, (unsigned)v + 1))
+		if (v >= vm->nvcpus) {
+			if (errmsg && len)
+				snprintf(errmsg, len, "--vcpus: the VM has vCPUs 0-%d, not %d", vm->nvcpus - 1, v);
+			return -EINVAL;
+		}
 	rc = pid_items(vm, req, res);
 	if (rc < 0) {
 		if (errmsg && len)
@@ -263,7 +270,7 @@ static int dom_open(const char *uri, const char *name, struct dom *d, char *errm
 	memset(d, 0, sizeof(*d));
 	V = ns_virt(errmsg, len);
 	if (!V)
-		return -EOPNOTSUPP;
+		return -ELIBACC;
 	d->conn = V->ConnectOpen(uri ? uri : NS_DEFAULT_URI);
 	if (!d->conn) {
 		ns_virt_err(errmsg, len);
@@ -514,8 +521,8 @@ static int cgroup_v2(const char *root)
 	return ns_path(path, sizeof(path), root, "/sys/fs/cgroup/cgroup.controllers") == 0 && access(path, F_OK) == 0;
 }
 
-int ns_weight_domain(const char *uri, const char *name, int vcpus, int dry_run, uint64_t *before, uint64_t *after,
-		     char *errmsg, size_t len)
+int ns_weight_domain(const char *uri, const char *name, int vcpus, uint64_t restore, int dry_run, uint64_t *before,
+		     uint64_t *after, char *errmsg, size_t len)
 {
 	virTypedParameterPtr params = NULL;
 	struct dom d;
@@ -547,11 +554,13 @@ int ns_weight_domain(const char *uri, const char *name, int vcpus, int dry_run, 
 		uint64_t unit = cgroup_v2(NULL) ? 100 : 1024;
 
 		*before = params[found].value.ul;
-		*after = unit * (uint64_t)vcpus;
+		*after = restore ? restore : unit * (uint64_t)vcpus;
 		params[found].value.ul = *after;
 	} else {
 		*before = params[found].value.ui;
-		*after = 100 * (uint64_t)vcpus;
+		*after = restore ? restore : 100 * (uint64_t)vcpus;
+		if (*after > UINT32_MAX)
+			*after = UINT32_MAX;
 		params[found].value.ui = (unsigned)*after;
 	}
 	if (dry_run || *before == *after)
@@ -568,8 +577,8 @@ out:
 	return rc;
 }
 
-int ns_weight_pid(const char *root, pid_t pid, int vcpus, int dry_run, uint64_t *before, uint64_t *after,
-		  char *path, size_t pathlen)
+int ns_weight_pid(const char *root, pid_t pid, int vcpus, uint64_t restore, int dry_run, uint64_t *before,
+		  uint64_t *after, char *path, size_t pathlen)
 {
 	struct ns_cgroup_weight w;
 	uint64_t unit;
@@ -586,7 +595,7 @@ int ns_weight_pid(const char *root, pid_t pid, int vcpus, int dry_run, uint64_t 
 	snprintf(path, pathlen, "%s", w.file);
 	unit = w.version == 2 ? 100 : 1024;
 	*before = w.weight;
-	*after = unit * (uint64_t)vcpus;
+	*after = restore ? restore : unit * (uint64_t)vcpus;
 	if (unit == 100 && *after > 10000)
 		*after = 10000; /* cpu.weight's ceiling */
 	if (dry_run || *before == *after)

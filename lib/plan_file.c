@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "numasafe/plan.h"
+#include "numasafe/procmem.h"
+#include "numasafe/vm.h"
 #include "util.h"
 
 /* ---- JSON ---- */
@@ -319,4 +321,52 @@ out:
 	free(st);
 	json_object_put(root);
 	return rc;
+}
+
+int ns_plan_step_verify(const char *root, const struct ns_plan_exec_step *s, struct ns_vm *vm, char *errmsg,
+			size_t len)
+{
+	struct ns_proc_stat st;
+	int rc;
+
+	memset(vm, 0, sizeof(*vm));
+	if (errmsg && len)
+		errmsg[0] = '\0';
+	if (s->is_domain) {
+		/* a domain is executed by name: a restart (new pid) is the same VM */
+		rc = ns_vm_from_domain(root, s->vm, vm);
+		if (rc == -ENOENT)
+			return -EOPNOTSUPP;
+		if (rc == -ENODATA)
+			rc = 0;
+		if (rc < 0 && errmsg && len)
+			snprintf(errmsg, len, "domain %s: %s", s->vm, strerror(-rc));
+		return rc;
+	}
+	rc = ns_proc_stat_read(root, s->pid, &st);
+	if (rc == -ESRCH || (rc == 0 && (st.state == 'Z' || st.state == 'X'))) {
+		snprintf(errmsg, len, "%s (pid %d) is gone", s->vm, (int)s->pid);
+		return -ESTALE;
+	}
+	if (rc < 0)
+		return rc;
+	if (st.start_time != s->start_time) {
+		snprintf(errmsg, len, "pid %d is another process now (started at %llu, the plan's %s at %llu)", (int)s->pid,
+			 st.start_time, s->vm, s->start_time);
+		return -ESTALE;
+	}
+	rc = ns_vm_from_pid(root, s->pid, vm);
+	if (rc == -ENODATA || rc == -ENOEXEC) {
+		snprintf(errmsg, len, "pid %d is no longer a VM with named vCPU threads", (int)s->pid);
+		ns_vm_release(vm);
+		return -ESTALE;
+	}
+	if (rc < 0)
+		return rc;
+	if (strcmp(vm->name, s->vm) != 0) {
+		snprintf(errmsg, len, "pid %d is %s now, the plan says %s", (int)s->pid, vm->name, s->vm);
+		ns_vm_release(vm);
+		return -ESTALE;
+	}
+	return 0;
 }

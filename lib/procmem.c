@@ -467,6 +467,9 @@ int ns_proc_check_user(const char *root, pid_t pid)
 
 	if (rc < 0)
 		return rc;
+	/* a zombie has no memory and no future: as good as gone */
+	if (st.state == 'Z' || st.state == 'X')
+		return -ESRCH;
 	return (st.flags & PF_KTHREAD) ? -EINVAL : 0;
 }
 

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "numasafe/numasafe.h"
 #include "util.h"
 
 int ns_root_is_live(const char *root)
@@ -112,4 +114,84 @@ void ns_unescape_octal(char *s)
 			*w++ = *r++;
 	}
 	*w = '\0';
+}
+
+/* The detail of the last failure, per thread (see ns_error_detail in numasafe.h). */
+static __thread char last_detail[1024];
+
+const char *ns_error_detail(void)
+{
+	return last_detail;
+}
+
+void ns_detail_clear(void)
+{
+	last_detail[0] = '\0';
+}
+
+void ns_detail_set(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_detail, sizeof(last_detail), fmt, ap);
+	va_end(ap);
+}
+
+int ns_file_replace(const char *path, const void *data, size_t len, mode_t mode_if_new)
+{
+	char tmp[4096], dir[4096];
+	const char *base, *slash = strrchr(path, '/');
+	const char *p = data;
+	struct stat st;
+	mode_t mode = mode_if_new;
+	int fd, rc = 0;
+
+	if (!path[0])
+		return -EINVAL;
+	if (slash) {
+		if ((size_t)(slash - path) + 1 >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, path, (size_t)(slash - path) + 1);
+		dir[slash - path + 1] = '\0';
+		base = slash + 1;
+	} else {
+		dir[0] = '\0';
+		base = path;
+	}
+	if (!base[0])
+		return -EISDIR;
+	/* an existing regular file keeps its mode; a symlink there is replaced, never followed */
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+		mode = st.st_mode & 07777;
+	if (snprintf(tmp, sizeof(tmp), "%s.%s.XXXXXX", dir, base) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	/* mkstemp creates with O_EXCL: a planted name or symlink makes it pick another, never
+	 * write through it */
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, mode) < 0)
+		rc = -errno;
+	while (rc == 0 && len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
 }

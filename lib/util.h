@@ -20,4 +20,14 @@ void ns_unescape_octal(char *s);
 /* Is root the live system (NULL or "/")? Probes that act on processes need it to be. */
 int ns_root_is_live(const char *root);
 
+/* Sizes saturate instead of wrapping: a sum that would pass UINT64_MAX is UINT64_MAX. */
+static inline uint64_t ns_add_sat(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+/* Record or clear the detail ns_error_detail() returns (a file, a line, what was wrong). */
+void ns_detail_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ns_detail_clear(void);
+
 #endif

@@ -39,6 +39,7 @@ static int load(void)
 	LOAD(DomainFree, "virDomainFree");
 	LOAD(DomainGetState, "virDomainGetState");
 	LOAD(DomainGetInfo, "virDomainGetInfo");
+	LOAD(DomainGetUUIDString, "virDomainGetUUIDString");
 	LOAD(SetErrorFunc, "virSetErrorFunc");
 	LOAD(GetLastError, "virGetLastError");
 	LOAD(DomainGetNumaParameters, "virDomainGetNumaParameters");

@@ -16,6 +16,7 @@ struct ns_virt_api {
 	int (*DomainFree)(virDomainPtr dom);
 	int (*DomainGetState)(virDomainPtr dom, int *state, int *reason, unsigned int flags);
 	int (*DomainGetInfo)(virDomainPtr dom, virDomainInfoPtr info);
+	int (*DomainGetUUIDString)(virDomainPtr dom, char *buf);
 	void (*SetErrorFunc)(void *userData, virErrorFunc handler);
 	virErrorPtr (*GetLastError)(void);
 	int (*DomainGetNumaParameters)(virDomainPtr dom, virTypedParameterPtr params, int *nparams,

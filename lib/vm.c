@@ -1,9 +1,12 @@
 /* libvirt domains resolved to QEMU PIDs. libvirt has no PID API: the driver writes the PID to
  * its run directory, and for other drivers (test:///) there is none to find. */
+#include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 
 #include "numasafe/numasafe.h"
@@ -14,17 +17,64 @@
 /* set by the entry points (ns_virt) before any libvirt call */
 static const struct ns_virt_api *V;
 
+/* Is pid a QEMU started with "-uuid UUID"? libvirt passes the domain's UUID on every QEMU
+ * command line, for every connection (system and session): a pid file is checked against it,
+ * and without one (qemu:///session keeps its run directory in the user's home or runtime
+ * directory) the process is found by it. */
+static int qemu_has_uuid(pid_t pid, const char *uuid)
+{
+	char path[64], buf[65536];
+	ssize_t n;
+	const char *p, *end, *prev = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	n = ns_read_file(path, buf, sizeof(buf));
+	if (n <= 0)
+		return 0;
+	end = buf + n;
+	for (p = buf; p < end; p += strlen(p) + 1) {
+		if (prev && strcmp(prev, "-uuid") == 0 && strcasecmp(p, uuid) == 0)
+			return 1;
+		prev = p;
+	}
+	return 0;
+}
+
+static int pid_by_uuid(const char *uuid, pid_t *pid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int rc = -ESRCH;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		unsigned long long v;
+
+		if (ns_uint_parse(e->d_name, INT32_MAX, &v) < 0)
+			continue;
+		if (qemu_has_uuid((pid_t)v, uuid)) {
+			*pid = (pid_t)v;
+			rc = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
 int ns_domain_pid(const char *uri, const char *name, pid_t *pid, char *errmsg, size_t len)
 {
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
+	char uuid[VIR_UUID_STRING_BUFLEN];
 	int rc, state = 0, reason = 0;
 
 	if (errmsg && len)
 		errmsg[0] = '\0';
 	V = ns_virt(errmsg, len);
 	if (!V)
-		return -EOPNOTSUPP;
+		return -ELIBACC;
 	conn = V->ConnectOpen(uri ? uri : NS_DEFAULT_URI);
 	if (!conn) {
 		ns_virt_err(errmsg, len);
@@ -40,10 +90,19 @@ int ns_domain_pid(const char *uri, const char *name, pid_t *pid, char *errmsg, s
 		rc = -ESRCH;
 		goto out;
 	}
+	if (V->DomainGetUUIDString(dom, uuid) < 0) {
+		ns_virt_err(errmsg, len);
+		rc = -EIO;
+		goto out;
+	}
 	rc = ns_domain_pidfile(NULL, name, pid);
+	if (rc == 0 && qemu_has_uuid(*pid, uuid))
+		goto out;
+	rc = pid_by_uuid(uuid, pid);
 	if (rc < 0) {
 		if (errmsg && len)
-			snprintf(errmsg, len, "no QEMU pid file /run/libvirt/qemu/%s.pid (not a local QEMU domain?)", name);
+			snprintf(errmsg, len, "no QEMU process with -uuid %s on this host (not a local QEMU domain?)",
+				 uuid);
 		rc = -EOPNOTSUPP;
 	}
 out:
@@ -67,7 +126,7 @@ static int open_domain(const char *uri, const char *name, virConnectPtr *conn, v
 {
 	V = ns_virt(errmsg, len);
 	if (!V)
-		return -EOPNOTSUPP;
+		return -ELIBACC;
 	*dom = NULL;
 	*conn = V->ConnectOpen(uri ? uri : NS_DEFAULT_URI);
 	if (!*conn) {

@@ -17,9 +17,10 @@ bad() {
 @test "fast-swapoff: bad input gives one clear line and the documented exit code" {
 	require_root
 	bad 2 "no swap area given (DEVICE... or --all)"
-	bad 2 "--rate: must be greater than 0" --rate 0 /dev/null
-	bad 2 "--rate: '-5' is not a size (like 512M or 2G)" --rate -5 /dev/null
-	bad 2 "--readahead: 'lots' is not a size (like 512M or 2G)" --readahead lots /dev/null
+	bad 2 "--rate: '-5' is not a size (like 512M, 2G or 1.5GiB; KB/MB/GB are powers of 1000)" --rate -5 /dev/null
+	bad 2 "--readahead: 'lots' is not a size (like 512M, 2G or 1.5GiB; KB/MB/GB are powers of 1000)" --readahead lots /dev/null
+	bad 2 "--max-psi: '0x10' is not a number from 0 to 100" --max-psi 0x10 /dev/null
+	bad 2 "--progress: 'fancy' is none of tty, json, none" --progress fancy /dev/null
 	bad 2 "give devices or --all, not both" --all /dev/null
 	bad 2 "--pid: 'x' is not a process id" --pid x /dev/null
 	bad 1 "/no/such/device: No such file or directory" /no/such/device
@@ -41,11 +42,15 @@ bad() {
 	assert_equal "$stderr" "fast-swapoff: needs root (CAP_SYS_ADMIN for swap types and swapoff, ptrace access to read processes)"
 }
 
-@test "fast-swapoff --all with no swap areas does nothing, exit 0" {
+@test "fast-swapoff --all with no swap areas says so, exit 0" {
 	[ "$(wc -l </proc/swaps)" -eq 1 ] || skip "this host has swap areas"
 	require_root
 	run "$NS_BIN/fast-swapoff" --all
 	assert_success
+	assert_output "no active swap areas: nothing to do"
+	run "$NS_BIN/fast-swapoff" --all --json
+	assert_success
+	jq -e '.kind == "numasafe-swapoff" and .areas == [] and .areas_done == 0' <<<"$output"
 }
 
 # cgroup v1 limits, on this host when it has the v1 memory controller (the lab covers v2).

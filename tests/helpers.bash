@@ -3,7 +3,10 @@
 # CI must never go green by skipping what it was meant to prove.
 
 NS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-NS_BIN=$NS_TOP/bin
+# The commands under test: bin/ of this checkout, or an installed package's (NS_REAL_BIN=/usr/sbin).
+# Tests call them through tests/bin, which keeps every JSON document for `make json-check`.
+export NS_REAL_BIN=${NS_REAL_BIN:-$NS_TOP/bin}
+NS_BIN=$NS_TOP/tests/bin
 NS_HELPERS=$NS_TOP/build/tests
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
@@ -109,6 +112,13 @@ pagemap_swap_type() {
 	return 1
 }
 
+# A file of JSON documents (one per line) valid against schema/: for outputs of commands run
+# directly ("$NS_REAL_BIN/CMD", as signal tests do), which tests/bin does not see.
+assert_json_schema() {
+	run /usr/bin/python3 "$NS_TOP/tests/json-validate" "$@"
+	[ "$status" -eq 0 ] || fail "schema: $output"
+}
+
 # The kernel log must show no OOM kill since the mark taken by oom_mark.
 oom_mark() { OOM_MARK=$(dmesg 2>/dev/null | grep -c -i 'killed process' || true); }
 assert_no_oom() {
@@ -127,6 +137,15 @@ anon_mib_on() {
 }
 anon_mib_total() {
 	awk '/anon=/ {
+		ps = 4; for (i = 1; i <= NF; i++) if ($i ~ /^kernelpagesize_kB=/) { split($i, k, "="); ps = k[2] }
+		for (i = 1; i <= NF; i++) if ($i ~ /^N[0-9]+=/) { split($i, kv, "="); kb += kv[2] * ps }
+	} END { printf "%d\n", kb / 1024 }' "/proc/$1/numa_maps"
+}
+# MiB of memory in a process's mappings without a file (heap, stack, anonymous: a QEMU's guest
+# RAM without a backend file), from the kernel's numa_maps: what numasafe calls a VM's own
+# memory when it has no shmem or hugetlb backend.
+anon_vma_mib_total() {
+	awk '!/ file=/ {
 		ps = 4; for (i = 1; i <= NF; i++) if ($i ~ /^kernelpagesize_kB=/) { split($i, k, "="); ps = k[2] }
 		for (i = 1; i <= NF; i++) if ($i ~ /^N[0-9]+=/) { split($i, kv, "="); kb += kv[2] * ps }
 	} END { printf "%d\n", kb / 1024 }' "/proc/$1/numa_maps"

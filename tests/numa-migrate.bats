@@ -22,21 +22,28 @@ bad() {
 	standin_start --size 16M
 	bad 2 "pid: '0' is not a process id" --to 0 0
 	bad 2 "--to is required" "$STANDIN_PID"
-	bad 2 "--to: node 9 does not exist (nodes 0$( [ -d /sys/devices/system/node/node1 ] && echo -1))" --to 9 "$STANDIN_PID"
-	bad 2 "--to: 'zero' is not a node list (like 0 or 0-1,3)" --to zero "$STANDIN_PID"
-	bad 2 "--to: '1-0' is not a node list (like 0 or 0-1,3)" --to 1-0 "$STANDIN_PID"
-	bad 2 "--rate: '-1' is not a size (like 512M or 2G)" --to 0 --rate -1 "$STANDIN_PID"
-	bad 2 "--rate: must be greater than 0" --to 0 --rate 0 "$STANDIN_PID"
-	bad 2 "--chunk: must be between 1 and 16384 pages" --to 0 --chunk 0 "$STANDIN_PID"
-	bad 2 "--jobs: must be between 1 and 16" --to 0 --jobs 0 "$STANDIN_PID"
-	bad 2 "--jobs: must be between 1 and 16" --to 0 --jobs 17 "$STANDIN_PID"
+	bad 2 "--to: '9' names a node that does not exist (nodes $(cat /sys/devices/system/node/online))" --to 9 "$STANDIN_PID"
+	bad 2 "--to: 'zero' is not a node list (like 0, 0-1,3, all or !0)" --to zero "$STANDIN_PID"
+	bad 2 "--to: '1-0' is not a node list (like 0, 0-1,3, all or !0)" --to 1-0 "$STANDIN_PID"
+	bad 2 "--to: '!all' is not a node list (like 0, 0-1,3, all or !0)" --to '!all' "$STANDIN_PID"
+	bad 2 "--from and --to name the same node: memory on a target node stays where it is" --to 0 --from 0 "$STANDIN_PID"
+	bad 2 "--rate: '-1' is not a size (like 512M, 2G or 1.5GiB; KB/MB/GB are powers of 1000)" --to 0 --rate -1 "$STANDIN_PID"
+	bad 2 "--chunk: '0' is not a whole number from 1 to 16384" --to 0 --chunk 0 "$STANDIN_PID"
+	bad 2 "--chunk: '-1' is not a whole number from 1 to 16384" --to 0 --chunk -1 "$STANDIN_PID"
+	bad 2 "--jobs: '0' is not a whole number from 1 to 16" --to 0 --jobs 0 "$STANDIN_PID"
+	bad 2 "--jobs: '17' is not a whole number from 1 to 16" --to 0 --jobs 17 "$STANDIN_PID"
+	bad 2 "--jobs: '-1' is not a whole number from 1 to 16" --to 0 --jobs -1 "$STANDIN_PID"
+	bad 2 "--jobs: '0x10' is not a whole number from 1 to 16" --to 0 --jobs 0x10 "$STANDIN_PID"
 	bad 2 "--on-pressure: 'panic' is neither rollback nor stop" --to 0 --on-pressure panic "$STANDIN_PID"
-	bad 2 "--max-psi: '150' is not a number between 0 and 100" --to 0 --max-psi 150 "$STANDIN_PID"
+	bad 2 "--max-psi: '150' is not a number from 0 to 100" --to 0 --max-psi 150 "$STANDIN_PID"
+	bad 2 "--max-psi: '0x10' is not a number from 0 to 100" --to 0 --max-psi 0x10 "$STANDIN_PID"
+	bad 2 "--psi-grace: '1e3' is not a number from 0 to 86400" --to 0 --psi-grace 1e3 "$STANDIN_PID"
+	bad 2 "--reserve: '18446744073709551615' is more than the host's memory ($("$NS_REAL_BIN/numa-plan" show --json | jq -r '.host.mem_total' | numfmt --to=iec))" --to 0 --reserve 18446744073709551615 "$STANDIN_PID"
 	bad 2 "no target: give a PID or --domain NAME" --to 0
 	pid=999999
 	while [ -d /proc/$pid ]; do pid=$((pid + 1)); done
 	bad 1 "pid $pid: No such process" --to 0 "$pid"
-	bad 1 "pid 2: a kernel thread has no memory to move" --to 0 2
+	bad 1 "pid 2: a kernel thread has no memory" --to 0 2
 	bad 1 "domain nosuch: no such domain" --to 0 -c test:///default -d nosuch
 	standin_verify
 }
@@ -47,7 +54,7 @@ bad() {
 	run "$NS_BIN/numa-migrate" --to 0 "$STANDIN_PID"
 	assert_success
 	assert_line --partial "verdict:    safe"
-	assert_line --regexp '^done: moved 0 '
+	assert_line 'done: nothing to move'
 	standin_verify
 }
 
@@ -56,19 +63,24 @@ bad() {
 	standin_start --size 32M
 	run --separate-stderr "$NS_BIN/numa-migrate" --to 0 --dry-run --json "$STANDIN_PID"
 	assert_success
-	jq -e ".version == 1 and .plan.pid == $STANDIN_PID and .plan.verdict == \"safe\" and .plan.on_target.anon >= 33554432 and (.result == null)" <<<"$output"
+	jq -e ".version == 2 and .kind == \"numasafe-check\" and .vm.pid == $STANDIN_PID and .verdict == \"safe\" and .on_target.anon >= 33554432" <<<"$output"
 }
 
-@test "numa-migrate: a second run on the same process says who holds the lock, exit 1" {
+@test "numa-migrate: a second run on the same process says who holds the lock: busy, exit 4" {
 	require_root
 	standin_start --size 16M
-	export NUMASAFE_RUNDIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$NUMASAFE_RUNDIR"
+	mkdir -p /run/numasafe
 	# hold the lock the way numa-migrate does: flock on the per-pid file, our pid inside
-	exec 9>"$NUMASAFE_RUNDIR/migrate-$STANDIN_PID.lock"
+	exec 9>"/run/numasafe/migrate-$STANDIN_PID.lock"
 	flock -n 9
 	echo 4321 >&9
-	bad 1 "pid $STANDIN_PID: another numa-migrate (pid 4321) is moving it" --to 0 "$STANDIN_PID"
+	bad 4 "standin (pid $STANDIN_PID): another numa-migrate (pid 4321) is moving it; try again when it is done" --to 0 "$STANDIN_PID"
+	run --separate-stderr "$NS_BIN/numa-migrate" --json --to 0 "$STANDIN_PID"
+	assert_failure 4
+	jq -e '.kind == "numasafe-error" and .code == 4 and .reason == "busy"' <<<"$output"
+	# a dry run changes nothing and takes no lock
+	run --separate-stderr "$NS_BIN/numa-migrate" -n --to 0 "$STANDIN_PID"
+	assert_success
 	exec 9>&-
 	run "$NS_BIN/numa-migrate" --to 0 -q "$STANDIN_PID"
 	assert_success

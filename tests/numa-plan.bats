@@ -40,21 +40,21 @@ no_pid() {
 	json=$output
 	nodes=$(numactl -H | sed -n 's/^available: \([0-9]*\) nodes.*/\1/p')
 	assert_equal "$(jq '.nodes | length' <<<"$json")" "$nodes"
-	for id in $(jq '.nodes[].id' <<<"$json"); do
+	for id in $(jq '.nodes[].node' <<<"$json"); do
 		size=$(numactl -H | sed -n "s/^node $id size: \([0-9]*\) MB/\1/p")
-		ours=$(jq ".nodes[] | select(.id == $id) | .mem_total / 1048576 | floor" <<<"$json")
+		ours=$(jq ".nodes[] | select(.node == $id) | .mem_total / 1048576 | floor" <<<"$json")
 		[ $((ours - size)) -le 1 ] && [ $((size - ours)) -le 1 ] || fail "node $id: $ours MiB vs numactl $size MB"
 		cpus=$(numactl -H | sed -n "s/^node $id cpus: //p" | tr ' ' '\n' | grep . | paste -sd, -)
-		assert_equal "$(jq -r ".nodes[] | select(.id == $id) | .cpus | map(tostring) | join(\",\")" <<<"$json")" "$cpus"
+		assert_equal "$(jq -r ".nodes[] | select(.node == $id) | .cpus | map(tostring) | join(\",\")" <<<"$json")" "$cpus"
 	done
 }
 
-@test "show --json has the documented shape, version 1" {
+@test "show --json has the documented shape, version 2" {
 	run "$NS_BIN/numa-plan" --json
 	assert_success
-	jq -e '.version == 1 and (.host | has("mem_total") and has("mem_available") and has("swap_free") and has("numa_balancing"))
+	jq -e '.version == 2 and .kind == "numasafe-show" and (.host | has("mem_total") and has("mem_available") and has("swap_free") and has("numa_balancing"))
 		and (.nodes | length >= 1)
-		and (.nodes[0] | has("id") and has("cpus") and has("mem_free") and has("wmark_high") and has("reserve") and has("headroom") and has("hugepages") and has("distances"))
+		and (.nodes[0] | has("node") and has("cpus") and has("mem_free") and has("wmark_high") and has("reserve") and has("headroom") and has("hugepages") and has("distances"))
 		and (.swap | type == "array") and has("psi") and .process == null' <<<"$output"
 }
 
@@ -69,7 +69,7 @@ no_pid() {
 	run "$NS_BIN/numa-plan" show --json "$STANDIN_PID"
 	assert_success
 	jq -e ".process.pid == $STANDIN_PID and .process.comm == \"standin\" and .process.total.anon >= 67108864" <<<"$output"
-	ours=$(jq '[.process.nodes[].total] | add / 1048576 | floor' <<<"$output")
+	ours=$(jq '[.process.memory[].total] | add / 1048576 | floor' <<<"$output")
 	theirs=$(numastat -p "$STANDIN_PID" | awk '/^Total/ {print int($NF)}')
 	[ "$ours" -ge $((theirs - 1)) ] && [ "$ours" -le $((theirs + 1)) ] || fail "ours $ours MiB, numastat $theirs MiB"
 	run "$NS_BIN/numa-plan" show "$STANDIN_PID"
@@ -91,7 +91,7 @@ no_pid() {
 @test "show: a kernel thread has no memory to show, exit 1" {
 	run --separate-stderr "$NS_BIN/numa-plan" show 2
 	assert_failure 1
-	assert_equal "$stderr" "numa-plan: pid 2: a kernel thread has no memory to show"
+	assert_equal "$stderr" "numa-plan: pid 2: a kernel thread has no memory"
 }
 
 @test "show --domain: an unknown domain is an error, exit 1" {
@@ -105,7 +105,7 @@ no_pid() {
 	run --separate-stderr "$NS_BIN/numa-plan" show -c test:///default -d test
 	assert_failure 1
 	assert_output ""
-	[[ "$stderr" == "numa-plan: domain test: no QEMU pid file"* ]] || fail "stderr: $stderr"
+	[[ "$stderr" == "numa-plan: domain test: no QEMU process with -uuid "*" on this host"* ]] || fail "stderr: $stderr"
 }
 
 @test "show on a 2-node fixture: exact values, NUMA balancing warning" {
@@ -113,11 +113,11 @@ no_pid() {
 	assert_success
 	jq -e '.nodes | length == 2' <<<"$output"
 	jq -e '.nodes[1].cpus == [2,3] and .nodes[1].mem_free == 3221225472 and .nodes[1].wmark_high == 24576000' <<<"$output"
-	jq -e '.nodes[0].distances == [10,21] and .host.numa_balancing == 1' <<<"$output"
+	jq -e '[.nodes[0].distances[].distance] == [10,21] and .host.numa_balancing == 1' <<<"$output"
 	jq -e '.nodes[1].headroom == 3221225472 - 24576000 - 268435456' <<<"$output"
 	jq -e '.swap | length == 2 and .[1].path == "/var/swap file" and .[1].priority == 5 and .[1].type == null' <<<"$output"
-	jq -e '.psi.some.avg10 == 1.5 and .psi.full.total_us == 65432' <<<"$output"
-	jq -e '.process.nodes[1].hugetlb == 6291456 and .process.total.shmem == (10 + 1024) * 4096' <<<"$output"
+	jq -e '.psi.some.avg10 == 1.5 and .psi.full.total_s == 0.065' <<<"$output"
+	jq -e '.process.memory[1].hugetlb == 6291456 and .process.total.shmem == (10 + 1024) * 4096' <<<"$output"
 	run "$NS_BIN/numa-plan" show --root "$NS_TOP/tests/fixtures/synth2"
 	assert_success
 	assert_line "automatic NUMA balancing: ON (it moves pages and fights pinning)"
@@ -151,22 +151,23 @@ no_pid() {
 	assert_success
 	vm=$(jq -c ".vms[] | select(.pid == $QEMU_PID)" <<<"$output")
 	[ -n "$vm" ] || fail "QEMU $QEMU_PID not in .vms: $(jq -c .vms <<<"$output")"
-	jq -e '.name == "t1" and .kind == "qemu" and .named == true and .vcpus == 2 and .threads >= 3
-		and .cpu_nodes == [0] and .note == null
+	jq -e '.name == "t1" and .domain == false and .pid > 0 and .start_time > 0 and .named == true and .vcpus == 2
+		and .threads >= 3 and .cpu_nodes == [0] and .note == null
 		and (.memory | length == 1 and .[0].node == 0 and .[0].bytes > 0)
-		and .mem_total == .memory[0].bytes and (.swap_bytes | type == "number")
-		and .main_node == 0 and .locality_pct == 100' <<<"$vm"
-	# its memory agrees with numastat -p while it holds still (a starting QEMU's memory swings
-	# by several MiB for a moment): numastat before and after ours must agree
+		and .memory_total == .memory[0].bytes and (.swap_bytes | type == "number")
+		and .home_node == 0 and .locality_ratio == 1 and .local == true' <<<"$vm"
+	# its own memory (mappings without a file: QEMU's guest RAM and heap) agrees with the kernel's numa_maps
+	# while it holds still (a starting QEMU's memory swings by several MiB for a moment): the
+	# kernel's count before and after ours must agree
 	for try in 1 2 3 4 5 6 7 8 9 10; do
-		before=$(numastat -p "$QEMU_PID" | awk '/^Total/ {print int($NF)}')
-		ours=$("$NS_BIN/numa-plan" show --json | jq ".vms[] | select(.pid == $QEMU_PID) | .mem_total / 1048576 | floor")
-		after=$(numastat -p "$QEMU_PID" | awk '/^Total/ {print int($NF)}')
+		before=$(anon_vma_mib_total "$QEMU_PID")
+		ours=$("$NS_BIN/numa-plan" show --json | jq ".vms[] | select(.pid == $QEMU_PID) | .memory_total / 1048576 | floor")
+		after=$(anon_vma_mib_total "$QEMU_PID")
 		[ "$before" = "$after" ] && [ "$ours" -ge $((before - 1)) ] && [ "$ours" -le $((before + 1)) ] && break
 		sleep 0.3
 	done
 	[ "$before" = "$after" ] && [ "$ours" -ge $((before - 1)) ] && [ "$ours" -le $((before + 1)) ] ||
-		fail "ours $ours MiB, numastat $before then $after MiB (10 tries)"
+		fail "ours $ours MiB, numa_maps $before then $after MiB (10 tries)"
 	run "$NS_BIN/numa-plan" show
 	assert_success
 	assert_output --partial "VMs: "
@@ -177,7 +178,7 @@ no_pid() {
 	qemu_start "" 1
 	run "$NS_BIN/numa-plan" show --json
 	assert_success
-	jq -e ".vms[] | select(.pid == $QEMU_PID) | .named == false and .vcpus == null and .kind == \"qemu\"
+	jq -e ".vms[] | select(.pid == $QEMU_PID) | .named == false and .vcpus == null and .domain == false
 		and .name == \"pid $QEMU_PID\" and .note == \"no thread names: start QEMU with -name NAME,debug-threads=on\"" <<<"$output"
 	run "$NS_BIN/numa-plan" show
 	assert_success
@@ -192,7 +193,7 @@ no_pid() {
 	run "$NS_BIN/numa-plan" show --root "$NS_TOP/tests/fixtures/qemu1" --json
 	assert_success
 	jq -e '.vms | length == 2' <<<"$output"
-	jq -e '.vms[1] | .name == "web1" and .kind == "domain" and .pid == 100 and .vcpus == 2 and .cpu_nodes == [0,1]' <<<"$output"
+	jq -e '.vms[1] | .name == "web1" and .domain == true and .pid == 100 and .vcpus == 2 and .cpu_nodes == [0,1]' <<<"$output"
 	jq -e '.vms[0] | .name == "pid 200" and .named == false and .cpu_nodes == [0]' <<<"$output"
 }
 
@@ -208,18 +209,18 @@ no_pid() {
 	assert_output --partial "likely causes the host shows:"
 	run --separate-stderr "$NS_BIN/numa-plan" steal --interval 0.5 --json
 	assert_success
-	jq -e '.version == 1 and (.interval_s > 0.45 and .interval_s < 2)
+	jq -e '.version == 2 and .kind == "numasafe-steal" and (.interval_s > 0.45 and .interval_s < 2)
 		and (.classification | IN("none", "idle", "busy"))
 		and (.host | has("cpus") and has("idle_pct") and has("spare_cpus") and has("vcpu_demand") and has("max_wait_pct") and has("procs_running") and has("numa_balancing"))
 		and (.causes | type == "array")' <<<"$output"
 	vm=$(jq -c ".vms[] | select(.pid == $QEMU_PID)" <<<"$output")
-	jq -e '.name == "t1" and .named and (.vcpus | length == 2) and ([.vcpus[].index] == [0,1])
-		and (.vcpus | all(has("tid") and (.cpu_pct >= 0 and .cpu_pct <= 105) and (.wait_pct >= 0) and (.slices >= 0)))
+	jq -e '.name == "t1" and .named and .vcpus == 2 and (.vcpu_threads | length == 2) and ([.vcpu_threads[].vcpu] == [0,1])
+		and (.demand >= 0) and (.vcpu_threads | all(has("tid") and (.cpu_pct >= 0 and .cpu_pct <= 105) and (.wait_pct >= 0) and (.slices >= 0)))
 		and (.cpu_pct | type == "number") and (.wait_pct | type == "number") and (.max_wait_pct | type == "number")
 		and .cpu_nodes == [0] and (.mem_nodes | type == "array") and has("cgroup") and has("cpu_weight")
 		and .spans_nodes == false and (.weight_off | type == "boolean") and .note == null' <<<"$vm"
 	# the tids are its vCPU threads
-	for tid in $(jq '.vcpus[].tid' <<<"$vm"); do
+	for tid in $(jq '.vcpu_threads[].tid' <<<"$vm"); do
 		[[ $(cat /proc/$QEMU_PID/task/$tid/comm) == "CPU "*"/TCG" ]] || fail "tid $tid is no vCPU thread"
 	done
 }
@@ -233,10 +234,10 @@ no_pid() {
 	jq -e '.vms | length == 1 and .[0].name == "t1"' <<<"$output"
 	run "$NS_BIN/numa-plan" steal -i 0.2 --json "$QEMU_PID"
 	assert_success
-	jq -e '.vms | length == 1 and .[0].named == false and .[0].vcpus == []' <<<"$output"
+	jq -e '.vms | length == 1 and .[0].named == false and .[0].vcpus == null and .[0].vcpu_threads == []' <<<"$output"
 	run --separate-stderr "$NS_BIN/numa-plan" steal -i 0.2 $$
 	assert_failure 1
-	assert_equal "$stderr" "numa-plan: pid $$: not a VM (no vCPU threads named \"CPU n/KVM\", not QEMU)"
+	assert_equal "$stderr" "numa-plan: pid $$ is not a QEMU VM (no \"CPU n/KVM\" or \"CPU n/TCG\" threads)"
 	pid=$(no_pid)
 	run --separate-stderr "$NS_BIN/numa-plan" steal "$pid"
 	assert_failure 1
@@ -247,8 +248,8 @@ no_pid() {
 	run "$NS_BIN/numa-plan" steal --root "$NS_TOP/tests/fixtures/qemu1" --interval 0.05 --json
 	assert_success
 	jq -e '.host.cpus == 4 and .host.numa_balancing == 1 and .classification == "none"' <<<"$output"
-	jq -e '[.causes[].cause] == ["numa_balancing", "spans_nodes"] and .causes[1].vm == "web1"' <<<"$output"
-	jq -e '.vms[1] | .cgroup_version == 2 and .cpu_weight == 200 and .spans_nodes and (.vcpus | length == 2)' <<<"$output"
+	jq -e '[.causes[].cause] == ["numa_balancing", "spans_nodes"] and .causes[1].vm.name == "web1" and .causes[0].vm == null' <<<"$output"
+	jq -e '.vms[1] | .cgroup_version == 2 and .cpu_weight == 200 and .spans_nodes and (.vcpu_threads | length == 2)' <<<"$output"
 	run "$NS_BIN/numa-plan" steal --root "$NS_TOP/tests/fixtures/qemu1" --interval 0.05
 	assert_success
 	assert_line --partial "automatic NUMA balancing is on"
@@ -262,12 +263,17 @@ no_pid() {
 	assert_line --regexp '^  to move: +anon 0, thp 0, file 0, shmem 0, hugetlb 0$'
 	assert_line --regexp '^  headroom: +[0-9.]+[KMGT]? before, [0-9.]+[KMGT]? after the move$'
 	assert_line "  memory:     allowed on node 0"
-	assert_line --regexp '^  verdict: +safe: 0 of '
+	assert_line --regexp '^  verdict: +safe: nothing to move$'
 	run --separate-stderr "$NS_BIN/numa-plan" check --json --to 0 "$STANDIN_PID"
 	assert_success
-	jq -e ".version == 1 and (.check | .pid == $STANDIN_PID and .to == [0] and .move_total == 0
-		and .on_target.anon >= 33554432 and .verdict == \"safe\" and .mems_ok
-		and .headroom_after == .headroom_before and (.targets | length == 1) and (.hugetlb | type == \"array\"))" <<<"$output"
+	jq -e ".version == 2 and .kind == \"numasafe-check\" and .vm.pid == $STANDIN_PID and .vm.name == \"standin\"
+		and .to == [0] and .move_total == 0 and .on_target.anon >= 33554432 and .verdict == \"safe\" and .mems_ok
+		and .headroom_after == .headroom_before and (.targets | length == 1) and (.hugetlb | type == \"array\")" <<<"$output"
+	# a dry run of the move is the same document
+	check=$(jq -c 'del(.targets, .headroom_before, .headroom_after)' <<<"$output")
+	run --separate-stderr "$NS_BIN/numa-migrate" --json --dry-run --to 0 "$STANDIN_PID"
+	assert_success
+	assert_equal "$(jq -c 'del(.targets, .headroom_before, .headroom_after)' <<<"$output")" "$check"
 	run "$NS_BIN/numa-migrate" --dry-run --to 0 "$STANDIN_PID"
 	assert_success
 	standin_verify
@@ -279,7 +285,7 @@ no_pid() {
 	standin_start --size 32M
 	run --separate-stderr "$NS_BIN/numa-plan" check --json --to 0 --reserve 100% "$STANDIN_PID"
 	assert_success
-	jq -e '.check | .headroom_before == 0 and .targets[0].headroom == 0 and .verdict == "safe"' <<<"$output"
+	jq -e '.headroom_before == 0 and .targets[0].headroom == 0 and .verdict == "safe"' <<<"$output"
 	run "$NS_BIN/numa-migrate" --dry-run --to 0 --reserve 100% "$STANDIN_PID"
 	assert_success
 }
@@ -288,7 +294,7 @@ no_pid() {
 	standin_start --size 8M
 	run --separate-stderr "$NS_BIN/numa-plan" check --to 9 "$STANDIN_PID"
 	assert_failure 2
-	assert_equal "${stderr_lines[0]}" "numa-plan: --to: node 9 does not exist (nodes $(cat /sys/devices/system/node/online))"
+	assert_equal "${stderr_lines[0]}" "numa-plan: --to: '9' names a node that does not exist (nodes $(cat /sys/devices/system/node/online))"
 	run --separate-stderr "$NS_BIN/numa-plan" check --to 0
 	assert_failure 2
 	assert_equal "${stderr_lines[0]}" "numa-plan: no target: give a PID or --domain NAME"
@@ -302,5 +308,5 @@ no_pid() {
 	[ -z "$output" ]
 	run --separate-stderr "$NS_BIN/numa-plan" check --to 0 2
 	assert_failure 1
-	assert_equal "$stderr" "numa-plan: pid 2: a kernel thread has no memory to move"
+	assert_equal "$stderr" "numa-plan: pid 2: a kernel thread has no memory"
 }

@@ -62,7 +62,8 @@ online=$(cat /sys/devices/system/cpu/online)
 	assert_output --partial "nothing changed"
 	run "$NS_BIN/vm-pin" "$QEMU_PID" --node 0 --json
 	assert_success
-	jq -e '.version == 1 and .changed >= 3 and .domain == false and (.pinning | all(.after == [0,1]))' <<<"$output"
+	jq -e --argjson p "$QEMU_PID" '.version == 2 and .kind == "numasafe-pin" and .changed >= 3 and .vm.domain == false and .vm.pid == $p
+		and (.threads | all(.cpus_after == [0,1])) and .undone == false and .memory == null' <<<"$output"
 	assert_equal "$(vcpu_affinity "$QEMU_PID")" "CPU 0/TCG=$online CPU 1/TCG=$online "
 }
 
@@ -81,13 +82,13 @@ online=$(cat /sys/devices/system/cpu/online)
 	qemu_start showme 2
 	run "$NS_BIN/vm-pin" --show "$QEMU_PID"
 	assert_success
-	assert_line --index 0 "showme (qemu, pid $QEMU_PID): local to node 0"
+	assert_line --index 0 "showme (pid $QEMU_PID): local to node 0 (100.0% of its memory)"
 	assert_output --regexp "vcpu 1 +[0-9]+ +$online +0"
 	run "$NS_BIN/vm-pin" --show --json
 	assert_success
-	jq -e --argjson p "$QEMU_PID" '.version == 1 and (.vms | map(select(.pid == $p)) | length == 1)
-		and (.vms[] | select(.pid == $p) | .name == "showme" and .domain == false and .thread_names
-			and .local and .local_node == 0 and (.memory_per_node | type == "object")
+	jq -e --argjson p "$QEMU_PID" '.version == 2 and .kind == "numasafe-pin-show" and (.vms | map(select(.pid == $p)) | length == 1)
+		and (.vms[] | select(.pid == $p) | .name == "showme" and .domain == false and .named
+			and .local and .home_node == 0 and .locality_ratio == 1 and (.memory | type == "array")
 			and ([.threads[] | select(.kind == "vcpu")] | length == 2)
 			and (.threads | all(has("kind") and has("cpus") and has("nodes") and has("tid"))))' <<<"$output"
 }
@@ -100,7 +101,7 @@ online=$(cat /sys/devices/system/cpu/online)
 	assert_output "vm-pin: pid $QEMU_PID: QEMU without thread names: its vCPU threads cannot be told apart; start it with -name NAME,debug-threads=on (libvirt does)"
 	assert_equal "$(all_affinity "$QEMU_PID")" "$before"
 	run "$NS_BIN/vm-pin" --show
-	assert_output --partial "pid $QEMU_PID (qemu): no thread names"
+	assert_output --partial "pid $QEMU_PID: no thread names"
 }
 
 @test "libvirt: --domain --cpus 1: virsh vcpupin and emulatorpin say 1, every CPU n/TCG thread too; --node 0 restores; idempotent" {
@@ -109,7 +110,7 @@ online=$(cat /sys/devices/system/cpu/online)
 	pid=$(cat /run/libvirt/qemu/vpin1.pid)
 	run "$NS_BIN/vm-pin" --domain vpin1 --cpus 1
 	assert_success
-	assert_line "domain vpin1: 3 of 3 pinned"
+	assert_line "domain vpin1: 3 of 3 threads pinned"
 	run virsh vcpupin vpin1
 	assert_line --regexp '^ 0 +1$'
 	assert_line --regexp '^ 1 +1$'
@@ -122,7 +123,7 @@ online=$(cat /sys/devices/system/cpu/online)
 	# a PID that belongs to a domain goes through libvirt too
 	run "$NS_BIN/vm-pin" "$pid" --node 0
 	assert_success
-	assert_line "domain vpin1: 3 of 3 pinned"
+	assert_line "domain vpin1: 3 of 3 threads pinned"
 	run virsh vcpupin vpin1
 	assert_line --regexp "^ 0 +$online\$"
 	assert_equal "$(vcpu_affinity "$pid")" "CPU 0/TCG=$online CPU 1/TCG=$online "
@@ -170,15 +171,15 @@ online=$(cat /sys/devices/system/cpu/online)
 @test "test:///default driver: --show --json and a pin through the API" {
 	run "$NS_BIN/vm-pin" -c test:///default --domain test --show --json
 	assert_success
-	jq -e '.version == 1 and .vms[0].name == "test" and .vms[0].domain and .vms[0].pid == null
+	jq -e '.version == 2 and .vms[0].name == "test" and .vms[0].domain and .vms[0].pid == null
 		and ([.vms[0].threads[] | select(.kind == "vcpu")] | length == 2)
 		and (.vms[0].threads[0].cpus | length == 8)' <<<"$output"
 	run "$NS_BIN/vm-pin" -c test:///default --domain test --cpus 1 --json
 	assert_success
-	jq -e '.changed == 3 and (.pinning | all(.after == [1]))' <<<"$output"
+	jq -e '.changed == 3 and (.threads | all(.cpus_after == [1])) and .vm.name == "test" and .vm.pid == null' <<<"$output"
 	run "$NS_BIN/vm-pin" -c test:///default --domain test --cpus 1 --vcpus 5
-	assert_failure 1
-	assert_output "vm-pin: domain test: --vcpus: the domain has vCPUs 0-1, not 5"
+	assert_failure 2
+	assert_line --index 0 "vm-pin: --vcpus: the domain has vCPUs 0-1, not 5"
 	run "$NS_BIN/vm-pin" -c test:///default --domain test --cpus 1 --mem
 	assert_failure 1
 	assert_output --partial "--mem needs the domain's QEMU process on this host"
@@ -192,16 +193,23 @@ online=$(cat /sys/devices/system/cpu/online)
 	assert_output "vm-pin: domain nosuch: no such domain"
 	run "$NS_BIN/vm-pin" "$QEMU_PID" --node 9
 	assert_failure 2
-	assert_line --index 0 --regexp "^vm-pin: --node: node 9 does not exist \(nodes 0(-[0-9]+)?\)$"
+	assert_line --index 0 --regexp "^vm-pin: --node: '9' names a node that does not exist \(nodes 0(-[0-9]+)?\)$"
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --to 9
+	assert_failure 2
+	assert_line --index 0 --regexp "^vm-pin: --to: '9' names a node that does not exist \(nodes 0(-[0-9]+)?\)$"
 	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 4000
 	assert_failure 2
-	assert_line --index 0 "vm-pin: --cpus: CPU 4000 is not on this host (CPUs $online)"
+	assert_line --index 0 "vm-pin: --cpus: '4000' names a CPU that is not on this host (CPUs $online)"
 	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 0 --node 0
 	assert_failure 2
 	assert_line --index 0 "vm-pin: --node and --cpus are mutually exclusive"
 	run "$NS_BIN/vm-pin" "$QEMU_PID"
 	assert_failure 2
-	assert_line --index 0 "vm-pin: --node or --cpus is required"
+	assert_line --index 0 "vm-pin: --to or --cpus is required"
+	# a vCPU the VM does not have is a mistake, not "nothing to change"
+	run "$NS_BIN/vm-pin" "$QEMU_PID" --to 0 --vcpus 7
+	assert_failure 2
+	assert_line --index 0 "vm-pin: --vcpus: the VM has vCPUs 0-1, not 7"
 	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 0 --exclude-cpus 0
 	assert_failure 2
 	assert_line --index 0 "vm-pin: --cpus leaves no CPU to pin to after --exclude-cpus"
@@ -247,7 +255,7 @@ online=$(cat /sys/devices/system/cpu/online)
 JSON
 	run --separate-stderr "$NS_BIN/vm-pin" --plan "$BATS_TEST_TMPDIR/stale.json"
 	assert_failure 1
-	assert_equal "$stderr" "vm-pin: $BATS_TEST_TMPDIR/stale.json: step 1: gone (pid $p) is gone or is another process now: plan is stale"
+	assert_equal "$stderr" "vm-pin: $BATS_TEST_TMPDIR/stale.json: step 1: gone (pid $p) is gone: the plan is stale"
 }
 
 @test "libvirt: --iothreads pins the domain's I/O threads too (virsh iothreadinfo), and only with --iothreads" {

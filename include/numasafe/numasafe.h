@@ -11,11 +11,17 @@ enum ns_exit {
 	NS_EXIT_FAIL = 1,
 	NS_EXIT_USAGE = 2,
 	NS_EXIT_UNSUPPORTED = 3,
-	NS_EXIT_REFUSED = 4,
+	NS_EXIT_REFUSED = 4,  /* refused or rolled back: nothing changed; retrying later may succeed */
+	NS_EXIT_PARTIAL = 5,  /* stopped partway: part of the change is made, consistent and reported;
+			       * running the same command again completes it */
 };
+
+#include <stddef.h>
+#include <sys/types.h>
 
 #include "caps.h"
 #include "headroom.h"
+#include "locality.h"
 #include "migrate.h"
 #include "parse.h"
 #include "procmem.h"
@@ -27,6 +33,14 @@ enum ns_exit {
 /* Hush libnuma (it prints to stderr from numa_error/numa_warn otherwise) and report whether
  * the kernel has NUMA syscalls: 0, or -ENOSYS. */
 int ns_numa_init(void);
+/* The detail of the calling thread's last library failure, like dlerror(): the file and
+ * line of a bad input ("/proc/zoneinfo:57: ..."), or "" when the failure has none. */
+const char *ns_error_detail(void);
+/* Replace path with len bytes of data atomically: written to a new file made with mkstemp in
+ * path's directory, synced, then renamed over path; a reader sees the old file or the new one.
+ * An existing regular file's mode is kept, else mode_if_new. A symlink at path is replaced,
+ * never followed. -errno. */
+int ns_file_replace(const char *path, const void *data, size_t len, mode_t mode_if_new);
 /* The last error libnuma reported through its hooks (0 when none); clears it. */
 int ns_numa_last_error(void);
 

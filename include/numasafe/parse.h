@@ -30,6 +30,10 @@ void ns_set_andnot(struct ns_set *dst, const struct ns_set *src);
  * < max. Returns 0, -EINVAL on bad syntax, -ERANGE when an id is >= max. An empty string
  * gives the empty set (sysfs writes "\n" for a node without CPUs). */
 int ns_set_parse(const char *str, unsigned max, struct ns_set *out);
+/* A list an operator gives, in numactl's forms, against the ids that exist (universe):
+ * "0-3,8", "all", and "!LIST" / "!all" for all but those. -EINVAL on bad syntax or an empty
+ * string, -ERANGE when an id is not in universe. */
+int ns_set_parse_in(const char *str, const struct ns_set *universe, struct ns_set *out);
 /* Print in the same compact list syntax; "" for the empty set. Returns -ENOSPC if buf is short. */
 int ns_set_format(const struct ns_set *s, char *buf, size_t len);
 

@@ -43,7 +43,8 @@ struct ns_pin_result {
 void ns_pin_result_free(struct ns_pin_result *r);
 
 /* Pin a bare VM (threads from ns_vm_from_pid). root must be live. On failure the threads
- * already changed are put back; -errno, errmsg names the thread. */
+ * already changed are put back; -errno, errmsg names the thread. -EINVAL: a vCPU in req->vcpus
+ * that the VM does not have. */
 int ns_pin_pid(const struct ns_vm *vm, const struct ns_pin_req *req, struct ns_pin_result *res,
 	       char *errmsg, size_t len);
 /* Pin a running libvirt domain through the API. -ENOENT no such domain, -ESRCH not running,
@@ -69,12 +70,13 @@ int ns_cpus_online(const char *root, struct ns_set *out);
 
 /* CPU weight proportional to vCPUs. The unit is the backend's default weight of one VM, so a
  * 1-vCPU VM keeps the default: libvirt cpu_shares 1024 on cgroup v1, 100 on v2 (cpu.weight);
- * the test driver's "weight" 100. before/after are the weights. */
-int ns_weight_domain(const char *uri, const char *name, int vcpus, int dry_run, uint64_t *before,
-		     uint64_t *after, char *errmsg, size_t len);
+ * the test driver's "weight" 100. before/after are the weights. restore, when not 0, is set
+ * instead (to put back a weight read before, after a later step failed). */
+int ns_weight_domain(const char *uri, const char *name, int vcpus, uint64_t restore, int dry_run,
+		     uint64_t *before, uint64_t *after, char *errmsg, size_t len);
 /* The same for a bare process: its own cgroup's cpu.weight (v2) or cpu.shares (v1).
  * -EPERM when the process sits in the root cgroup (no per-VM cgroup to weight). */
-int ns_weight_pid(const char *root, pid_t pid, int vcpus, int dry_run, uint64_t *before,
-		  uint64_t *after, char *path, size_t pathlen);
+int ns_weight_pid(const char *root, pid_t pid, int vcpus, uint64_t restore, int dry_run,
+		  uint64_t *before, uint64_t *after, char *path, size_t pathlen);
 
 #endif

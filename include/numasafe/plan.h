@@ -100,4 +100,12 @@ struct ns_plan_exec_step {
 int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, char *errmsg,
 		 size_t len);
 
+/* Is the step's VM still the one the plan was made for? For a bare process: the pid exists,
+ * its start time is the plan's and it is a VM of the plan's name (vm filled). For a domain:
+ * its pid file under root names a VM (vm filled; a restart is the same domain); -EOPNOTSUPP
+ * when it has no local process (libvirt alone acts on it). -ESTALE with errmsg when not. */
+struct ns_vm;
+int ns_plan_step_verify(const char *root, const struct ns_plan_exec_step *s, struct ns_vm *vm, char *errmsg,
+			size_t len);
+
 #endif

@@ -100,7 +100,7 @@ int ns_proc_stat_read(const char *root, pid_t pid, struct ns_proc_stat *st);
 /* The cgroup of a controller ("cpu", "memory") from /proc/PID/cgroup text: a v1 line naming
  * the controller wins over the v2 "0::" line. Sets *version (1 or 2); -ENOENT when neither. */
 int ns_cgroup_path(const char *text, const char *controller, char *path, size_t len, int *version);
-/* -ESRCH when no such process; -EINVAL for a kernel thread (no mm); 0 otherwise. */
+/* -ESRCH when no such process (or a zombie); -EINVAL for a kernel thread (no mm); 0 otherwise. */
 int ns_proc_check_user(const char *root, pid_t pid);
 
 /* Pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */

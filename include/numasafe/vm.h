@@ -8,7 +8,10 @@
 
 /* The QEMU process of a running libvirt domain. errmsg gets libvirt's own message (which
  * libvirt would otherwise print itself). -ENOENT: no such domain; -ESRCH: not running;
- * -ECONNREFUSED: cannot connect. */
+ * -ECONNREFUSED: cannot connect; -ELIBACC: libvirt cannot be loaded (every function that talks
+ * to libvirt returns it then); -EOPNOTSUPP: no QEMU process of the domain on this host (a
+ * test:/// domain). The process is the pid file's when it carries the domain's -uuid, else the
+ * QEMU started with it (qemu:///session keeps no pid file under /run). */
 int ns_domain_pid(const char *uri, const char *name, pid_t *pid, char *errmsg, size_t len);
 
 /* libvirt's numatune memory modes (virDomainNumatuneMemMode). */

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The commands layer (prefix nsc_): what every numasafe command shares. One context per run
+ * (struct nsc) carries the common options and the outcome; one error printer; the usage
+ * contract; option parsers that name the option; the machine contract (exit codes, reasons,
+ * the JSON documents and the numasafe-error document on failure); progress for people and for
+ * programs; the audit trail in the system log. The library (ns_) computes and never prints;
+ * this layer decides what to tell the operator. */
+#ifndef NSC_H
+#define NSC_H
+
+#include <popt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#include "numasafe/numasafe.h"
+
+/* ---- limits, in one place ---- */
+#define NSC_CHUNK_MAX 16384	     /* --chunk: base pages per move_pages call */
+#define NSC_JOBS_MAX NS_MIG_JOBS_MAX /* --jobs */
+#define NSC_PSI_MAX 100.0	     /* --max-psi: a percentage */
+#define NSC_GRACE_MAX 86400.0	     /* --psi-grace: a day */
+#define NSC_INTERVAL_MAX 3600.0	     /* steal --interval, --sample */
+#define NSC_INTERVAL_MIN 0.01
+#define NSC_OVERCOMMIT_MAX 1000.0
+#define NSC_PIDS_MAX 64 /* fast-swapoff --pid */
+
+/* ---- stable reasons: the "reason" of a numasafe-error document ---- */
+#define NSC_R_USAGE "usage"			/* 2: bad option or argument */
+#define NSC_R_UNSUPPORTED "unsupported"		/* 3: the host lacks a feature */
+#define NSC_R_HEADROOM "headroom"		/* 4: a target node lacks headroom */
+#define NSC_R_MEMORY "memory"			/* 4: too little memory available (swap) */
+#define NSC_R_CGROUP "cgroup"			/* 4: a memory cgroup lacks room */
+#define NSC_R_PRESSURE "pressure"		/* 4/5: memory pressure (PSI) */
+#define NSC_R_BUSY "busy"			/* 4: another run holds the lock */
+#define NSC_R_SIGNAL "signal"			/* 4/5: stopped on request (SIGINT/SIGTERM) */
+#define NSC_R_PLAN_UNPLACED "unplaced"		/* 4: rebalance: some VM fits nowhere */
+#define NSC_R_NO_FIT "no-fit"			/* 4: place: no node fits the new VM */
+#define NSC_R_NOT_ALLOWED "not-allowed"		/* 1: cpuset or numatune forbids the node */
+#define NSC_R_NO_PROCESS "no-such-process"	/* 1 */
+#define NSC_R_NO_DOMAIN "no-such-domain"	/* 1 */
+#define NSC_R_NOT_RUNNING "not-running"		/* 1: the domain is not running */
+#define NSC_R_NOT_A_VM "not-a-vm"		/* 1 */
+#define NSC_R_EXITED "exited"			/* 1: the process exited during the change */
+#define NSC_R_PERMISSION "permission"		/* 1: a privilege or capability is missing */
+#define NSC_R_BAD_INPUT "bad-input"		/* 1: a host fact or file could not be read or parsed */
+#define NSC_R_STALE "stale-plan"		/* 1: a plan step no longer matches the host */
+#define NSC_R_LIBVIRT "libvirt"			/* 1: libvirt failed or is missing */
+#define NSC_R_NOT_SWAP "not-swap"		/* 1: not an active swap area */
+#define NSC_R_FAILED "failed"			/* 1: anything else */
+
+/* ---- document kinds and their versions (one JSON Schema each under schema/) ---- */
+#define NSC_KIND_SHOW "numasafe-show", 2
+#define NSC_KIND_STEAL "numasafe-steal", 2
+#define NSC_KIND_CHECK "numasafe-check", 2
+#define NSC_KIND_MOVE "numasafe-move", 2
+#define NSC_KIND_SWAPOFF "numasafe-swapoff", 2
+#define NSC_KIND_PIN "numasafe-pin", 2
+#define NSC_KIND_PIN_SHOW "numasafe-pin-show", 2
+#define NSC_KIND_PLAN_RUN "numasafe-plan-run", 1
+#define NSC_KIND_ERROR "numasafe-error", 1
+#define NSC_KIND_PROGRESS "numasafe-progress", 1
+
+enum nsc_progress_mode { NSC_PROGRESS_AUTO = 0, NSC_PROGRESS_NONE, NSC_PROGRESS_TTY, NSC_PROGRESS_JSON };
+
+/* One run of a command. Common options are parsed into it; the outcome is recorded in it by
+ * nsc_fail and rendered by nsc_finish. Passed explicitly to everything in the layer. */
+struct nsc {
+	const char *prog; /* "numa-migrate", "numa-plan check": error prefix and audit tag */
+	int json, quiet, verbose, no_log;
+	enum nsc_progress_mode progress;
+	char *domain, *connect; /* -d/--domain, -c/--connect */
+	bool json_asked;	/* --json anywhere in argv: usage errors get a JSON document too */
+	/* the failure reported, for the numasafe-error document */
+	int code;
+	const char *reason;
+	char message[1024];
+	/* who ran it, for the audit trail */
+	char parent[256];
+};
+
+/* Is text for people wanted on stdout (neither --json nor --quiet)? */
+static inline bool nsc_text(const struct nsc *c)
+{
+	return !c->json && !c->quiet;
+}
+
+/* Start a run: prog is the name errors are prefixed with. Scans argv for --json. */
+void nsc_init(struct nsc *c, const char *prog, int argc, char **argv);
+
+/* ---- messages: one line each on stderr, "prog: ..." ---- */
+void nsc_err(const struct nsc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nsc_warn(const struct nsc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* With -v only: "prog: ..." on stderr. */
+void nsc_info(const struct nsc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Report the outcome: the stderr line, recorded for the error document. Returns code. The
+ * first failure reported wins the document; later ones are printed only. */
+int nsc_fail(struct nsc *c, int code, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The same for a library error: "what: strerror", or the library's detail (file and line of
+ * a bad input) when it gave one. The reason follows the errno unless given (NULL). */
+int nsc_fail_errno(struct nsc *c, int err, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The usage error: two lines on stderr (and the error document with --json), exit 2. */
+__attribute__((noreturn, format(printf, 2, 3))) void nsc_usage(struct nsc *c, const char *fmt, ...);
+
+/* ---- options ---- */
+/* Tables shared by the commands. Each points into the one struct nsc of the run (set by
+ * nsc_init); the command reads them through that struct, never through a global. */
+extern struct poptOption nsc_common_options[];
+extern struct poptOption nsc_target_options[];
+#define NSC_COMMON_TABLE {NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_common_options, 0, "Common options:", NULL}
+#define NSC_TARGET_TABLE {NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_target_options, 0, "Target:", NULL}
+/* --reserve, and the throttle options (--rate, --max-psi, --psi-grace), shared by the moving
+ * commands; parsed by nsc_reserve / nsc_throttle. */
+struct nsc_shared_opts {
+	char *reserve, *rate, *max_psi, *psi_grace;
+};
+extern struct nsc_shared_opts nsc_shared;
+extern struct poptOption nsc_reserve_options[];
+extern struct poptOption nsc_throttle_options[];
+#define NSC_RESERVE_TABLE {NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_reserve_options, 0, NULL, NULL}
+#define NSC_THROTTLE_TABLE {NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_throttle_options, 0, "Throttle:", NULL}
+enum {
+	NSC_OPT_HELP = 'h',
+	NSC_OPT_VERSION = 'V',
+	NSC_OPT_PROGRESS = 0x1000,
+	NSC_OPT_FIRST_CMD = 0x1100, /* command-specific option values start here */
+};
+
+/* Run popt: --help/--version handled here, usage errors reported; returns the next option
+ * value for the command, or -1 at the end. */
+int nsc_next(struct nsc *c, poptContext ctx);
+const char **nsc_args(poptContext ctx, int *n);
+
+/* Parsers for option values: on bad input they call nsc_usage naming the option and the
+ * accepted range. Every number goes through the library's one decimal parser. */
+unsigned long long nsc_opt_uint(struct nsc *c, const char *opt, const char *arg, unsigned long long lo,
+				unsigned long long hi);
+double nsc_opt_double(struct nsc *c, const char *opt, const char *arg, double lo, double hi);
+/* A size; larger than the host's memory is refused (mem_total, 0: not checked). */
+uint64_t nsc_opt_size(struct nsc *c, const char *opt, const char *arg, bool allow_zero, uint64_t mem_total);
+/* A rate: a size per second, or 0 / "unlimited" for no limit. */
+uint64_t nsc_opt_rate(struct nsc *c, const char *opt, const char *arg);
+void nsc_opt_amount(struct nsc *c, const char *opt, const char *arg, uint64_t mem_total, struct ns_amount *out);
+/* numactl's node list forms (all, !N, ranges), against the nodes that exist. */
+void nsc_opt_nodes(struct nsc *c, const char *opt, const char *arg, const struct ns_set *online,
+		   struct ns_set *out);
+void nsc_opt_cpus(struct nsc *c, const char *opt, const char *arg, const struct ns_set *online, struct ns_set *out);
+pid_t nsc_opt_pid(struct nsc *c, const char *what, const char *arg);
+/* --reserve (NULL when not given) and the throttle options into the engine's fields. */
+const struct ns_amount *nsc_reserve(struct nsc *c, const struct ns_topo *t, struct ns_amount *buf);
+void nsc_throttle(struct nsc *c, uint64_t *rate, double *max_psi, double *psi_grace);
+
+/* ---- the host ---- */
+/* The topology, or a reported failure (returns the exit code, *t NULL). */
+int nsc_topo(struct nsc *c, const char *root, struct ns_topo **t);
+
+/* ---- output ---- */
+/* Sizes for people: "1.5G". */
+const char *nsc_size(uint64_t bytes, char buf[32]);
+/* "s" when n != 1. */
+const char *nsc_plural(long long n);
+/* A JSON document of a kind: {"version": V, "kind": K}. Use as nsc_doc(NSC_KIND_MOVE). */
+struct json_object *nsc_doc(const char *kind, int version);
+struct json_object *nsc_json_u64(uint64_t v);
+struct json_object *nsc_json_set(const struct ns_set *s);
+/* Seconds rounded to the millisecond; a percentage or ratio rounded to the given decimals. */
+struct json_object *nsc_json_seconds(double s);
+struct json_object *nsc_json_round(double v, int decimals);
+/* Print a document on stdout (pretty on a terminal). */
+void nsc_json_print(const struct nsc *c, struct json_object *o);
+/* The end of every command: prints doc (--json) or, when rc is not 0, the numasafe-error
+ * document with doc inside as "result"; flushes and checks stdout (a write error is exit 1).
+ * Takes doc's reference. Returns the exit code. */
+int nsc_finish(struct nsc *c, int rc, struct json_object *doc);
+
+/* ---- a VM's identity, the same in every document ---- */
+struct nsc_vmid {
+	char name[256];
+	bool domain;
+	pid_t pid; /* 0: none on this host (a test:/// domain) */
+	unsigned long long start_time;
+};
+void nsc_vmid_from_vm(struct nsc_vmid *id, const struct ns_vm *vm);
+/* {"name", "domain", "pid", "start_time"} */
+struct json_object *nsc_vmid_json(const struct nsc_vmid *id);
+/* For text: "domain web1", "web1 (pid 4242)", or "pid 4242" for a QEMU without -name. */
+const char *nsc_vmid_text(const struct nsc_vmid *id, char *buf, size_t len);
+/* Memory per node as [{"node": N, "bytes": B}] over the nodes that exist. */
+struct json_object *nsc_json_memory(const struct ns_topo *t, const uint64_t *per_node);
+
+/* ---- progress: a meter on a terminal, JSON lines on request ---- */
+struct nsc_progress {
+	const struct nsc *c;
+	enum nsc_progress_mode mode; /* resolved: NONE, TTY or JSON */
+	double last;		     /* when the last JSON line was written (monotonic s) */
+	bool drawn;		     /* a meter line is on the terminal */
+};
+void nsc_progress_init(struct nsc_progress *p, const struct nsc *c);
+bool nsc_progress_on(const struct nsc_progress *p);
+/* phase: "moving", "rolling_back", "paging_in"; extra: a labelled byte count the phase watches
+ * ("headroom" of the target, "mem_available"), or NULL. */
+void nsc_progress_update(struct nsc_progress *p, const char *phase, uint64_t done, uint64_t total, double elapsed,
+			 const char *extra, uint64_t extra_val);
+/* Ends the meter line on a terminal. */
+void nsc_progress_end(struct nsc_progress *p);
+
+/* ---- signals ---- */
+/* SIGINT and SIGTERM counted into nsc_stop_requests while a change runs: the first asks the
+ * engine to stop (a move rolls back), the second stops a rollback where it is. */
+extern volatile sig_atomic_t nsc_stop_requests;
+void nsc_signals_catch(void);
+
+/* ---- the audit trail: every change to a VM or a swap area, in the system log ---- */
+/* One record at the start and one at the end of a change. action: "move", "rollback", "pin",
+ * "unpin", "weight", "numatune", "swapoff", "plan-step". fields: "key=value ..." already
+ * formatted (nsc_audit_kv helps). Nothing with --no-log. */
+void nsc_audit(const struct nsc *c, int priority, const char *action, const char *event, const struct nsc_vmid *vm,
+	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+#endif

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Output shared by the commands: sizes and plurals for people, the JSON building blocks of the
+ * one model (documents with version and kind, rounded numbers, a VM's identity, memory per
+ * node), and the end of every run (the document, or the numasafe-error document, then the
+ * check of stdout). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nsc.h"
+
+const char *nsc_size(uint64_t bytes, char buf[32])
+{
+	return ns_size_format(bytes, buf, 32);
+}
+
+const char *nsc_plural(long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
+struct json_object *nsc_doc(const char *kind, int version)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "version", json_object_new_int(version));
+	json_object_object_add(o, "kind", json_object_new_string(kind));
+	return o;
+}
+
+struct json_object *nsc_json_u64(uint64_t v)
+{
+	/* sizes saturate in the library; int64 holds every byte count a host can have */
+	return json_object_new_int64(v > INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+struct json_object *nsc_json_set(const struct ns_set *s)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (int i = ns_set_next(s, 0); i >= 0; i = ns_set_next(s, (unsigned)i + 1))
+		json_object_array_add(a, json_object_new_int(i));
+	return a;
+}
+
+struct json_object *nsc_json_round(double v, int decimals)
+{
+	char buf[64];
+	char *dot, *end;
+
+	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+	/* "1.500" -> "1.5", "2.000" -> "2.0": a number a reader sees as a number, not noise */
+	dot = strchr(buf, '.');
+	if (dot) {
+		end = buf + strlen(buf) - 1;
+		while (end > dot + 1 && *end == '0')
+			*end-- = '\0';
+	}
+	if (strcmp(buf, "-0.0") == 0 || strcmp(buf, "-0") == 0)
+		snprintf(buf, sizeof(buf), "0.0");
+	return json_object_new_double_s(v, buf);
+}
+
+struct json_object *nsc_json_seconds(double s)
+{
+	return nsc_json_round(s, 3);
+}
+
+void nsc_json_print(const struct nsc *c, struct json_object *o)
+{
+	int flags = isatty(STDOUT_FILENO) ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN;
+
+	(void)c;
+	fputs(json_object_to_json_string_ext(o, flags | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+	fputc('\n', stdout);
+}
+
+int nsc_finish(struct nsc *c, int rc, struct json_object *doc)
+{
+	if (c->json && rc == NS_EXIT_OK && doc)
+		nsc_json_print(c, doc);
+	else if (c->json && rc != NS_EXIT_OK) {
+		struct json_object *e = nsc_doc(NSC_KIND_ERROR);
+
+		json_object_object_add(e, "command", json_object_new_string(c->prog));
+		json_object_object_add(e, "code", json_object_new_int(rc));
+		json_object_object_add(e, "reason", json_object_new_string(c->reason ? c->reason : NSC_R_FAILED));
+		json_object_object_add(e, "message", json_object_new_string(c->message));
+		if (doc)
+			json_object_object_add(e, "result", json_object_get(doc));
+		nsc_json_print(c, e);
+		json_object_put(e);
+	}
+	json_object_put(doc);
+	/* a full disk or a closed pipe must not look like success */
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE)
+			fprintf(stderr, "%s: write error: %s\n", c->prog, strerror(errno ? errno : EIO));
+		return rc ? rc : NS_EXIT_FAIL;
+	}
+	return rc;
+}
+
+void nsc_vmid_from_vm(struct nsc_vmid *id, const struct ns_vm *vm)
+{
+	memset(id, 0, sizeof(*id));
+	snprintf(id->name, sizeof(id->name), "%s", vm->name);
+	id->domain = vm->is_domain;
+	id->pid = vm->pid;
+	id->start_time = vm->start_time;
+}
+
+struct json_object *nsc_vmid_json(const struct nsc_vmid *id)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(id->name));
+	json_object_object_add(o, "domain", json_object_new_boolean(id->domain));
+	json_object_object_add(o, "pid", id->pid > 0 ? json_object_new_int(id->pid) : NULL);
+	json_object_object_add(o, "start_time", id->pid > 0 ? nsc_json_u64(id->start_time) : NULL);
+	return o;
+}
+
+const char *nsc_vmid_text(const struct nsc_vmid *id, char *buf, size_t len)
+{
+	if (id->domain)
+		snprintf(buf, len, "domain %s", id->name);
+	else if (strncmp(id->name, "pid ", 4) == 0) /* a QEMU without -name is called "pid N" */
+		snprintf(buf, len, "%s", id->name);
+	else
+		snprintf(buf, len, "%s (pid %d)", id->name, (int)id->pid);
+	return buf;
+}
+
+struct json_object *nsc_json_memory(const struct ns_topo *t, const uint64_t *per_node)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (int i = 0; i < ns_topo_nr_nodes(t); i++) {
+		int id = ns_topo_node(t, i)->id;
+		struct json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "node", json_object_new_int(id));
+		json_object_object_add(m, "bytes", nsc_json_u64(id < NS_MAX_NODES ? per_node[id] : 0));
+		json_object_array_add(a, m);
+	}
+	return a;
+}

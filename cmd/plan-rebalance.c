@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* numa-plan rebalance: a whole-host plan, every VM on one node, written for numa-migrate --plan
+ * and vm-pin --plan. The planner is lib/plan.c; this file gathers, renders and writes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "numasafe/plan.h"
+#include "plan.h"
+
+static struct {
+	char *exclude, *out, *overcommit;
+} opt;
+
+static struct poptOption options[] = {
+	{"exclude-cpus", '\0', POPT_ARG_STRING, &opt.exclude, 0, "CPUs reserved for the host, not counted for vCPUs",
+	 "LIST"},
+	{"cpu-overcommit", '\0', POPT_ARG_STRING, &opt.overcommit, 0,
+	 "vCPUs allowed per usable CPU of a node, 1-1000 (default 1: no overcommit)", "RATIO"},
+	{"out", 'o', POPT_ARG_STRING, &opt.out, 0, "write the plan (JSON) to FILE for numa-migrate --plan", "FILE"},
+	NSC_RESERVE_TABLE,
+	NSC_ROOT_OPTION,
+	NSC_COMMON_TABLE,
+	POPT_TABLEEND,
+};
+
+/* Write the plan next to FILE and rename it into place: a reader never sees half a plan. */
+static int write_plan(const char *file, struct json_object *plan)
+{
+	const char *text = json_object_to_json_string_ext(plan, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *buf;
+	size_t len = strlen(text);
+	int rc;
+
+	buf = malloc(len + 2);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, text, len);
+	buf[len++] = '\n';
+	rc = ns_file_replace(file, buf, len, 0644);
+	free(buf);
+	return rc;
+}
+
+/* The solver only moves memory; a VM whose memory is already home but whose threads may run
+ * elsewhere still needs pinning. Those steps move nothing, so they fit anywhere: first. */
+static int add_pin_steps(const struct ns_plan_in *in, struct ns_plan_out *out)
+{
+	struct ns_plan_step *steps;
+	int extra = 0, k = 0;
+	bool *has = calloc((size_t)in->nr_vms + 1, sizeof(*has));
+
+	if (!has)
+		return -ENOMEM;
+	for (int i = 0; i < out->nr_steps; i++)
+		has[out->steps[i].vm] = true;
+	for (int v = 0; v < in->nr_vms; v++)
+		extra += out->placement[v] >= 0 && !has[v] && !out->why[v][0] &&
+			 in->vms[v].threads_node != in->nodes[out->placement[v]].id;
+	if (!extra) {
+		free(has);
+		return 0;
+	}
+	steps = calloc((size_t)(out->nr_steps + extra), sizeof(*steps));
+	if (!steps) {
+		free(has);
+		return -ENOMEM;
+	}
+	for (int v = 0; v < in->nr_vms; v++)
+		if (out->placement[v] >= 0 && !has[v] && !out->why[v][0] &&
+		    in->vms[v].threads_node != in->nodes[out->placement[v]].id)
+			steps[k++] = (struct ns_plan_step){.vm = v, .to = out->placement[v], .bytes = 0, .via_temp = 0};
+	memcpy(steps + k, out->steps, (size_t)out->nr_steps * sizeof(*steps));
+	free(out->steps);
+	out->steps = steps;
+	out->nr_steps += extra;
+	free(has);
+	return 0;
+}
+
+static void plan_text(const struct ns_plan_in *in, const struct ns_plan_out *out, int unplaced)
+{
+	char a[32], b[32];
+
+	if (in->nr_vms == 0)
+		printf("rebalance: no VMs on %d node%s: nothing to do\n", in->nr_nodes, nsc_plural(in->nr_nodes));
+	else
+		printf("rebalance: %d VM%s on %d node%s; %d step%s move %s (%s)\n", in->nr_vms, nsc_plural(in->nr_vms),
+		       in->nr_nodes, nsc_plural(in->nr_nodes), out->nr_steps, nsc_plural(out->nr_steps),
+		       nsc_size(out->bytes_moved, a), out->exact ? "proven optimal" : "heuristic: greedy placement and local search");
+	printf("%-6s %10s %6s\n", "node", "headroom", "cpus");
+	for (int i = 0; i < in->nr_nodes; i++)
+		printf("%-6d %10s %6d\n", in->nodes[i].id, nsc_size(in->nodes[i].headroom, a), in->nodes[i].cpus);
+	for (int i = 0; i < out->nr_steps; i++) {
+		const struct ns_plan_step *st = &out->steps[i];
+		const struct ns_plan_vm *v = &in->vms[st->vm];
+		char who[64] = "";
+
+		if (strncmp(v->name, "pid ", 4) != 0)
+			snprintf(who, sizeof(who), "%s %d, ", v->is_domain ? "domain, pid" : "pid", (int)v->pid);
+		printf("step %d: %s (%s%d vCPU%s) -> node %d, %s%s\n", i + 1, v->name, who, v->vcpus, nsc_plural(v->vcpus),
+		       in->nodes[st->to].id, nsc_size(st->bytes, b), st->via_temp ? " (parked until its own step)" : "");
+	}
+	for (int i = 0; i < in->nr_vms; i++)
+		if (out->why[i][0])
+			printf("%s: %s\n", in->vms[i].name, out->why[i]);
+	if (in->nr_vms && out->nr_steps == 0 && !unplaced && !out->nr_unordered)
+		printf("every VM is already on one node: nothing to do\n");
+}
+
+static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
+{
+	struct ns_plan_in in;
+	struct ns_plan_out out;
+	struct ns_amount reserve_buf;
+	const struct ns_amount *reserve;
+	struct ns_topo *topo = NULL;
+	struct json_object *plan = NULL;
+	struct ns_set exclude, online;
+	const char **args;
+	int nargs, rc, skipped = 0, unplaced = 0;
+	double overcommit = 1.0;
+
+	memset(&in, 0, sizeof(in));
+	memset(&out, 0, sizeof(out));
+	while (nsc_next(c, ctx) >= 0)
+		;
+	args = nsc_args(ctx, &nargs);
+	if (nargs > 0)
+		nsc_usage(c, "rebalance: unexpected argument '%s' (it plans every VM on the host)", args[0]);
+	if (opt.overcommit)
+		overcommit = nsc_opt_double(c, "--cpu-overcommit", opt.overcommit, 1, NSC_OVERCOMMIT_MAX);
+	rc = nsc_topo(c, nsc_plan_root, &topo);
+	if (rc != NS_EXIT_OK)
+		return rc;
+	reserve = nsc_reserve(c, topo, &reserve_buf);
+	ns_set_clear(&online);
+	for (int i = 0; i < ns_topo_nr_nodes(topo); i++)
+		ns_set_or(&online, &ns_topo_node(topo, i)->cpus);
+	ns_set_clear(&exclude);
+	if (opt.exclude)
+		nsc_opt_cpus(c, "--exclude-cpus", opt.exclude, &online, &exclude);
+	rc = ns_plan_gather(nsc_plan_root, reserve, &exclude, &in, &skipped);
+	if (rc < 0) {
+		rc = nsc_fail_errno(c, rc, NULL, "gathering the VMs");
+		goto out;
+	}
+	for (int i = 0; i < in.nr_nodes; i++)
+		in.nodes[i].cpus = (int)((double)in.nodes[i].cpus * overcommit);
+	rc = ns_plan_solve(&in, &out);
+	if (rc == 0)
+		rc = add_pin_steps(&in, &out);
+	if (rc < 0) {
+		rc = nsc_fail_errno(c, rc, NSC_R_FAILED, "planning");
+		goto out;
+	}
+	plan = ns_plan_to_json(&in, &out);
+	if (!plan) {
+		rc = nsc_fail_errno(c, -ENOMEM, NSC_R_FAILED, "planning");
+		goto out;
+	}
+	for (int i = 0; i < in.nr_vms; i++)
+		unplaced += out.placement[i] < 0;
+	if (opt.out) {
+		rc = write_plan(opt.out, plan);
+		if (rc < 0) {
+			rc = nsc_fail_errno(c, rc, NSC_R_FAILED, "%s", opt.out);
+			goto out;
+		}
+	}
+	if (nsc_text(c)) {
+		plan_text(&in, &out, unplaced);
+		if (opt.out && out.nr_steps)
+			printf("plan written to %s: run it with 'numa-migrate --plan %s' (or 'vm-pin --plan %s')\n", opt.out,
+			       opt.out, opt.out);
+	}
+	if (skipped)
+		nsc_warn(c, "%d QEMU process%s without thread names left out (start QEMU with -name NAME,debug-threads=on)",
+			 skipped, skipped == 1 ? "" : "es");
+	/* a partial plan is still written, but orchestration must know not every VM is settled */
+	rc = NS_EXIT_OK;
+	if (unplaced || out.nr_unordered)
+		rc = nsc_fail(c, NS_EXIT_REFUSED, NSC_R_PLAN_UNPLACED,
+			      "rebalance: %d VM%s cannot be placed and %d step%s have no safe order (see the reasons)",
+			      unplaced, nsc_plural(unplaced), out.nr_unordered, nsc_plural(out.nr_unordered));
+	*doc = plan;
+	plan = NULL;
+out:
+	json_object_put(plan);
+	ns_plan_out_free(&out);
+	ns_plan_in_release(&in);
+	ns_topo_free(topo);
+	return rc;
+}
+
+const struct nsc_subcmd nsc_plan_rebalance = {
+	.name = "rebalance",
+	.summary = "a whole-host plan, every VM on one node, for numa-migrate to execute",
+	.usage = "[--exclude-cpus LIST] [--cpu-overcommit RATIO] [--reserve SIZE|PCT] [-o FILE]",
+	.options = options,
+	.run = run,
+};
