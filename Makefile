@@ -4,6 +4,7 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+SCHEMADIR ?= $(PREFIX)/share/numasafe/schema
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 
@@ -44,7 +45,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 HELPERS := build/tests/standin build/tests/shmseg
 
 .SECONDARY:
-.PHONY: all deps check unit bats lab-check demo install uninstall clean helpers bench-plan
+.PHONY: all deps check unit bats lab-check json-check demo install uninstall clean helpers bench-plan
 all: $(BINS) $(HELPERS)
 
 # Rebuild everything when the flags change (e.g. SANITIZE=...), since objects share build/.
@@ -114,25 +115,38 @@ lab-check: all
 	tests/lab/lab-bats --nodes 2 --mem 768 --swap 256 --swap2 256 tests/lab/*.bats
 	tests/lab/lab-bats --nodes 4 --mem 512 --swap 256 --swap2 256 tests/lab/*.bats
 
+# Every JSON document the suites produced (kept by tests/bin) against schema/; each kind must
+# have been seen at least once, so no schema goes untested.
+JSON_KINDS := numasafe-show,numasafe-steal,numasafe-check,numasafe-move,numasafe-swapoff,numasafe-pin,\
+	numasafe-pin-show,numasafe-plan-run,numasafe-rebalance,numasafe-error,numasafe-progress
+json-check:
+	/usr/bin/python3 tests/json-validate --require $(JSON_KINDS) build/json-log/*
+
 check: deps
+	rm -rf build/json-log
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) bats
 	$(MAKE) lab-check
+	$(MAKE) json-check
 
 demo: deps
 	$(MAKE) all
 	tests/demo.sh
 
 install: $(BINS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SCHEMADIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(CMDS:%=man/%.8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/numasafe.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 $(CMDS:%=completions/%) $(DESTDIR)$(BASHCOMPDIR)/
+	install -m 0644 schema/*.json $(DESTDIR)$(SCHEMADIR)/
 
 uninstall:
-	rm -f $(CMDS:%=$(DESTDIR)$(BINDIR)/%) $(CMDS:%=$(DESTDIR)$(MANDIR)/man8/%.8) \
+	rm -f $(CMDS:%=$(DESTDIR)$(BINDIR)/%) $(CMDS:%=$(DESTDIR)$(MANDIR)/man8/%.8) $(DESTDIR)$(MANDIR)/man7/numasafe.7 \
 		$(CMDS:%=$(DESTDIR)$(BASHCOMPDIR)/%)
+	rm -rf $(DESTDIR)$(SCHEMADIR)
 
 clean:
 	rm -rf build bin

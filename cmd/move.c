@@ -219,12 +219,26 @@ struct json_object *nsc_check_json(const struct nsc_check *k)
 
 /* ---- the move ---- */
 
+/* The engine's progress: the meter or JSON lines, and the audit record of a rollback's start
+ * (the engine turns back on its own, under pressure or on a signal). */
+struct watch {
+	struct nsc *c;
+	struct nsc_progress prog;
+	const struct nsc_vmid *id;
+	bool rollback_logged;
+};
+
 static void on_progress(void *arg, const struct ns_mig_progress *mp)
 {
-	struct nsc_progress *p = arg;
+	struct watch *w = arg;
 
-	nsc_progress_update(p, mp->rolling_back ? "rolling_back" : "moving", mp->moved_bytes, mp->total_bytes,
-			    mp->elapsed, "headroom", mp->target_headroom);
+	if (mp->rolling_back && !w->rollback_logged) {
+		nsc_audit(w->c, LOG_WARNING, "rollback", "start", w->id, "moved=%llu", (unsigned long long)mp->total_bytes);
+		w->rollback_logged = true;
+	}
+	if (nsc_progress_on(&w->prog))
+		nsc_progress_update(&w->prog, mp->rolling_back ? "rolling_back" : "moving", mp->moved_bytes,
+				    mp->total_bytes, mp->elapsed, "headroom", mp->target_headroom);
 }
 
 /* After a finished move: the domain's memory policy points at the new nodes, so new
@@ -325,7 +339,7 @@ static int move_outcome(struct nsc *c, struct nsc_move *mv)
 
 int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts *o, bool dry_run, struct nsc_move *mv)
 {
-	struct nsc_progress prog;
+	struct watch w;
 	struct nsc_check *k = &mv->check;
 	char tostr[256], fromstr[256], what[300], widestr[256] = "", msg[512];
 	int rc, lock_fd = -1, prio;
@@ -368,17 +382,16 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 
 	nsc_signals_catch();
 	o->stop = &nsc_stop_requests;
-	nsc_progress_init(&prog, c);
-	if (nsc_progress_on(&prog)) {
-		o->progress = on_progress;
-		o->progress_arg = &prog;
-	}
+	w = (struct watch){.c = c, .id = &k->id};
+	nsc_progress_init(&w.prog, c);
+	o->progress = on_progress;
+	o->progress_arg = &w;
 	o->plan = &k->plan; /* the run takes its totals from this preflight instead of walking again */
 	nodes_text(&o->from, fromstr, sizeof(fromstr));
 	nsc_audit(c, LOG_NOTICE, "move", "start", &k->id, "from=%s to=%s bytes=%llu", ns_set_empty(&o->from) ? "other" : fromstr,
 		  tostr, (unsigned long long)k->plan.move_total);
 	rc = ns_mig_run(tg->id.pid, o, &mv->res);
-	nsc_progress_end(&prog);
+	nsc_progress_end(&w.prog);
 	o->progress = NULL;
 	o->plan = NULL;
 	if (rc == -EACCES) {
@@ -393,6 +406,10 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 		nsc_move_text(c, mv);
 		rc = move_outcome(c, mv);
 	}
+	if (mv->res.rolled_back)
+		nsc_audit(c, LOG_WARNING, "rollback", "end", &k->id, "outcome=%s rollback_bytes=%llu rollback_failed=%llu",
+			  mv->res.rollback_failed ? "partial" : "done", (unsigned long long)mv->res.rollback_bytes,
+			  (unsigned long long)mv->res.rollback_failed);
 	prio = rc == NS_EXIT_OK ? LOG_NOTICE : rc == NS_EXIT_REFUSED || rc == NS_EXIT_PARTIAL ? LOG_WARNING : LOG_ERR;
 	nsc_audit(c, prio, "move", "end", &k->id,
 		  "to=%s outcome=%s code=%d moved=%llu duration_s=%.3f rolled_back=%s rollback_bytes=%llu "

@@ -18,7 +18,7 @@ start() { # NODE MiB FILE: a stand-in VM with its memory on NODE
 	numactl --membind=$1 build/tests/standin --size $2M --ready $3 --report /tmp/report >/dev/null &
 	while [ ! -s $3 ]; do sleep 0.2; done
 }
-room() { bin/numa-plan show --json --reserve 64M | jq ".nodes[] | select(.id == $1) | .headroom / 1048576 | floor"; }
+room() { bin/numa-plan show --json --reserve 64M | jq ".nodes[] | select(.node == $1) | .headroom / 1048576 | floor"; }
 start 0 256 /tmp/vm
 vm=$(cat /tmp/vm)
 say numa-plan show

@@ -7,7 +7,7 @@ pkgs=(
 	libnuma-dev libvirt-dev libcap-dev libpopt-dev libjson-c-dev libcmocka-dev
 	bats bats-support bats-assert bats-file
 	numactl jq util-linux procps kmod busybox-static qemu-system-x86 libcap2-bin time
-	libvirt-daemon-system libvirt-clients man-db groff-base
+	libvirt-daemon-system libvirt-clients man-db groff-base python3-jsonschema
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -33,6 +33,35 @@ CMDS="numa-plan numa-migrate fast-swapoff vm-pin"
 	done
 }
 
+@test "-V is --version for every command" {
+	for c in $CMDS; do
+		run --separate-stderr "$NS_BIN/$c" -V
+		assert_success
+		assert_output --regexp "^$c \(numasafe\) [0-9]+\.[0-9]+\.[0-9]+$"
+	done
+}
+
+@test "with --json a usage error is also a numasafe-error document on stdout, code 2" {
+	for c in $CMDS; do
+		run --separate-stderr "$NS_BIN/$c" --json --no-such-option
+		[ "$status" -eq 2 ] || fail "$c: exit $status"
+		jq -e --arg c "$c" '.kind == "numasafe-error" and .version == 1 and .code == 2 and .reason == "usage"
+			and .command == $c and (.message | startswith("--no-such-option"))' <<<"$output" ||
+			fail "$c: $output"
+		[ "${#stderr_lines[@]}" -eq 2 ] || fail "$c: stderr: $stderr"
+	done
+}
+
+@test "the man pages render without a warning" {
+	command -v man >/dev/null || ns_skip "needs man (man-db)"
+	for m in "$NS_TOP"/man/*.[78]; do
+		run --separate-stderr env MANWIDTH=80 man --warnings -l "$m"
+		assert_success
+		[ -z "$stderr" ] || fail "$m: $stderr"
+		[ "${#lines[@]}" -gt 20 ] || fail "$m rendered to almost nothing"
+	done
+}
+
 # Each bad invocation: nothing on stdout, two lines on stderr (what, then the hint), exit 2.
 check_usage_error() {
 	local c=$1

@@ -25,15 +25,15 @@ teardown() {
 	json=$output
 	hw=$(numactl -H)
 	assert_equal "$(jq '.nodes | length' <<<"$json")" "$(sed -n 's/^available: \([0-9]*\) nodes.*/\1/p' <<<"$hw")"
-	for id in $(jq '.nodes[].id' <<<"$json"); do
+	for id in $(jq '.nodes[].node' <<<"$json"); do
 		free=$(sed -n "s/^node $id free: \([0-9]*\) MB/\1/p" <<<"$hw")
-		ours=$(jq ".nodes[] | select(.id == $id) | .mem_free / 1048576 | floor" <<<"$json")
+		ours=$(jq ".nodes[] | select(.node == $id) | .mem_free / 1048576 | floor" <<<"$json")
 		# both are snapshots of a live, mostly idle guest: allow 16 MiB of drift
 		[ $((ours - free)) -le 16 ] && [ $((free - ours)) -le 16 ] || fail "node $id free: ours $ours, numactl $free"
 		cpus=$(sed -n "s/^node $id cpus: //p" <<<"$hw" | tr ' ' '\n' | grep . | paste -sd, -)
-		assert_equal "$(jq -r ".nodes[] | select(.id == $id) | .cpus | map(tostring) | join(\",\")" <<<"$json")" "$cpus"
+		assert_equal "$(jq -r ".nodes[] | select(.node == $id) | .cpus | map(tostring) | join(\",\")" <<<"$json")" "$cpus"
 		dist=$(sed -n "s/^ *$id: *//p" <<<"$hw" | sed "s/ *$//" | tr -s " " ",")
-		assert_equal "$(jq -r ".nodes[] | select(.id == $id) | .distances | map(tostring) | join(\",\")" <<<"$json")" "$dist"
+		assert_equal "$(jq -r ".nodes[] | select(.node == $id) | .distances | map(.distance | tostring) | join(\",\")" <<<"$json")" "$dist"
 	done
 }
 
@@ -43,8 +43,8 @@ teardown() {
 	standin_start --size 64M
 	run "$NS_BIN/numa-plan" show --json "$STANDIN_PID"
 	assert_success
-	jq -e ".process.nodes[] | select(.node == $last) | .anon >= 67108864" <<<"$output"
-	jq -e "[.process.nodes[] | select(.node != $last) | .anon] | add < 1048576" <<<"$output"
+	jq -e ".process.memory[] | select(.node == $last) | .anon >= 67108864" <<<"$output"
+	jq -e "[.process.memory[] | select(.node != $last) | .anon] | add < 1048576" <<<"$output"
 	theirs=$(numastat -p "$STANDIN_PID" | awk '/^Total/ {print int($(NF-1))}')
 	[ "$theirs" -ge 64 ] || fail "numastat says node $last holds $theirs MiB"
 	standin_verify
@@ -57,7 +57,7 @@ teardown() {
 	assert_success
 	share=$((64 / LAB_NODES))
 	for n in $(seq 0 $((LAB_NODES - 1))); do
-		mib=$(jq ".process.nodes[] | select(.node == $n) | .anon / 1048576 | floor" <<<"$output")
+		mib=$(jq ".process.memory[] | select(.node == $n) | .anon / 1048576 | floor" <<<"$output")
 		[ "$mib" -ge $((share - 2)) ] && [ "$mib" -le $((share + 3)) ] || fail "node $n has $mib MiB, want ~$share"
 	done
 }

@@ -8,7 +8,6 @@ setup() {
 	require_root
 	require_nodes 2
 	oom_mark
-	export NUMASAFE_RUNDIR=$BATS_TEST_TMPDIR/run
 	LAST=$((LAB_NODES - 1))
 	HOG=
 }
@@ -48,12 +47,12 @@ hog_start() { # NODE MIB
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	# anon memory arrives as base pages or as THP units (the guest's THP mode decides)
-	jq -e '.result.outcome == "done" and .result.moved.anon + .result.moved.thp >= 134217728
-		and .result.pages.moved >= 64 and .result.pages.moved <= 32768 + 512
-		and .result.calls >= 1 and .result.longest_call_ms > 0 and .result.rolled_back == false' <<<"$output"
+	jq -e '.kind == "numasafe-move" and .outcome == "done" and .stop == "done" and .moved.anon + .moved.thp >= 134217728
+		and .pages.moved >= 64 and .pages.moved <= 32768 + 512 and .check.verdict == "safe"
+		and .calls >= 1 and .longest_call_s > 0 and .rollback.done == false' <<<"$output"
 	# by default two calls are in flight when the host has two CPUs or more
-	jq -e --argjson cpus "$(nproc)" '.result.jobs == (if $cpus >= 2 then 2 else 1 end)' <<<"$output"
-	echo "# longest call $(jq .result.longest_call_ms <<<"$output") ms over $(jq .result.calls <<<"$output") calls" >&3
+	jq -e --argjson cpus "$(nproc)" '.jobs == (if $cpus >= 2 then 2 else 1 end)' <<<"$output"
+	echo "# longest call $(jq .longest_call_s <<<"$output") s over $(jq .calls <<<"$output") calls" >&3
 	standin_verify
 }
 
@@ -62,12 +61,12 @@ hog_start() { # NODE MIB
 	standin_start --size 160M
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --jobs 3 --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
-	jq -e '.result.jobs == 3 and .result.outcome == "done"' <<<"$output"
+	jq -e '.jobs == 3 and .outcome == "done"' <<<"$output"
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 	standin_verify
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --jobs 1 --reserve 64M --to 0 "$STANDIN_PID"
 	assert_success
-	jq -e '.result.jobs == 1 and .result.outcome == "done"' <<<"$output"
+	jq -e '.jobs == 1 and .outcome == "done"' <<<"$output"
 	assert_anon_on "$STANDIN_PID" 0 99
 	theirs=$(numastat -p "$STANDIN_PID" | awk '/^Total/ {print int($2)}')
 	[ "$theirs" -ge 160 ] || fail "numastat: $theirs MiB on node 0"
@@ -85,8 +84,8 @@ hog_start() { # NODE MIB
 	[ "$before" -ge 32768 ] || fail "stand-in got only $before kB of THP"
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
-	moved=$(jq .result.thp_moved <<<"$output")
-	huge=$(jq .result.thp_still_huge <<<"$output")
+	moved=$(jq .thp_moved <<<"$output")
+	huge=$(jq .thp_still_huge <<<"$output")
 	after=$(awk '/AnonHugePages/ {print $2}' "/proc/$STANDIN_PID/smaps_rollup")
 	echo "# THP: $before kB huge before, $moved moved as units, $huge still huge on arrival, $after kB huge after" >&3
 	[ "$moved" -ge 16 ] || fail "only $moved THP moved as units"
@@ -101,7 +100,7 @@ hog_start() { # NODE MIB
 	standin_start --size 64M --fork
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
-	shared=$(jq .result.pages.shared <<<"$output")
+	shared=$(jq .pages.shared <<<"$output")
 	[ "$shared" -ge 16384 ] || fail "only $shared pages reported shared"
 	assert_anon_on "$STANDIN_PID" 0 95
 	run "$NS_BIN/numa-migrate" --all-shared --reserve 64M --to "$LAST" "$STANDIN_PID"
@@ -136,8 +135,10 @@ hog_start() { # NODE MIB
 	rc=0
 	wait "$mig" || rc=$?
 	[ "$rc" -eq 4 ] || fail "exit $rc, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
-	jq -e '.result.rolled_back == true and .result.rollback_failed == 0 and .result.moved_total > 0
-		and .result.rollback_bytes == .result.moved_total and .result.reason == "target headroom ran out"' "$BATS_TEST_TMPDIR/out" || fail "result: $(cat "$BATS_TEST_TMPDIR/out")"
+	jq -e '.kind == "numasafe-error" and .code == 4 and .reason == "headroom" and (.result | .kind == "numasafe-move"
+		and .outcome == "rolled_back" and .stop == "headroom" and .rollback.done and .rollback.complete
+		and .rollback.failed == 0 and .moved_total > 0 and .rollback.bytes == .moved_total)' "$BATS_TEST_TMPDIR/out" ||
+		fail "result: $(cat "$BATS_TEST_TMPDIR/out")"
 	grep -q "stopped: target headroom ran out; moved pages were put back" "$BATS_TEST_TMPDIR/err"
 	assert_anon_on "$STANDIN_PID" 0 99
 	standin_verify
@@ -156,7 +157,7 @@ hog_start() { # NODE MIB
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 }
 
-@test "lab: SIGINT mid-run stops at a chunk boundary: exit 4, summary, memory consistent" {
+@test "lab: SIGINT mid-run rolls the move back: exit 4, summary, memory where it was" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 200M
 	"$NS_BIN/numa-migrate" --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
@@ -165,11 +166,11 @@ hog_start() { # NODE MIB
 	kill -INT "$mig"
 	rc=0
 	wait "$mig" || rc=$?
-	[ "$rc" -eq 4 ] || fail "exit $rc, want 4"
-	grep -q '^interrupted: moved ' "$BATS_TEST_TMPDIR/out"
-	grep -q "stopped: interrupted" "$BATS_TEST_TMPDIR/err"
-	on=$(anon_mib_on "$STANDIN_PID" "$LAST")
-	[ "$on" -gt 0 ] && [ "$on" -lt 190 ] || fail "$on MiB on node $LAST: not a partial move"
+	[ "$rc" -eq 4 ] || fail "exit $rc, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
+	grep -q '^stopped: moved ' "$BATS_TEST_TMPDIR/out"
+	grep -q '^rollback: .* back on their original nodes' "$BATS_TEST_TMPDIR/out"
+	grep -q "stopped: interrupted; moved pages were put back" "$BATS_TEST_TMPDIR/err"
+	assert_anon_on "$STANDIN_PID" 0 99
 	standin_verify
 }
 
@@ -186,15 +187,15 @@ hog_start() { # NODE MIB
 	grep -q "the process exited during the move" "$BATS_TEST_TMPDIR/err" || fail "stderr: $(cat "$BATS_TEST_TMPDIR/err")"
 }
 
-@test "lab: two concurrent runs on one process: the second names the first, exit 1" {
+@test "lab: two concurrent runs on one process: the second names the first: busy, exit 4" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 200M
 	"$NS_BIN/numa-migrate" -q --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" &
 	first=$!
 	sleep 1
 	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
-	assert_failure 1
-	assert_equal "$stderr" "numa-migrate: pid $STANDIN_PID: another numa-migrate (pid $first) is moving it"
+	assert_failure 4
+	assert_equal "$stderr" "numa-migrate: standin (pid $STANDIN_PID): another numa-migrate (pid $first) is moving it; try again when it is done"
 	kill -INT "$first"
 	wait "$first" || true
 	standin_verify

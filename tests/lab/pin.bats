@@ -9,7 +9,6 @@ setup() {
 	require_root
 	require_nodes 2
 	oom_mark
-	export NUMASAFE_RUNDIR=$BATS_TEST_TMPDIR/run
 	LAST=$(ls -d /sys/devices/system/node/node[0-9]* | sed 's/.*node//' | sort -n | tail -n 1)
 	QEMU_PID=
 }
@@ -53,7 +52,7 @@ thread_cpus() { # every thread's Cpus_allowed_list, one per line, unique
 	[ $(($(mib_on "$LAST") * 10)) -ge $((before0 * 9)) ] || fail "only $(mib_on "$LAST") MiB on node $LAST"
 	kill -0 "$QEMU_PID"
 	run "$NS_BIN/vm-pin" --show "$QEMU_PID" --json
-	jq -e --argjson n "$LAST" '.vms[0].local and .vms[0].local_node == $n' <<<"$output"
+	jq -e --argjson n "$LAST" '.vms[0].local and .vms[0].home_node == $n' <<<"$output"
 	run "$NS_BIN/vm-pin" "$QEMU_PID" --node "$LAST" --mem --reserve 32M
 	assert_success
 	assert_line --partial "labvm (pid $QEMU_PID): already pinned as asked ("

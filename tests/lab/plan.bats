@@ -9,7 +9,6 @@ setup() {
 	require_root
 	require_nodes "${LAB_NODES:-2}"
 	oom_mark
-	export NUMASAFE_RUNDIR=$BATS_TEST_TMPDIR/run
 	LAST=$((LAB_NODES - 1))
 	HOG=
 	STANDIN_PIDS=
@@ -48,7 +47,7 @@ vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 	assert_success
 	vm=$(jq -c ".vms[] | select(.pid == $STANDIN_PID)" <<<"$output")
 	[ -n "$vm" ] || fail "stand-in not listed: $(jq -c .vms <<<"$output")"
-	jq -e ".named and .vcpus == 2 and .cpu_nodes == [$LAST] and .main_node == $LAST and .locality_pct > 90" <<<"$vm"
+	jq -e ".named and .vcpus == 2 and .cpu_nodes == [$LAST] and .home_node == $LAST and .locality_ratio > 0.9" <<<"$vm"
 	# numastat agrees on where the memory is
 	on_last=$(numastat -p "$STANDIN_PID" | awk -v col=$((LAST + 2)) '/^Total/ {print int($col)}')
 	[ "$on_last" -ge 64 ] || fail "numastat: $on_last MiB on node $LAST"
@@ -64,7 +63,7 @@ vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 	jq -e ".vms[] | select(.pid == $STANDIN_PID) | .cpu_nodes == [$all]" <<<"$output"
 	run "$NS_BIN/numa-plan" steal -i 0.5 --json "$STANDIN_PID"
 	assert_success
-	jq -e ".vms[0].spans_nodes and ([.causes[] | select(.cause == \"spans_nodes\") | .pid] == [$STANDIN_PID])" <<<"$output"
+	jq -e ".vms[0].spans_nodes and ([.causes[] | select(.cause == \"spans_nodes\") | .vm.pid] == [$STANDIN_PID])" <<<"$output"
 }
 
 @test "lab: steal: two busy vCPUs forced onto one CPU wait, idle ones do not; idle steal" {
@@ -82,10 +81,10 @@ vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 	done
 	run --separate-stderr "$NS_BIN/numa-plan" steal --interval 2 --json
 	assert_success
-	jq -e ".vms[] | select(.pid == $busy) | (.vcpus | length == 2) and all(.vcpus[]; .wait_pct > 20 and .cpu_pct > 20)" <<<"$output" ||
-		fail "busy: $(jq -c ".vms[] | select(.pid == $busy) | .vcpus" <<<"$output")"
-	jq -e ".vms[] | select(.pid == $idle) | (.vcpus | length == 2) and all(.vcpus[]; .wait_pct < 5 and .cpu_pct < 5)" <<<"$output" ||
-		fail "idle: $(jq -c ".vms[] | select(.pid == $idle) | .vcpus" <<<"$output")"
+	jq -e ".vms[] | select(.pid == $busy) | (.vcpu_threads | length == 2) and all(.vcpu_threads[]; .wait_pct > 20 and .cpu_pct > 20)" <<<"$output" ||
+		fail "busy: $(jq -c ".vms[] | select(.pid == $busy) | .vcpu_threads" <<<"$output")"
+	jq -e ".vms[] | select(.pid == $idle) | (.vcpu_threads | length == 2) and all(.vcpu_threads[]; .wait_pct < 5 and .cpu_pct < 5)" <<<"$output" ||
+		fail "idle: $(jq -c ".vms[] | select(.pid == $idle) | .vcpu_threads" <<<"$output")"
 	# the other CPUs stay idle: waits with CPU to spare are idle steal
 	jq -e '.classification == "idle" and .host.spare_cpus >= 0.5' <<<"$output" || fail "host: $(jq -c '{classification, host}' <<<"$output")"
 	run "$NS_BIN/numa-plan" steal --interval 1 "$busy"
@@ -107,13 +106,13 @@ vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 	standin_start --size 64M
 	run --separate-stderr "$NS_BIN/numa-plan" check --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
-	jq -e '.check | .verdict == "safe" and .move.anon + .move.thp >= 67108864 and .headroom_after == .headroom_before - .move_total' <<<"$output" || fail "$output"
+	jq -e '.kind == "numasafe-check" and .verdict == "safe" and .move.anon + .move.thp >= 67108864 and .headroom_after == .headroom_before - .move_total' <<<"$output" || fail "$output"
 	run "$NS_BIN/numa-plan" check --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	assert_line --regexp '^  verdict: +safe: '
 	run --separate-stderr "$NS_BIN/numa-migrate" --dry-run --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
-	jq -e '.plan.verdict == "safe"' <<<"$output"
+	jq -e '.kind == "numasafe-check" and .verdict == "safe"' <<<"$output"
 	run "$NS_BIN/numa-migrate" -q --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
@@ -128,15 +127,15 @@ vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 	hog_start "$LAST" $((room - 100))
 	run --separate-stderr "$NS_BIN/numa-plan" check --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_failure 4
-	jq -e '.check | .verdict == "unsafe" and .shortfall > 0 and .headroom_after < 0' <<<"$output"
-	[[ "$stderr" == "numa-plan: pid $STANDIN_PID: unsafe: "*" to move, node $LAST has "*" of headroom: short by "* ]] || fail "stderr: $stderr"
+	jq -e '.kind == "numasafe-error" and .code == 4 and .reason == "headroom" and (.result | .kind == "numasafe-check" and .verdict == "unsafe" and .shortfall > 0 and .headroom_after < 0)' <<<"$output"
+	[[ "$stderr" == "numa-plan: "*" (pid $STANDIN_PID): refused: "*" to move, node $LAST has "*" of headroom: short by "* ]] || fail "stderr: $stderr"
 	run --separate-stderr "$NS_BIN/numa-plan" check --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_failure 4
 	assert_line --regexp '^  verdict: +unsafe: short by '
 	assert_line --regexp '^  headroom: +[0-9.]+[KMG]? before, -[0-9.]+[KMG] after the move$'
 	run --separate-stderr "$NS_BIN/numa-migrate" --dry-run --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_failure 4
-	jq -e '.plan.verdict == "unsafe"' <<<"$output"
+	jq -e '.kind == "numasafe-error" and .reason == "headroom" and .result.verdict == "unsafe"' <<<"$output"
 	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_failure 4
 	assert_anon_on "$STANDIN_PID" 0 99
