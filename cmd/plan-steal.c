@@ -78,7 +78,7 @@ struct steal {
 /* The causes, as text lines or as JSON objects (arr). */
 static void causes(const struct steal *s, struct json_object *arr)
 {
-	char text[1024], a[256], b[256];
+	char text[1024], a[256], b[256], who[300];
 	int shown = 0;
 
 	if (!arr)
@@ -97,9 +97,9 @@ static void causes(const struct steal *s, struct json_object *arr)
 			ns_set_format(&s->sv[v].cpu_nodes, a, sizeof(a));
 			ns_set_format(&s->sv[v].mem_nodes, b, sizeof(b));
 			snprintf(text, sizeof(text),
-				 "VM %s (pid %d) spans nodes: its vCPU threads may run on node%s %s, its memory is on "
+				 "%s spans nodes: its vCPU threads may run on node%s %s, its memory is on "
 				 "node%s %s; pin it to one node",
-				 s->vms[v].name, (int)s->vms[v].pid, nsc_plural(ns_set_count(&s->sv[v].cpu_nodes)),
+				 nsc_vmid_text(&s->views[v].id, who, sizeof(who)), nsc_plural(ns_set_count(&s->sv[v].cpu_nodes)),
 				 a[0] ? a : "-", nsc_plural(ns_set_count(&s->sv[v].mem_nodes)), b[0] ? b : "-");
 		}
 		if (kind) {
@@ -118,9 +118,9 @@ static void causes(const struct steal *s, struct json_object *arr)
 	for (int v = 0; v < s->n; v++)
 		if (s->sv[v].weight_off) {
 			snprintf(text, sizeof(text),
-				 "VM %s (pid %d): cgroup %s has CPU weight %lld for %d vCPU%s (%.0f per vCPU), out of "
+				 "%s: cgroup %s has CPU weight %lld for %d vCPU%s (%.0f per vCPU), out of "
 				 "proportion with the other VMs: weight cgroups by vCPU count",
-				 s->vms[v].name, (int)s->vms[v].pid, s->sv[v].cgroup, (long long)s->sv[v].weight,
+				 nsc_vmid_text(&s->views[v].id, who, sizeof(who)), s->sv[v].cgroup, (long long)s->sv[v].weight,
 				 s->sv[v].nvcpus, nsc_plural(s->sv[v].nvcpus), (double)s->sv[v].weight / s->sv[v].nvcpus);
 			if (arr) {
 				struct json_object *o = json_object_new_object();

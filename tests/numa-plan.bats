@@ -253,7 +253,7 @@ no_pid() {
 	run "$NS_BIN/numa-plan" steal --root "$NS_TOP/tests/fixtures/qemu1" --interval 0.05
 	assert_success
 	assert_line --partial "automatic NUMA balancing is on"
-	assert_line --partial "VM web1 (pid 100) spans nodes: its vCPU threads may run on nodes 0-1"
+	assert_line --partial "domain web1 spans nodes: its vCPU threads may run on nodes 0-1"
 }
 
 @test "check --to 0 of a stand-in: nothing to move, safe, exit 0, as numa-migrate --dry-run says" {

@@ -308,3 +308,22 @@ JSON
 	assert_failure 2
 	assert_line --index 0 "vm-pin: --config: only meaningful for a libvirt domain"
 }
+
+@test "libvirt: --domain finds the QEMU by the domain's UUID, without a pid file (as with qemu:///session) or with a wrong one" {
+	require_libvirt
+	"$NS_TOP/tests/libvirt.sh" domain vpin1 2
+	pidf=/run/libvirt/qemu/vpin1.pid
+	pid=$(cat "$pidf")
+	cp "$pidf" "$BATS_TEST_TMPDIR/saved.pid"
+	rm "$pidf"
+	run --separate-stderr "$NS_BIN/numa-plan" show --json --domain vpin1
+	st1=$status out1=$output
+	echo $$ >"$pidf"
+	run --separate-stderr "$NS_BIN/numa-plan" show --json --domain vpin1
+	st2=$status out2=$output
+	cp "$BATS_TEST_TMPDIR/saved.pid" "$pidf"
+	[ "$st1" -eq 0 ] || fail "without a pid file: exit $st1"
+	jq -e --argjson p "$pid" '.process.pid == $p' <<<"$out1" || fail "without a pid file: $(jq -c .process.pid <<<"$out1")"
+	[ "$st2" -eq 0 ] || fail "with a wrong pid file: exit $st2"
+	jq -e --argjson p "$pid" '.process.pid == $p' <<<"$out2" || fail "with a wrong pid file: $(jq -c .process.pid <<<"$out2")"
+}
