@@ -173,6 +173,9 @@ static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 		ar->plan = NULL;
 		return nsc_fail_errno(c, rc, NULL, "%s", dev);
 	}
+	nsc_info(c, "%s: preflight: %llu bytes in %d process%s, %llu elsewhere, %llu available", dev,
+		 (unsigned long long)ar->plan->proc_bytes, ar->plan->nprocs, ar->plan->nprocs == 1 ? "" : "es",
+		 (unsigned long long)ar->plan->other, (unsigned long long)ar->plan->available);
 	plan_text(c, ar->plan);
 	if (ar->plan->tight) {
 		const struct ns_so_cgroup *g = ar->plan->tight;
@@ -232,6 +235,7 @@ static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 	rc = NS_EXIT_OK;
 	ar->outcome = "done";
 	if (swapoff_after) {
+		nsc_info(c, "%s: paged in; swapoff(2)", dev);
 		if (swapoff(ar->plan->path) < 0) {
 			int err = errno;
 

@@ -363,8 +363,13 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 					(int)holder);
 		if (rc < 0)
 			return nsc_fail_errno(c, rc, NULL, "lock for pid %d", (int)tg->id.pid);
+		nsc_info(c, "%s: locked for this run", what);
 	}
 	rc = nsc_check_run(c, tg, o, k);
+	if (k->complete)
+		nsc_info(c, "%s: preflight: %llu bytes to move, %llu of headroom on node %s: %s", what,
+			 (unsigned long long)k->plan.move_total, (unsigned long long)k->plan.headroom, tostr,
+			 k->verdict == NSC_SAFE ? "safe" : "not safe");
 	nsc_check_text(c, k);
 	if (rc != NS_EXIT_OK || dry_run)
 		goto out;
@@ -388,6 +393,9 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 	o->progress_arg = &w;
 	o->plan = &k->plan; /* the run takes its totals from this preflight instead of walking again */
 	nodes_text(&o->from, fromstr, sizeof(fromstr));
+	nsc_info(c, "%s: moving: rate %s, chunk %s, jobs %s, max PSI %.1f%% for %.0f s, on pressure %s", what,
+		 o->rate ? "limited" : "unlimited", o->chunk ? "fixed" : "adaptive", o->jobs ? "as given" : "default",
+		 o->max_psi, o->psi_grace, o->rollback ? "rollback" : "stop");
 	nsc_audit(c, LOG_NOTICE, "move", "start", &k->id, "from=%s to=%s bytes=%llu", ns_set_empty(&o->from) ? "other" : fromstr,
 		  tostr, (unsigned long long)k->plan.move_total);
 	rc = ns_mig_run(tg->id.pid, o, &mv->res);
