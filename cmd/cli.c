@@ -43,8 +43,7 @@ struct poptOption nsc_reserve_options[] = {
 };
 
 struct poptOption nsc_throttle_options[] = {
-	{"rate", 'r', POPT_ARG_STRING, &nsc_shared.rate, 0, "bytes per second at most (default 0: unlimited)",
-	 "SIZE"},
+	{"rate", 'r', POPT_ARG_STRING, &nsc_shared.rate, 0, "bytes per second at most (default 0: unlimited)", "SIZE"},
 	{"max-psi", '\0', POPT_ARG_STRING, &nsc_shared.max_psi, 0,
 	 "memory some avg10 (%) that pauses the work (default 10; 0: do not watch pressure)", "PCT"},
 	{"psi-grace", '\0', POPT_ARG_STRING, &nsc_shared.psi_grace, 0,
@@ -289,8 +288,7 @@ uint64_t nsc_opt_size(struct nsc *c, const char *opt, const char *arg, bool allo
 	if (rc == -ERANGE)
 		nsc_usage(c, "%s: '%s' is too large", opt, arg);
 	if (rc < 0)
-		nsc_usage(c, "%s: '%s' is not a size (like 512M, 2G or 1.5GiB; KB/MB/GB are powers of 1000)", opt,
-			  arg);
+		nsc_usage(c, "%s: '%s' is not a size (like 512M, 2G or 1.5GiB; KB/MB/GB are powers of 1000)", opt, arg);
 	if (v == 0 && !allow_zero)
 		nsc_usage(c, "%s: must be greater than 0", opt);
 	if (mem_total && v > mem_total)

@@ -57,8 +57,8 @@ int main(int argc, char **argv)
 	while (nsc_next(c, ctx) >= 0)
 		;
 	args = nsc_args(ctx, &nargs);
-	if (opt.plan && (opt.to || opt.from || nargs || c->domain || opt.chunk || opt.jobs || opt.on_pressure ||
-			 opt.all_shared))
+	if (opt.plan &&
+	    (opt.to || opt.from || nargs || c->domain || opt.chunk || opt.jobs || opt.on_pressure || opt.all_shared))
 		nsc_usage(c, "--plan takes the targets and nodes from the plan file (only --reserve, --dry-run and "
 			     "the common options go with it)");
 	if (!opt.plan && !opt.to)
@@ -70,7 +70,10 @@ int main(int argc, char **argv)
 		goto out;
 	o.reserve = nsc_reserve(c, topo, &reserve);
 	if (opt.plan) {
-		struct nsc_plan_run run = {.file = opt.plan, .topo = topo, .reserve = o.reserve, .dry_run = opt.dry_run};
+		struct nsc_plan_run run = {.file = opt.plan,
+					   .topo = topo,
+					   .reserve = o.reserve,
+					   .dry_run = opt.dry_run};
 
 		ns_set_clear(&run.exclude);
 		rc = nsc_plan_run(c, &run, &doc);

@@ -29,7 +29,8 @@ static struct poptOption options[] = {
 /* Write the plan next to FILE and rename it into place: a reader never sees half a plan. */
 static int write_plan(const char *file, struct json_object *plan)
 {
-	const char *text = json_object_to_json_string_ext(plan, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *text =
+		json_object_to_json_string_ext(plan, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *buf;
 	size_t len = strlen(text);
 	int rc;
@@ -89,7 +90,8 @@ static void plan_text(const struct ns_plan_in *in, const struct ns_plan_out *out
 	else
 		printf("rebalance: %d VM%s on %d node%s; %d step%s move %s (%s)\n", in->nr_vms, nsc_plural(in->nr_vms),
 		       in->nr_nodes, nsc_plural(in->nr_nodes), out->nr_steps, nsc_plural(out->nr_steps),
-		       nsc_size(out->bytes_moved, a), out->exact ? "proven optimal" : "heuristic: greedy placement and local search");
+		       nsc_size(out->bytes_moved, a),
+		       out->exact ? "proven optimal" : "heuristic: greedy placement and local search");
 	printf("%-6s %10s %6s\n", "node", "headroom", "cpus");
 	for (int i = 0; i < in->nr_nodes; i++)
 		printf("%-6d %10s %6d\n", in->nodes[i].id, nsc_size(in->nodes[i].headroom, a), in->nodes[i].cpus);
@@ -100,8 +102,9 @@ static void plan_text(const struct ns_plan_in *in, const struct ns_plan_out *out
 
 		if (strncmp(v->name, "pid ", 4) != 0)
 			snprintf(who, sizeof(who), "%s %d, ", v->is_domain ? "domain, pid" : "pid", (int)v->pid);
-		printf("step %d: %s (%s%d vCPU%s) -> node %d, %s%s\n", i + 1, v->name, who, v->vcpus, nsc_plural(v->vcpus),
-		       in->nodes[st->to].id, nsc_size(st->bytes, b), st->via_temp ? " (parked until its own step)" : "");
+		printf("step %d: %s (%s%d vCPU%s) -> node %d, %s%s\n", i + 1, v->name, who, v->vcpus,
+		       nsc_plural(v->vcpus), in->nodes[st->to].id, nsc_size(st->bytes, b),
+		       st->via_temp ? " (parked until its own step)" : "");
 	}
 	for (int i = 0; i < in->nr_vms; i++)
 		if (out->why[i][0])
@@ -173,11 +176,13 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	if (nsc_text(c)) {
 		plan_text(&in, &out, unplaced);
 		if (opt.out && out.nr_steps)
-			printf("plan written to %s: run it with 'numa-migrate --plan %s' (or 'vm-pin --plan %s')\n", opt.out,
-			       opt.out, opt.out);
+			printf("plan written to %s: run it with 'numa-migrate --plan %s' (or 'vm-pin --plan %s')\n",
+			       opt.out, opt.out, opt.out);
 	}
 	if (skipped)
-		nsc_warn(c, "%d QEMU process%s without thread names left out (start QEMU with -name NAME,debug-threads=on)",
+		nsc_warn(c,
+			 "%d QEMU process%s without thread names left out (start QEMU with -name "
+			 "NAME,debug-threads=on)",
 			 skipped, skipped == 1 ? "" : "es");
 	/* a partial plan is still written, but orchestration must know not every VM is settled */
 	rc = NS_EXIT_OK;

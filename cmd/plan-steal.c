@@ -89,7 +89,8 @@ static void causes(const struct steal *s, struct json_object *arr)
 		if (v < 0 && s->h.numa_balancing > 0) {
 			kind = "numa_balancing";
 			snprintf(text, sizeof(text),
-				 "automatic NUMA balancing is on (/proc/sys/kernel/numa_balancing = %d): it migrates VM "
+				 "automatic NUMA balancing is on (/proc/sys/kernel/numa_balancing = %d): it migrates "
+				 "VM "
 				 "threads and pages between nodes; turn it off where VMs are pinned",
 				 s->h.numa_balancing);
 		} else if (v >= 0 && s->sv[v].spans_nodes) {
@@ -99,8 +100,9 @@ static void causes(const struct steal *s, struct json_object *arr)
 			snprintf(text, sizeof(text),
 				 "%s spans nodes: its vCPU threads may run on node%s %s, its memory is on "
 				 "node%s %s; pin it to one node",
-				 nsc_vmid_text(&s->views[v].id, who, sizeof(who)), nsc_plural(ns_set_count(&s->sv[v].cpu_nodes)),
-				 a[0] ? a : "-", nsc_plural(ns_set_count(&s->sv[v].mem_nodes)), b[0] ? b : "-");
+				 nsc_vmid_text(&s->views[v].id, who, sizeof(who)),
+				 nsc_plural(ns_set_count(&s->sv[v].cpu_nodes)), a[0] ? a : "-",
+				 nsc_plural(ns_set_count(&s->sv[v].mem_nodes)), b[0] ? b : "-");
 		}
 		if (kind) {
 			if (arr) {
@@ -120,8 +122,9 @@ static void causes(const struct steal *s, struct json_object *arr)
 			snprintf(text, sizeof(text),
 				 "%s: cgroup %s has CPU weight %lld for %d vCPU%s (%.0f per vCPU), out of "
 				 "proportion with the other VMs: weight cgroups by vCPU count",
-				 nsc_vmid_text(&s->views[v].id, who, sizeof(who)), s->sv[v].cgroup, (long long)s->sv[v].weight,
-				 s->sv[v].nvcpus, nsc_plural(s->sv[v].nvcpus), (double)s->sv[v].weight / s->sv[v].nvcpus);
+				 nsc_vmid_text(&s->views[v].id, who, sizeof(who)), s->sv[v].cgroup,
+				 (long long)s->sv[v].weight, s->sv[v].nvcpus, nsc_plural(s->sv[v].nvcpus),
+				 (double)s->sv[v].weight / s->sv[v].nvcpus);
 			if (arr) {
 				struct json_object *o = json_object_new_object();
 
@@ -164,7 +167,8 @@ static struct json_object *steal_json(const struct steal *s)
 	json_object_object_add(ho, "vcpu_demand", nsc_json_round(h->vcpu_demand, 3));
 	json_object_object_add(ho, "max_wait_pct", nsc_json_round(h->max_wait_pct, 2));
 	json_object_object_add(ho, "procs_running", json_object_new_int((int)h->b.procs_running));
-	json_object_object_add(ho, "numa_balancing", h->numa_balancing < 0 ? NULL : json_object_new_int(h->numa_balancing));
+	json_object_object_add(ho, "numa_balancing",
+			       h->numa_balancing < 0 ? NULL : json_object_new_int(h->numa_balancing));
 	json_object_object_add(o, "host", ho);
 	json_object_object_add(o, "classification", json_object_new_string(ns_steal_class_name(h->cls)));
 	for (int v = 0; v < s->n; v++) {
@@ -192,11 +196,13 @@ static struct json_object *steal_json(const struct steal *s)
 		json_object_object_add(vo, "cpu_nodes", nsc_json_set(&sv->cpu_nodes));
 		json_object_object_add(vo, "mem_nodes", nsc_json_set(&sv->mem_nodes));
 		json_object_object_add(vo, "cgroup", sv->cgroup ? json_object_new_string(sv->cgroup) : NULL);
-		json_object_object_add(vo, "cgroup_version", sv->weight >= 0 ? json_object_new_int(sv->weight_version) : NULL);
+		json_object_object_add(vo, "cgroup_version",
+				       sv->weight >= 0 ? json_object_new_int(sv->weight_version) : NULL);
 		json_object_object_add(vo, "cpu_weight", sv->weight >= 0 ? json_object_new_int64(sv->weight) : NULL);
 		json_object_object_add(vo, "spans_nodes", json_object_new_boolean(sv->spans_nodes));
 		json_object_object_add(vo, "weight_off", json_object_new_boolean(sv->weight_off));
-		json_object_object_add(vo, "note", s->vms[v].named ? NULL : json_object_new_string(NSC_NO_THREAD_NAMES));
+		json_object_object_add(vo, "note",
+				       s->vms[v].named ? NULL : json_object_new_string(NSC_NO_THREAD_NAMES));
 		json_object_array_add(arr, vo);
 	}
 	json_object_object_add(o, "vms", arr);
@@ -216,7 +222,8 @@ static void steal_text(const struct steal *s)
 	if (s->n == 0)
 		printf("\nVMs: none\n");
 	else
-		printf("\n%-20s  %7s  %4s  %7s  %6s  %6s  %6s\n", "VM", "pid", "vcpu", "tid", "cpu%", "wait%", "slices");
+		printf("\n%-20s  %7s  %4s  %7s  %6s  %6s  %6s\n", "VM", "pid", "vcpu", "tid", "cpu%", "wait%",
+		       "slices");
 	for (int v = 0; v < s->n; v++) {
 		const struct ns_vm *vm = &s->vms[v];
 
@@ -234,8 +241,8 @@ static void steal_text(const struct steal *s)
 				printf("%-20s  %7s  %4d  %7d  %6.1f  %6.1f  %6llu\n", i ? "" : vm->name, p, th->index,
 				       (int)th->tid, th->cpu_pct, th->wait_pct, (unsigned long long)th->slices);
 			else
-				printf("%-20s  %7s  %4d  %7d  %6s  %6s  %6s  (thread ended)\n", i ? "" : vm->name, p, th->index,
-				       (int)th->tid, "-", "-", "-");
+				printf("%-20s  %7s  %4d  %7d  %6s  %6s  %6s  (thread ended)\n", i ? "" : vm->name, p,
+				       th->index, (int)th->tid, "-", "-", "-");
 		}
 		printf("%-20s  %7s  %4s  %7s  %6.1f  %6.1f\n", "", "", "all", "", s->sv[v].cpu_pct, s->sv[v].wait_pct);
 	}

@@ -9,8 +9,8 @@
 
 struct nsc_subcmd {
 	const char *name;
-	const char *summary;	     /* one line for the list of subcommands */
-	const char *usage;	     /* what follows "numa-plan NAME" in the usage line */
+	const char *summary; /* one line for the list of subcommands */
+	const char *usage; /* what follows "numa-plan NAME" in the usage line */
 	struct poptOption *options;
 	/* Parse the remaining options from ctx, do the work, print text (unless --json or
 	 * --quiet), fill *doc; returns the exit code. */
@@ -21,9 +21,11 @@ extern const struct nsc_subcmd nsc_plan_show, nsc_plan_steal, nsc_plan_check, ns
 
 /* --root DIR: read /proc and /sys under DIR (fixture trees for tests; reads only). */
 extern char *nsc_plan_root;
-#define NSC_ROOT_OPTION                                                                                       \
-	{"root", '\0', POPT_ARG_STRING | POPT_ARGFLAG_DOC_HIDDEN, &nsc_plan_root, 0,                              \
-	 "read /proc and /sys under DIR (fixture trees, for tests)", "DIR"}
+#define NSC_ROOT_OPTION                                                                                                \
+	{                                                                                                              \
+		"root", '\0', POPT_ARG_STRING | POPT_ARGFLAG_DOC_HIDDEN, &nsc_plan_root, 0,                            \
+			"read /proc and /sys under DIR (fixture trees, for tests)", "DIR"                              \
+	}
 
 /* What show and steal know about a VM beyond discovery: where its vCPU threads may run, its
  * memory, its locality (one definition: numasafe/locality.h). */
