@@ -342,6 +342,31 @@ void nsc_opt_cpus(struct nsc *c, const char *opt, const char *arg, const struct 
 		nsc_usage(c, "%s: '%s' is not a CPU list (like 1, 0-3,8, all or !0)", opt, arg);
 }
 
+void nsc_opt_to_from(struct nsc *c, const char *to, const char *from, const struct ns_topo *t, struct ns_mig_opts *o)
+{
+	struct ns_set both;
+
+	nsc_opt_nodes(c, "--to", to, ns_topo_nodes(t), &o->to);
+	if (!from)
+		return;
+	nsc_opt_nodes(c, "--from", from, ns_topo_nodes(t), &o->from);
+	both = o->from;
+	ns_set_andnot(&both, &o->to);
+	if (!ns_set_equal(&both, &o->from))
+		nsc_usage(c, "--from and --to name the same node: memory on a target node stays where it is");
+}
+
+void nsc_opt_exclude(struct nsc *c, const char *arg, const struct ns_topo *t, struct ns_set *online,
+		     struct ns_set *exclude)
+{
+	ns_set_clear(online);
+	for (int i = 0; i < ns_topo_nr_nodes(t); i++)
+		ns_set_or(online, &ns_topo_node(t, i)->cpus);
+	ns_set_clear(exclude);
+	if (arg)
+		nsc_opt_cpus(c, "--exclude-cpus", arg, online, exclude);
+}
+
 pid_t nsc_opt_pid(struct nsc *c, const char *what, const char *arg)
 {
 	unsigned long long v;

@@ -161,6 +161,13 @@ void nsc_opt_amount(struct nsc *c, const char *opt, const char *arg, uint64_t me
 void nsc_opt_nodes(struct nsc *c, const char *opt, const char *arg, const struct ns_set *online, struct ns_set *out);
 void nsc_opt_cpus(struct nsc *c, const char *opt, const char *arg, const struct ns_set *online, struct ns_set *out);
 pid_t nsc_opt_pid(struct nsc *c, const char *what, const char *arg);
+/* --to and --from of a move into the engine's options: numactl's forms against the nodes
+ * that exist; a node in both is a usage error. from may be NULL. */
+void nsc_opt_to_from(struct nsc *c, const char *to, const char *from, const struct ns_topo *t, struct ns_mig_opts *o);
+/* The CPUs of the host's nodes into online, and --exclude-cpus (arg, NULL when not given)
+ * parsed against them into exclude. */
+void nsc_opt_exclude(struct nsc *c, const char *arg, const struct ns_topo *t, struct ns_set *online,
+		     struct ns_set *exclude);
 /* --reserve (NULL when not given) and the throttle options into the engine's fields. */
 const struct ns_amount *nsc_reserve(struct nsc *c, const struct ns_topo *t, struct ns_amount *buf);
 void nsc_throttle(struct nsc *c, uint64_t *rate, double *max_psi, double *psi_grace);

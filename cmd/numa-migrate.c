@@ -79,16 +79,7 @@ int main(int argc, char **argv)
 		rc = nsc_plan_run(c, &run, &doc);
 		goto out;
 	}
-	nsc_opt_nodes(c, "--to", opt.to, ns_topo_nodes(topo), &o.to);
-	if (opt.from) {
-		struct ns_set both;
-
-		nsc_opt_nodes(c, "--from", opt.from, ns_topo_nodes(topo), &o.from);
-		both = o.from;
-		ns_set_andnot(&both, &o.to);
-		if (!ns_set_equal(&both, &o.from))
-			nsc_usage(c, "--from and --to name the same node: memory on a target node stays where it is");
-	}
+	nsc_opt_to_from(c, opt.to, opt.from, topo, &o);
 	nsc_throttle(c, &o.rate, &o.max_psi, &o.psi_grace);
 	if (opt.chunk)
 		o.chunk = (unsigned)nsc_opt_uint(c, "--chunk", opt.chunk, 1, NSC_CHUNK_MAX);

@@ -139,12 +139,7 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	if (rc != NS_EXIT_OK)
 		return rc;
 	reserve = nsc_reserve(c, topo, &reserve_buf);
-	ns_set_clear(&online);
-	for (int i = 0; i < ns_topo_nr_nodes(topo); i++)
-		ns_set_or(&online, &ns_topo_node(topo, i)->cpus);
-	ns_set_clear(&exclude);
-	if (opt.exclude)
-		nsc_opt_cpus(c, "--exclude-cpus", opt.exclude, &online, &exclude);
+	nsc_opt_exclude(c, opt.exclude, topo, &online, &exclude);
 	rc = ns_plan_gather(nsc_plan_root, reserve, &exclude, &in, &skipped);
 	if (rc < 0) {
 		rc = nsc_fail_errno(c, rc, NULL, "gathering the VMs");

@@ -296,14 +296,7 @@ int main(int argc, char **argv)
 	rc = nsc_topo(c, NULL, &topo);
 	if (rc != NS_EXIT_OK)
 		goto out;
-	if (ns_cpus_online(NULL, &online) < 0) {
-		ns_set_clear(&online);
-		for (int i = 0; i < ns_topo_nr_nodes(topo); i++)
-			ns_set_or(&online, &ns_topo_node(topo, i)->cpus);
-	}
-	ns_set_clear(&exclude);
-	if (opt.exclude)
-		nsc_opt_cpus(c, "--exclude-cpus", opt.exclude, &online, &exclude);
+	nsc_opt_exclude(c, opt.exclude, topo, &online, &exclude);
 	job.reserve = nsc_reserve(c, topo, &reserve_buf);
 	if (opt.show) {
 		rc = show(c, topo, pidarg, &doc);

@@ -21,14 +21,6 @@ teardown() {
 	standin_stop
 }
 
-hog_start() { # NODE MIB
-	local ready=$BATS_TEST_TMPDIR/hog.$RANDOM
-	numactl --membind="$1" "$NS_HELPERS/standin" --size "$2M" --ready "$ready" 3>&- &
-	local i
-	for i in $(seq 1 600); do [ -s "$ready" ] && break; sleep 0.1; done
-	[ -s "$ready" ] || fail "hog did not start"
-	HOG=$(cat "$ready")
-}
 
 # CODE REASON KIND CMD ARGS...: the run exits CODE; its --json document is a numasafe-error
 # with that code and reason whose result (when KIND is not "-") is of KIND; exit 0 is the
