@@ -170,5 +170,5 @@ assert_anon_on() {
 }
 # Node N's headroom in bytes as numa-plan computes it with the given reserve.
 node_headroom() {
-	"$NS_BIN/numa-plan" show --json --reserve "$2" | jq ".nodes[] | select(.id == $1) | .headroom"
+	"$NS_BIN/numa-plan" show --json --reserve "$2" | jq ".nodes[] | select(.node == $1) | .headroom"
 }

@@ -28,7 +28,7 @@ teardown() {
 contract() {
 	local code=$1 reason=$2 kind=$3
 	shift 3
-	run --separate-stderr "$NS_BIN/$1" --json "${@:2}"
+	run --separate-stderr "$NS_BIN/$1" "${@:2}" --json
 	[ "$status" -eq "$code" ] || fail "$* --json: exit $status, want $code ($stderr)"
 	if [ "$code" -eq 0 ]; then
 		jq -e --arg k "$kind" '.kind == $k' <<<"$output" >/dev/null || fail "$*: not a $kind: $output"
@@ -36,8 +36,11 @@ contract() {
 	fi
 	jq -e --argjson c "$code" --arg r "$reason" '.kind == "numasafe-error" and .code == $c and .reason == $r
 		and .command == "'"$1"'" and (.message | length > 0)' <<<"$output" >/dev/null || fail "$*: $output"
-	# the message is the stderr line
-	[ "$(jq -r .message <<<"$output")" = "${stderr_lines[0]#"$1: "}" ] || fail "$*: message is not the stderr line"
+	# the message is the error's line on stderr (warnings may come before it)
+	local msg line found=0
+	msg=$(jq -r .message <<<"$output")
+	for line in "${stderr_lines[@]}"; do [ "$line" = "$1: $msg" ] && found=1; done
+	[ "$found" = 1 ] || fail "$*: message '$msg' is not a line of stderr: $stderr"
 	if [ "$kind" = - ]; then
 		jq -e 'has("result") | not' <<<"$output" >/dev/null || fail "$*: unexpected result: $output"
 	else
