@@ -60,6 +60,20 @@ void ns_errno(int err, const char *fmt, ...)
 	va_end(ap);
 }
 
+void ns_errno_detail(int err, const char *fmt, ...)
+{
+	const char *detail = ns_error_detail();
+	va_list ap;
+
+	if (detail) {
+		ns_err("%s", detail);
+		return;
+	}
+	va_start(ap, fmt);
+	vmsg("", err, fmt, ap);
+	va_end(ap);
+}
+
 void ns_warn(const char *fmt, ...)
 {
 	va_list ap;

@@ -39,6 +39,9 @@ void ns_cli_init(const char *prog, int argc, char **argv);
 void ns_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: message: strerror(-err)". */
 void ns_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* After a library reader failed: "prog: DETAIL" when the library said what it refused
+ * (ns_error_detail: the file, the line and what is wrong), else as ns_errno. */
+void ns_errno_detail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ns_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The usage error: "prog: message" and "Try 'prog --help' for more information.", exit 2. */
 __attribute__((noreturn, format(printf, 1, 2))) void ns_usage(const char *fmt, ...);

@@ -141,7 +141,7 @@ static int one_area(const char *dev, struct ns_so_opts *o, bool swapoff_after, s
 		return NS_EXIT_FAIL;
 	}
 	if (rc < 0) {
-		ns_errno(rc, "%s", dev);
+		ns_errno_detail(rc, "%s", dev);
 		return NS_EXIT_FAIL;
 	}
 	if (jarr) {
@@ -177,7 +177,7 @@ static int one_area(const char *dev, struct ns_so_opts *o, bool swapoff_after, s
 	if (o->progress)
 		fputc('\n', stderr);
 	if (rc < 0) {
-		ns_errno(rc, "%s: paging in", dev);
+		ns_errno_detail(rc, "%s: paging in", dev);
 		rc = NS_EXIT_FAIL;
 		goto out;
 	}
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 
 		rc = ns_swaps_read(NULL, &sw);
 		if (rc < 0) {
-			ns_errno(rc, "reading /proc/swaps");
+			ns_errno_detail(rc, "reading /proc/swaps");
 			rc = NS_EXIT_FAIL;
 			goto out;
 		}

@@ -248,7 +248,7 @@ int ns_move_vm(const struct ns_move_req *r)
 
 	rc = ns_mig_preflight(pid, &o, &plan);
 	if (rc < 0) {
-		ns_errno(rc, "pid %d", (int)pid);
+		ns_errno_detail(rc, "pid %d", (int)pid);
 		rc = NS_EXIT_FAIL;
 		goto out;
 	}
@@ -284,7 +284,7 @@ int ns_move_vm(const struct ns_move_req *r)
 			       dom, dnodes, widestr);
 		rc = ns_mig_preflight(pid, &o, &plan);
 		if (rc < 0) {
-			ns_errno(rc, "pid %d", (int)pid);
+			ns_errno_detail(rc, "pid %d", (int)pid);
 			rc = NS_EXIT_FAIL;
 			goto out;
 		}
@@ -341,7 +341,7 @@ int ns_move_vm(const struct ns_move_req *r)
 		goto out;
 	}
 	if (rc < 0) {
-		ns_errno(rc, "pid %d", (int)pid);
+		ns_errno_detail(rc, "pid %d", (int)pid);
 		rc = NS_EXIT_FAIL;
 		goto out;
 	}

@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 			ns_usage("--plan takes the targets and nodes from the plan file");
 		rc = ns_topo_read(NULL, &topo);
 		if (rc < 0) {
-			ns_errno(rc, "reading the host's NUMA topology");
+			ns_errno_detail(rc, "reading the host's NUMA topology");
 			return ns_cli_exit(NS_EXIT_FAIL);
 		}
 		if (ns_cli.json) {
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 		ns_usage("too many arguments ('%s')", args[1]);
 	rc = ns_topo_read(NULL, &topo);
 	if (rc < 0) {
-		ns_errno(rc, "reading the host's NUMA topology");
+		ns_errno_detail(rc, "reading the host's NUMA topology");
 		return ns_cli_exit(NS_EXIT_FAIL);
 	}
 	ns_opt_nodes("--to", opt_to, &o.to, ns_topo_nodes(topo));

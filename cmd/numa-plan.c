@@ -515,7 +515,7 @@ static int cmd_show(poptContext ctx)
 
 	rc = ns_topo_read(opt_root, &t);
 	if (rc < 0) {
-		ns_errno(rc, "reading the host's NUMA topology");
+		ns_errno_detail(rc, "reading the host's NUMA topology");
 		return NS_EXIT_FAIL;
 	}
 	if (have_pid) {
@@ -531,7 +531,7 @@ static int cmd_show(poptContext ctx)
 	}
 	rc = ns_swaps_read(opt_root, &sw);
 	if (rc < 0) {
-		ns_errno(rc, "reading swap areas");
+		ns_errno_detail(rc, "reading swap areas");
 		rc = NS_EXIT_FAIL;
 		goto out;
 	}
@@ -710,7 +710,7 @@ static int cmd_steal(poptContext ctx)
 	}
 	rc = ns_topo_read(opt_root, &t);
 	if (rc < 0) {
-		ns_errno(rc, "reading the host's NUMA topology");
+		ns_errno_detail(rc, "reading the host's NUMA topology");
 		return NS_EXIT_FAIL;
 	}
 	if (ns_cli_target(nargs ? args[0] : NULL, false, &pid) == 0) {
@@ -955,7 +955,7 @@ static int cmd_check(poptContext ctx)
 		ns_usage("check: too many arguments ('%s')", args[1]);
 	rc = ns_topo_read(NULL, &topo);
 	if (rc < 0) {
-		ns_errno(rc, "reading the host's NUMA topology");
+		ns_errno_detail(rc, "reading the host's NUMA topology");
 		return NS_EXIT_FAIL;
 	}
 	ns_opt_nodes("--to", opt_to, &o.to, ns_topo_nodes(topo));
@@ -978,7 +978,7 @@ static int cmd_check(poptContext ctx)
 	/* the one preflight numa-migrate runs, with the same options */
 	rc = ns_mig_preflight(pid, &o, &plan);
 	if (rc < 0) {
-		ns_errno(rc, "pid %d", (int)pid);
+		ns_errno_detail(rc, "pid %d", (int)pid);
 		rc = NS_EXIT_FAIL;
 		goto out;
 	}
@@ -1195,7 +1195,7 @@ static int cmd_rebalance(poptContext ctx)
 		ns_opt_amount("--reserve", opt_reserve, &reserve);
 	rc = ns_topo_read(opt_root, &topo);
 	if (rc < 0) {
-		ns_errno(rc, "reading the host's NUMA topology");
+		ns_errno_detail(rc, "reading the host's NUMA topology");
 		return NS_EXIT_FAIL;
 	}
 	ns_set_clear(&online);
@@ -1206,7 +1206,7 @@ static int cmd_rebalance(poptContext ctx)
 		ns_opt_cpus("--exclude-cpus", opt_exclude, &online, &exclude);
 	rc = ns_plan_gather(opt_root, opt_reserve ? &reserve : NULL, &exclude, &in, &skipped);
 	if (rc < 0) {
-		ns_errno(rc, "gathering the VMs");
+		ns_errno_detail(rc, "gathering the VMs");
 		rc = NS_EXIT_FAIL;
 		goto out;
 	}

@@ -327,7 +327,7 @@ int main(int argc, char **argv)
 	}
 	rc = ns_topo_read(NULL, &topo);
 	if (rc < 0) {
-		ns_errno(rc, "reading the host's NUMA topology");
+		ns_errno_detail(rc, "reading the host's NUMA topology");
 		rc = NS_EXIT_FAIL;
 		goto out;
 	}

@@ -1071,6 +1071,7 @@ int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan 
 	struct mig m;
 	int rc;
 
+	ns_detail_clear();
 	memset(plan, 0, sizeof(*plan));
 	plan->pid = pid;
 	rc = mig_init(&m, pid, o);
@@ -1220,6 +1221,7 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 	struct mig m;
 	int rc;
 
+	ns_detail_clear();
 	memset(res, 0, sizeof(*res));
 	plan = calloc(1, sizeof(*plan));
 	if (!plan)

@@ -53,6 +53,7 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 	struct ns_topo *t = NULL;
 	int rc, idx_of[NS_MAX_NODES];
 
+	ns_detail_clear();
 	memset(in, 0, sizeof(*in));
 	*skipped = 0;
 	rc = ns_topo_read(root, &t);

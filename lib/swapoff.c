@@ -212,6 +212,7 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	struct ns_swaps sw;
 	int rc, idx, type;
 
+	ns_detail_clear();
 	rc = ns_swaps_read(o->root, &sw);
 	if (rc < 0)
 		return rc;
@@ -846,6 +847,7 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 	struct pagein pi;
 	int rc = 0;
 
+	ns_detail_clear();
 	memset(res, 0, sizeof(*res));
 	memset(&pi, 0, sizeof(pi));
 	pi.o = o;

@@ -81,21 +81,6 @@ int ns_open_ro(const char *path)
 	return rc;
 }
 
-FILE *ns_fopen_root(const char *root, const char *rel, int *err)
-{
-	char path[4096];
-	FILE *f;
-	int rc = ns_path(path, sizeof(path), root, "%s", rel);
-
-	if (rc < 0) {
-		*err = rc;
-		return NULL;
-	}
-	f = fopen(path, "re");
-	*err = f ? 0 : -errno;
-	return f;
-}
-
 ssize_t ns_read_file(const char *path, char *buf, size_t len)
 {
 	size_t off = 0;

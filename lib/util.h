@@ -19,7 +19,6 @@ int ns_path(char *buf, size_t len, const char *root, const char *fmt, ...)
  * user may have planted under a fixture root. Returns an fd or -errno (-EINVAL: not a regular
  * file). */
 int ns_open_ro(const char *path);
-FILE *ns_fopen_root(const char *root, const char *rel, int *err);
 /* Read a small file whole into buf (NUL-terminated). Returns bytes read or -errno. */
 ssize_t ns_read_file(const char *path, char *buf, size_t len);
 /* A file holding one decimal number (sysfs, cgroupfs): strict (ns_uint_parse), trailing

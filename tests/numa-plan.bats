@@ -136,10 +136,81 @@ no_pid() {
 	jq -e '.psi == null' <<<"$output"
 }
 
-@test "show: an unreadable tree is an error, exit 1" {
+@test "show: an unreadable tree is an error naming the file, exit 1" {
 	run --separate-stderr "$NS_BIN/numa-plan" show --root "$BATS_TEST_TMPDIR/empty"
 	assert_failure 1
-	assert_equal "$stderr" "numa-plan: reading the host's NUMA topology: No such file or directory"
+	assert_equal "$stderr" "numa-plan: $BATS_TEST_TMPDIR/empty/proc/zoneinfo: No such file or directory"
+}
+
+# show_fails TREE WANT: numa-plan show --root TREE exits 1 with nothing on stdout and the one
+# line "numa-plan: TREE$WANT" on stderr (text and --json alike).
+show_fails() {
+	local tree=$1 want=$2 js
+	for js in "" --json; do
+		run --separate-stderr "$NS_BIN/numa-plan" show --root "$tree" $js
+		[ "$status" -eq 1 ] || fail "show $js: exit $status, want 1 (stderr: $stderr)"
+		[ -z "$output" ] || fail "show $js: stdout not empty: $output"
+		assert_equal "$stderr" "numa-plan: $tree$want"
+	done
+}
+
+@test "show --root: zoneinfo missing, empty, truncated, garbage or out of range stops it, naming file and line" {
+	tree=$BATS_TEST_TMPDIR/t
+	cp -r "$NS_TOP/tests/fixtures/synth2" "$tree"
+	zi=$tree/proc/zoneinfo
+	cp "$zi" "$BATS_TEST_TMPDIR/zoneinfo"
+	rm "$zi"
+	show_fails "$tree" "/proc/zoneinfo: No such file or directory"
+	: >"$zi"
+	show_fails "$tree" "/proc/zoneinfo: no zones of node 0"
+	head -n 19 "$BATS_TEST_TMPDIR/zoneinfo" >"$zi"
+	show_fails "$tree" "/proc/zoneinfo:15: node 0 zone DMA32: no high watermark before line 20"
+	head -n 27 "$BATS_TEST_TMPDIR/zoneinfo" >"$zi"
+	show_fails "$tree" "/proc/zoneinfo: no zones of node 1"
+	head -c 4096 /dev/urandom | tr -d '\000' >"$zi"
+	run --separate-stderr "$NS_BIN/numa-plan" show --root "$tree"
+	assert_failure 1
+	[ -z "$output" ] || fail "stdout not empty"
+	[[ "$stderr" == "numa-plan: $zi:"* ]] || fail "stderr: $stderr"
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "more than one line: $stderr"
+	sed 's/high     7000/high     99999999999999999999999/' "$BATS_TEST_TMPDIR/zoneinfo" >"$zi"
+	show_fails "$tree" "/proc/zoneinfo:27: watermark high: 99999999999999999999999 is out of range"
+	sed 's/high     7000/high     -7000/' "$BATS_TEST_TMPDIR/zoneinfo" >"$zi"
+	show_fails "$tree" "/proc/zoneinfo:27: watermark high: '-7000' is not a number of pages"
+	# intact again: it reads, with node 0's watermarks
+	cp "$BATS_TEST_TMPDIR/zoneinfo" "$zi"
+	run "$NS_BIN/numa-plan" show --root "$tree" --json
+	assert_success
+	jq -e '.nodes[0].wmark_high == (30 + 3000 + 7000) * 4096' <<<"$output"
+}
+
+@test "show --root: per-node or host meminfo missing or damaged stops it, naming file and line" {
+	tree=$BATS_TEST_TMPDIR/t
+	cp -r "$NS_TOP/tests/fixtures/synth2" "$tree"
+	m1=$tree/sys/devices/system/node/node1/meminfo
+	rm "$m1"
+	show_fails "$tree" "/sys/devices/system/node/node1/meminfo: No such file or directory"
+	cp "$NS_TOP/tests/fixtures/synth2/sys/devices/system/node/node1/meminfo" "$m1"
+	sed -i '/MemFree/d' "$m1"
+	show_fails "$tree" "/sys/devices/system/node/node1/meminfo: no MemFree line"
+	sed -i 's/^Node 1 MemTotal: .*/Node 1 MemTotal: 0x400000 kB/' "$m1"
+	show_fails "$tree" "/sys/devices/system/node/node1/meminfo:1: MemTotal: unexpected text after the value"
+	cp "$NS_TOP/tests/fixtures/synth2/sys/devices/system/node/node1/meminfo" "$m1"
+	sed -i 's/^MemAvailable:.*/MemAvailable:   18014398509481984 kB/' "$tree/proc/meminfo"
+	show_fails "$tree" "/proc/meminfo:3: MemAvailable: 18014398509481984 kB is out of range"
+	: >"$tree/proc/meminfo"
+	show_fails "$tree" "/proc/meminfo: no MemTotal line"
+}
+
+@test "show --root: an online list naming nodes that have no directory is an error, not 4096 nodes" {
+	tree=$BATS_TEST_TMPDIR/t
+	cp -r "$NS_TOP/tests/fixtures/lab4" "$tree"
+	echo 0-4095 >"$tree/sys/devices/system/node/online"
+	show_fails "$tree" "/sys/devices/system/node/online: node 4 is online but $tree/sys/devices/system/node/node4 does not exist"
+	echo 0-3 >"$tree/sys/devices/system/node/online"
+	run "$NS_BIN/numa-plan" show --root "$tree" --json
+	assert_success
+	jq -e '.nodes | length == 4' <<<"$output"
 }
 
 @test "show: a bare QEMU with thread names is listed with its 2 vCPUs, memory and locality" {

@@ -123,11 +123,68 @@ static void t_assign(void **state)
 	assert_int_equal(s.area[1].type, 3);
 }
 
+
+/* ns_swaps_read on the tree must fail with err and name the file (and line) as want. */
+static void swaps_fail(const char *tree, const char *text, int err, const char *want)
+{
+	struct ns_swaps s;
+	char full[8300];
+	int rc;
+
+	tree_put(tree, "/proc/swaps", text);
+	rc = ns_swaps_read(tree, &s);
+	if (rc != err)
+		fail_msg("'%s': %d, want %d", text ? text : "(no file)", rc, err);
+	assert_int_equal(s.nr, 0);
+	snprintf(full, sizeof(full), "%s%s", tree, want);
+	if (!ns_error_detail() || strcmp(ns_error_detail(), full) != 0)
+		fail_msg("detail '%s', want '%s'", ns_error_detail() ? ns_error_detail() : "(none)", full);
+}
+
+#define HDR "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+
+static void t_read_bad(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	struct ns_swaps s;
+	char many[64 * 40 + 100];
+
+	(void)state;
+	swaps_fail(tree, NULL, -ENOENT, "/proc/swaps: No such file or directory");
+	swaps_fail(tree, "", -EINVAL, "/proc/swaps: empty, no header line");
+	swaps_fail(tree, "/dev/vdb partition 1 0 -2\n", -EINVAL,
+		   "/proc/swaps:1: not the \"Filename Type Size Used Priority\" header");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 0\n", -EINVAL, "/proc/swaps:2: not \"Filename Type Size Used Priority\"");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 0 -2 x\n", -EINVAL, "/proc/swaps:2: not \"Filename Type Size Used Priority\"");
+	swaps_fail(tree, HDR "/dev/vdb partition -1 0 -2\n", -EINVAL, "/proc/swaps:2: Size: '-1' kB is not a number");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 0x10 -2\n", -EINVAL, "/proc/swaps:2: Used: '0x10' kB is not a number");
+	swaps_fail(tree, HDR "/dev/vdb partition 99999999999999999999999 0 -2\n", -ERANGE,
+		   "/proc/swaps:2: Size: '99999999999999999999999' kB is out of range");
+	swaps_fail(tree, HDR "/dev/vdb partition 18014398509481984 0 -2\n", -ERANGE,
+		   "/proc/swaps:2: Size: '18014398509481984' kB is out of range");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 200 -2\n", -EINVAL, "/proc/swaps:2: Used is more than Size");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 0 high\n", -EINVAL,
+		   "/proc/swaps:2: Priority: 'high' is not a number from -32768 to 32767");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 0 -32769\n", -ERANGE,
+		   "/proc/swaps:2: Priority: '-32769' is not a number from -32768 to 32767");
+	strcpy(many, HDR);
+	for (int i = 0; i <= NS_MAX_SWAPFILES; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "/dev/zram%d partition 100 0 -2\n", i);
+	swaps_fail(tree, many, -ERANGE, "/proc/swaps:34: more than 32 swap areas");
+	/* the limits themselves read */
+	tree_put(tree, "/proc/swaps", HDR "/dev/vdb partition 18014398509481983 18014398509481983 -32768\n");
+	assert_int_equal(ns_swaps_read(tree, &s), 0);
+	assert_int_equal(s.area[0].size, 18014398509481983ULL * 1024);
+	assert_int_equal(s.area[0].priority, -32768);
+	tree_rm(tree);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_read),
 		cmocka_unit_test(t_assign),
+		cmocka_unit_test(t_read_bad),
 	};
 
 	return cmocka_run_group_tests_name("swap", tests, NULL, NULL);
