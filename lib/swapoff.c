@@ -146,7 +146,7 @@ static int charge(struct ns_so_plan *plan, const char *root, const char *cg, uin
 				n[i].current = now;
 				plan->ncgroups++;
 			}
-			plan->cgroups[i].swapped += bytes;
+			plan->cgroups[i].swapped = ns_sat_add(plan->cgroups[i].swapped, bytes);
 		}
 		slash = strrchr(cur, '/');
 		if (!slash)
@@ -199,7 +199,7 @@ static int scan_proc(void *arg, pid_t pid, const struct ns_proc_usage *u, const 
 	snprintf(x->p.comm, sizeof(x->p.comm), "%s", u->comm);
 	proc_cgroup(sc->root, pid, x->p.cgroup, sizeof(x->p.cgroup));
 	for (int t = 0; t < NS_MAX_SWAPFILES; t++)
-		x->per_type[t] = one->type[t].pages * one->page_size;
+		x->per_type[t] = ns_sat_mul(one->type[t].pages, one->page_size);
 	return 0;
 }
 
@@ -210,6 +210,7 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	struct scans sc = {o->root, NULL, 0, 0};
 	struct ns_hostmem hm;
 	struct ns_swaps sw;
+	uint64_t need;
 	int rc, idx, type;
 
 	ns_detail_clear();
@@ -255,7 +256,7 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 		plan->procs = np;
 		plan->procs[plan->nprocs] = sc.v[i].p;
 		plan->procs[plan->nprocs].bytes = b;
-		plan->proc_bytes += b;
+		plan->proc_bytes = ns_sat_add(plan->proc_bytes, b);
 		if (sc.v[i].p.cgroup[0]) {
 			rc = charge(plan, o->root, sc.v[i].p.cgroup, b);
 			if (rc < 0)
@@ -273,12 +274,13 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 		plan->reserve = ns_amount_resolve(o->reserve, hm.mem_total);
 	else
 		plan->reserve = ns_reserve_default(hm.mem_total);
-	plan->fits = plan->proc_bytes + plan->other + plan->reserve <= plan->available;
-	if (!plan->fits)
-		plan->shortfall = plan->proc_bytes + plan->other + plan->reserve - plan->available;
+	/* saturating: a reserve near 2^64 must refuse, not wrap into "fits" */
+	need = ns_sat_add(ns_sat_add(plan->proc_bytes, plan->other), plan->reserve);
+	plan->fits = need <= plan->available;
+	plan->shortfall = ns_sat_sub(need, plan->available);
 	for (int i = 0; i < plan->ncgroups; i++) {
 		const struct ns_so_cgroup *c = &plan->cgroups[i];
-		uint64_t room = c->max > c->current ? c->max - c->current : 0;
+		uint64_t room = ns_sat_sub(c->max, c->current);
 
 		if (c->swapped > room && !plan->tight) {
 			plan->tight = c;
@@ -329,13 +331,13 @@ static int gate(struct pagein *pi, uint64_t bytes)
 	/* MemAvailable is re-read every 8 MiB or 20 ms; in between, what this run brought in
 	 * is subtracted from the last reading, so the check never trusts more than it saw */
 	if (pi->avail_at > 0 && now - pi->avail_at < 0.02 && pi->avail_bytes_since < (8ULL << 20) &&
-	    pi->avail >= pi->plan->reserve + pi->avail_bytes_since + bytes) {
+	    pi->avail >= ns_sat_add(ns_sat_add(pi->plan->reserve, pi->avail_bytes_since), bytes)) {
 		pi->avail_bytes_since += bytes;
 	} else if (ns_hostmem_read(pi->o->root, &hm) == 0) {
 		pi->avail = hm.mem_available;
 		pi->avail_at = now;
 		pi->avail_bytes_since = bytes;
-		if (hm.mem_available < pi->plan->reserve + bytes) {
+		if (hm.mem_available < ns_sat_add(pi->plan->reserve, bytes)) {
 			pi->res->stop = NS_SO_STOP_MEMORY;
 			return 1;
 		}

@@ -213,6 +213,23 @@ show_fails() {
 	jq -e '.nodes | length == 4' <<<"$output"
 }
 
+@test "show --reserve 18446744073709551615 leaves no headroom; it wrapped into more than --reserve 1G left" {
+	run --separate-stderr "$NS_BIN/numa-plan" show --json --reserve 1G
+	assert_success
+	small=$(jq -c '[.nodes[] | select(.mem_total > 0) | .headroom]' <<<"$output")
+	for huge in 18446744073709551615 16383.99999999P 15.999E; do
+		run --separate-stderr "$NS_BIN/numa-plan" show --json --reserve "$huge"
+		assert_success
+		jq -e --argjson small "$small" '[.nodes[] | select(.mem_total > 0) | .headroom] as $h
+			| ($h | all(. == 0)) and ([$h, $small] | transpose | all(.[0] <= .[1]))' <<<"$output" ||
+			fail "--reserve $huge: headroom $(jq -c '[.nodes[].headroom]' <<<"$output"), with 1G: $small"
+	done
+	# the same on a fixture tree, where the numbers are known
+	run "$NS_BIN/numa-plan" show --root "$NS_TOP/tests/fixtures/synth2" --json --reserve 18446744073709551615
+	assert_success
+	jq -e '[.nodes[].headroom] == [0, 0]' <<<"$output"
+}
+
 @test "show: a bare QEMU with thread names is listed with its 2 vCPUs, memory and locality" {
 	qemu_start t1 2
 	# independent count of its vCPU threads, straight from /proc

@@ -1,8 +1,12 @@
-/* Unit tests: /proc/swaps parsing and fitting pagemap swap types to its lines. */
+/* Unit tests: /proc/swaps parsing and fitting pagemap swap types to its lines; fast-swapoff's
+ * preflight on a fixture tree (saturating sums). */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "numasafe/numasafe.h"
+#include "numasafe/swapoff.h"
 #include "unit.h"
 
 static void t_read(void **state)
@@ -179,12 +183,63 @@ static void t_read_bad(void **state)
 	tree_rm(tree);
 }
 
+/* A pagemap for the fixture's pid 4242: 16 pages of its heap swapped, 8 on type 0 and 8 on
+ * type 1 (so both areas' types are known), sparse up to the end of its highest mapping. */
+static void put_pagemap(const char *tree)
+{
+	const uint64_t heap = 0x55d0c9b3e000ULL, top = 0x7ffcf7966000ULL;
+	char path[8300];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/proc/4242/pagemap", tree);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	for (uint64_t i = 0; i < 16; i++) {
+		uint64_t e = (1ULL << 62) | ((i % 8 + 1) << 5) | (i / 8);
+
+		assert_int_equal(pwrite(fd, &e, sizeof(e), (off_t)((heap / 4096 + i) * 8)), sizeof(e));
+	}
+	assert_int_equal(ftruncate(fd, (off_t)(top / 4096 * 8)), 0);
+	close(fd);
+}
+
+/* proc_bytes + other + reserve wrapped: a reserve of 2^64 - 1 made a 512 MiB area "fit" in
+ * 4.8 GiB of MemAvailable. */
+static void t_preflight_reserve_saturates(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	struct ns_amount huge = {.bytes = UINT64_MAX}, giga = {.bytes = 1ULL << 30};
+	struct ns_so_plan *plan = NULL;
+	struct ns_so_opts o;
+
+	(void)state;
+	if (sysconf(_SC_PAGESIZE) != 4096)
+		skip();
+	put_pagemap(tree);
+	ns_so_opts_init(&o);
+	o.root = tree;
+	o.reserve = &giga;
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_int_equal(plan->type, 0);
+	assert_int_equal(plan->proc_bytes, 8 * 4096);
+	assert_int_equal(plan->proc_bytes + plan->other, 524288ULL * 1024);
+	assert_true(plan->fits);
+	ns_so_plan_free(plan);
+	o.reserve = &huge;
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_false(plan->fits);
+	assert_int_equal(plan->shortfall, UINT64_MAX - 5000000ULL * 1024);
+	ns_so_plan_free(plan);
+	tree_rm(tree);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_read),
 		cmocka_unit_test(t_assign),
 		cmocka_unit_test(t_read_bad),
+		cmocka_unit_test(t_preflight_reserve_saturates),
 	};
 
 	return cmocka_run_group_tests_name("swap", tests, NULL, NULL);

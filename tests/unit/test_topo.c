@@ -304,6 +304,40 @@ static void t_online_absurd(void **state)
 	tree_rm(tree);
 }
 
+/* Headroom arithmetic saturates: a reserve of 2^64 - 1 leaves nothing, it does not wrap into
+ * more headroom than a reserve of 1G. */
+static void t_headroom_saturates(void **state)
+{
+	struct ns_topo *t;
+	struct ns_fit fit;
+	struct ns_amount huge = {.bytes = UINT64_MAX}, giga = {.bytes = 1ULL << 30};
+	const struct ns_node *n1;
+	struct ns_node n;
+
+	(void)state;
+	assert_int_equal(ns_topo_read(fixture("synth2"), &t), 0);
+	n1 = ns_topo_find(t, 1);
+	assert_int_equal(ns_node_headroom(n1, UINT64_MAX), 0);
+	assert_true(ns_node_headroom(n1, 1ULL << 30) > 0);
+	assert_int_equal(ns_fit_check(t, 1, 4096, &huge, &fit), 0);
+	assert_int_equal(fit.reason, NS_FIT_BELOW_RESERVE);
+	assert_int_equal(fit.floor, UINT64_MAX);
+	assert_int_equal(fit.headroom, 0);
+	assert_int_equal(ns_fit_check(t, 1, 4096, &giga, &fit), 0);
+	assert_int_equal(fit.reason, NS_FIT_OK);
+	/* just below the wrap: 2^64 - high watermark would have wrapped to 0 */
+	assert_int_equal(ns_node_headroom(n1, UINT64_MAX - n1->wmark_high + 1), 0);
+	/* a watermark near 2^64 (a hand-built node) does not wrap either */
+	n = *n1;
+	n.wmark_high = UINT64_MAX - 10;
+	assert_int_equal(ns_node_headroom(&n, 256ULL << 20), 0);
+	/* hugetlb: 2^53 pages of 2 MiB is 2^74 bytes, which wrapped to 0 and "fit" */
+	assert_int_equal(ns_fit_check_huge(t, 0, 2 * MB, 1ULL << 43, &fit), 0);
+	assert_int_equal(fit.reason, NS_FIT_HUGETLB_SHORT);
+	assert_int_equal(fit.want, UINT64_MAX);
+	ns_topo_free(t);
+}
+
 /* PSI: only the kernel's exact shape parses; values out of range are errors. */
 static void t_psi_bad(void **state)
 {
@@ -366,7 +400,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_synth2),   cmocka_unit_test(t_headroom), cmocka_unit_test(t_captured),
 		cmocka_unit_test(t_missing),  cmocka_unit_test(t_psi),	    cmocka_unit_test(t_zoneinfo_bad),
-		cmocka_unit_test(t_meminfo_bad), cmocka_unit_test(t_online_absurd), cmocka_unit_test(t_psi_bad),
+		cmocka_unit_test(t_meminfo_bad), cmocka_unit_test(t_online_absurd), cmocka_unit_test(t_headroom_saturates),
+		cmocka_unit_test(t_psi_bad),
 	};
 
 	return cmocka_run_group_tests_name("topo", tests, NULL, NULL);
