@@ -1238,7 +1238,9 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 		goto out;
 	}
 	m.t_start = m.t_phase = ns_now();
-	ns_throttle_init(&m.thr, o->root, o->rate, o->max_psi, o->psi_grace, o->stop);
+	rc = ns_throttle_init(&m.thr, o->root, o->rate, o->max_psi, o->psi_grace, o->stop);
+	if (rc < 0)
+		goto out;
 	if (o->plan)
 		*plan = *o->plan;
 	else {

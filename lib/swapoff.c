@@ -95,24 +95,35 @@ static void proc_cgroup(const char *root, pid_t pid, char *out, size_t len)
 }
 
 /* The limit and usage of a memory cgroup: memory.max / memory.current on v2, memory.limit_in_bytes
- * / memory.usage_in_bytes on v1 (where "no limit" is a page counter near 2^63). -ENOENT without
- * a memory controller. */
+ * / memory.usage_in_bytes on v1 (where "no limit" is a page counter near 2^63). 1 when the
+ * cgroup has no limit file (no memory controller there); a file that does not read or parse is
+ * an error (with the detail), never "no limit". */
 static int cg_limits(const char *root, const char *cg, uint64_t *max, uint64_t *cur)
 {
 	bool v1 = memcg_v1(root);
 	const char *base = v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
 	char path[4096], buf[64];
+	unsigned long long v;
+	ssize_t n;
 	int rc;
 
 	rc = ns_path(path, sizeof(path), root, "%s%s/%s", base, strcmp(cg, "/") ? cg : "",
 		     v1 ? "memory.limit_in_bytes" : "memory.max");
 	if (rc < 0)
 		return rc;
-	if (ns_read_file(path, buf, sizeof(buf)) < 0)
-		return -ENOENT;
-	*max = strncmp(buf, "max", 3) == 0 ? UINT64_MAX : strtoull(buf, NULL, 10);
-	if (v1 && *max >= (1ULL << 62))
+	n = ns_read_file(path, buf, sizeof(buf));
+	if (n == -ENOENT)
+		return 1;
+	if (n < 0)
+		return ns_detail((int)n, "%s: %s", path, strerror((int)-n));
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (!v1 && strcmp(buf, "max") == 0)
 		*max = UINT64_MAX;
+	else if ((rc = ns_uint_parse(buf, UINT64_MAX, &v)) < 0)
+		return ns_detail(rc, "%s: '%.32s' is not \"max\" or a number of bytes", path, buf);
+	else
+		*max = v1 && v >= (1ULL << 62) ? UINT64_MAX : v;
 	rc = ns_path(path, sizeof(path), root, "%s%s/%s", base, strcmp(cg, "/") ? cg : "",
 		     v1 ? "memory.usage_in_bytes" : "memory.current");
 	if (rc < 0)
@@ -127,11 +138,13 @@ static int charge(struct ns_so_plan *plan, const char *root, const char *cg, uin
 
 	snprintf(cur, sizeof(cur), "%s", cg);
 	while (cur[0] && strcmp(cur, "/") != 0) {
-		uint64_t max, now;
-		int i;
+		uint64_t max = 0, now = 0;
+		int i, rc = cg_limits(root, cur, &max, &now);
 		char *slash;
 
-		if (cg_limits(root, cur, &max, &now) == 0 && max != UINT64_MAX) {
+		if (rc < 0)
+			return rc;
+		if (rc == 0 && max != UINT64_MAX) {
 			for (i = 0; i < plan->ncgroups && strcmp(plan->cgroups[i].path, cur) != 0; i++)
 				;
 			if (i == plan->ncgroups) {
@@ -333,14 +346,16 @@ static int gate(struct pagein *pi, uint64_t bytes)
 	if (pi->avail_at > 0 && now - pi->avail_at < 0.02 && pi->avail_bytes_since < (8ULL << 20) &&
 	    pi->avail >= ns_sat_add(ns_sat_add(pi->plan->reserve, pi->avail_bytes_since), bytes)) {
 		pi->avail_bytes_since += bytes;
-	} else if (ns_hostmem_read(pi->o->root, &hm) == 0) {
-		pi->avail = hm.mem_available;
-		pi->avail_at = now;
-		pi->avail_bytes_since = bytes;
-		if (hm.mem_available < ns_sat_add(pi->plan->reserve, bytes)) {
+	} else {
+		/* MemAvailable that cannot be read stops the run like too little of it (the detail
+		 * says why): going on unchecked is what the check is there to prevent */
+		if (ns_hostmem_read(pi->o->root, &hm) < 0 || hm.mem_available < ns_sat_add(pi->plan->reserve, bytes)) {
 			pi->res->stop = NS_SO_STOP_MEMORY;
 			return 1;
 		}
+		pi->avail = hm.mem_available;
+		pi->avail_at = now;
+		pi->avail_bytes_since = bytes;
 	}
 	if (!ns_throttle_psi_ok(&pi->thr)) {
 		pi->res->stop = NS_SO_STOP_PSI;
@@ -860,7 +875,9 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 	pi.ps = (uint64_t)sysconf(_SC_PAGESIZE);
 	pi.total = plan->proc_bytes;
 	pi.t0 = ns_now();
-	ns_throttle_init(&pi.thr, o->root, o->rate, o->max_psi, o->psi_grace, o->stop);
+	rc = ns_throttle_init(&pi.thr, o->root, o->rate, o->max_psi, o->psi_grace, o->stop);
+	if (rc < 0)
+		return rc;
 	pi.buf = malloc(BATCH_PAGES * pi.ps);
 	if (!pi.buf)
 		return -ENOMEM;

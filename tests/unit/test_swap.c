@@ -1,5 +1,5 @@
 /* Unit tests: /proc/swaps parsing and fitting pagemap swap types to its lines; fast-swapoff's
- * preflight on a fixture tree (saturating sums). */
+ * preflight on a fixture tree (saturating sums, cgroup limits that do not parse). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -233,6 +233,63 @@ static void t_preflight_reserve_saturates(void **state)
 	tree_rm(tree);
 }
 
+/* A memory cgroup limit that does not parse stops the preflight (it read as no limit, or 0). */
+static void t_preflight_cgroup_bad(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	const char *cg = "/sys/fs/cgroup/vm.slice/web";
+	struct ns_so_plan *plan = NULL;
+	struct ns_so_opts o;
+	char path[8300], want[8300];
+
+	(void)state;
+	if (sysconf(_SC_PAGESIZE) != 4096)
+		skip();
+	put_pagemap(tree);
+	tree_put(tree, "/proc/4242/cgroup", "0::/vm.slice/web\n");
+	snprintf(path, sizeof(path), "mkdir -p '%s%s'", tree, cg);
+	assert_int_equal(system(path), 0);
+	ns_so_opts_init(&o);
+	o.root = tree;
+	/* a limit with little room: named as the tight cgroup */
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "1048576\n");
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.current", "1044480\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_false(plan->fits);
+	assert_non_null(plan->tight);
+	assert_string_equal(plan->tight->path, "/vm.slice/web");
+	assert_int_equal(plan->tight->swapped, 8 * 4096);
+	ns_so_plan_free(plan);
+	/* "max" is no limit */
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "max\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_null(plan->tight);
+	ns_so_plan_free(plan);
+	/* damaged: errors naming the file */
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "-1\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -EINVAL);
+	snprintf(want, sizeof(want), "%s%s/memory.max: '-1' is not \"max\" or a number of bytes", tree, cg);
+	assert_string_equal(ns_error_detail(), want);
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "maximum\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -EINVAL);
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "99999999999999999999999\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -ERANGE);
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "1048576\n");
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.current", "lots\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -EINVAL);
+	snprintf(want, sizeof(want), "%s%s/memory.current: 'lots' is not a decimal number", tree, cg);
+	assert_string_equal(ns_error_detail(), want);
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.current", NULL);
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -ENOENT);
+	/* meminfo damaged: the preflight stops too */
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", NULL);
+	tree_put(tree, "/proc/meminfo", "MemTotal: 1 kB\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -EINVAL);
+	snprintf(want, sizeof(want), "%s/proc/meminfo: no MemFree line", tree);
+	assert_string_equal(ns_error_detail(), want);
+	tree_rm(tree);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +297,7 @@ int main(void)
 		cmocka_unit_test(t_assign),
 		cmocka_unit_test(t_read_bad),
 		cmocka_unit_test(t_preflight_reserve_saturates),
+		cmocka_unit_test(t_preflight_cgroup_bad),
 	};
 
 	return cmocka_run_group_tests_name("swap", tests, NULL, NULL);

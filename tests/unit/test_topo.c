@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "numasafe/numasafe.h"
+#include "throttle.h"
 #include "unit.h"
 
 #define KB 1024ULL
@@ -395,13 +396,41 @@ static void t_psi_bad(void **state)
 	tree_rm(tree);
 }
 
+/* The PSI watch fails closed: a run that watches PSI does not start without it, and a reading
+ * that fails in the middle stops it as pressure would (it used to read as "fine"). */
+static void t_throttle_psi(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	struct ns_throttle thr;
+
+	(void)state;
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), 0);
+	assert_true(ns_throttle_psi_ok(&thr)); /* avg10 1.5 <= 10 */
+	thr.psi_ok_at = 0;		       /* no trusting the last reading */
+	tree_put(tree, "/proc/pressure/memory", NULL);
+	assert_false(ns_throttle_psi_ok(&thr));
+	assert_int_equal(thr.psi_err, -ENOENT);
+	assert_non_null(ns_error_detail());
+	tree_put(tree, "/proc/pressure/memory", "some avg10=0x1 avg60=0 avg300=0 total=0\n");
+	assert_false(ns_throttle_psi_ok(&thr));
+	assert_int_equal(thr.psi_err, -EINVAL);
+	/* not watching PSI: no reading needed */
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 0.0, 0.0, NULL), 0);
+	assert_true(ns_throttle_psi_ok(&thr));
+	/* watching: the first reading must work */
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), -EINVAL);
+	tree_put(tree, "/proc/pressure/memory", NULL);
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), -ENOENT);
+	tree_rm(tree);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_synth2),   cmocka_unit_test(t_headroom), cmocka_unit_test(t_captured),
 		cmocka_unit_test(t_missing),  cmocka_unit_test(t_psi),	    cmocka_unit_test(t_zoneinfo_bad),
 		cmocka_unit_test(t_meminfo_bad), cmocka_unit_test(t_online_absurd), cmocka_unit_test(t_headroom_saturates),
-		cmocka_unit_test(t_psi_bad),
+		cmocka_unit_test(t_psi_bad),     cmocka_unit_test(t_throttle_psi),
 	};
 
 	return cmocka_run_group_tests_name("topo", tests, NULL, NULL);
