@@ -84,21 +84,14 @@ void ns_set_andnot(struct ns_set *dst, const struct ns_set *src)
 
 static int parse_id(const char **p, unsigned max, unsigned *out)
 {
-	const char *s = *p;
-	unsigned long v = 0;
+	unsigned long long v;
+	int rc = ns_uint_take(p, ~0ULL, &v);
 
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	while (isdigit((unsigned char)*s)) {
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v >= NS_SET_MAX * 16UL)
-			return -ERANGE;
-		s++;
-	}
+	if (rc < 0)
+		return rc;
 	if (v >= max)
 		return -ERANGE;
 	*out = (unsigned)v;
-	*p = s;
 	return 0;
 }
 
@@ -151,19 +144,16 @@ int ns_set_parse(const char *str, unsigned max, struct ns_set *out)
 /* One id of a person's list: decimal, bounded; relative ids map to the universe's members. */
 static int parse_user_id(const char **p, bool relative, const struct ns_set *universe, unsigned *out)
 {
+	unsigned long long v;
 	const char *s = *p;
-	unsigned long v = 0;
+	int rc = ns_uint_take(p, ~0ULL, &v);
 
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	for (; isdigit((unsigned char)*s); s++) {
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v >= NS_SET_MAX * 16UL)
-			v = NS_SET_MAX * 16UL; /* keep reading the digits; the value is too large anyway */
-	}
-	*p = s;
+	if (rc == -ERANGE)
+		return ns_detail(rc, "%.*s is too large (at most %u)", (int)(*p - s), s, NS_SET_MAX - 1);
+	if (rc < 0)
+		return rc;
 	if (relative) {
-		unsigned long k = v;
+		unsigned long long k = v;
 		int id = ns_set_next(universe, 0);
 
 		while (id >= 0 && k > 0) {
@@ -171,12 +161,12 @@ static int parse_user_id(const char **p, bool relative, const struct ns_set *uni
 			k--;
 		}
 		if (id < 0)
-			return ns_detail(-ERANGE, "+%lu: there are only %u", v, ns_set_count(universe));
+			return ns_detail(-ERANGE, "+%llu: there are only %u", v, ns_set_count(universe));
 		*out = (unsigned)id;
 		return 0;
 	}
 	if (v >= NS_SET_MAX)
-		return ns_detail(-ERANGE, "%lu is too large (at most %u)", v, NS_SET_MAX - 1);
+		return ns_detail(-ERANGE, "%llu is too large (at most %u)", v, NS_SET_MAX - 1);
 	*out = (unsigned)v;
 	return 0;
 }
@@ -320,14 +310,16 @@ static int size_unit(const char *u, uint64_t *mult)
 int ns_size_parse(const char *str, uint64_t *out)
 {
 	const char *p = str, *frac = NULL;
-	uint64_t v = 0, mult, part = 0;
-	bool ovf = false;
+	unsigned long long whole = 0;
+	uint64_t v, mult, part = 0;
 	size_t nfrac = 0;
+	int rc;
 
-	if (!str || !out || !isdigit((unsigned char)*p))
+	if (!str || !out)
 		return -EINVAL;
-	for (; isdigit((unsigned char)*p); p++)
-		ovf |= __builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v);
+	rc = ns_uint_take(&p, UINT64_MAX, &whole);
+	if (rc == -EINVAL)
+		return rc;
 	if (*p == '.') {
 		frac = ++p;
 		while (isdigit((unsigned char)*p))
@@ -341,7 +333,8 @@ int ns_size_parse(const char *str, uint64_t *out)
 	/* a fraction of a byte makes no sense; "1.5" bytes is a typo */
 	if (frac && mult == 1)
 		return -EINVAL;
-	if (ovf || __builtin_mul_overflow(v, mult, &v))
+	/* out of range only now: bad syntax after a long number says more */
+	if (rc < 0 || __builtin_mul_overflow((uint64_t)whole, mult, &v))
 		return -ERANGE;
 	/* floor(0.d1..dn * mult), exactly: from the last digit, part = (d * mult + part) / 10
 	 * (the floor of a floor divided by 10 is the floor of the whole); part stays <= mult, so

@@ -31,22 +31,6 @@ static uint64_t page_bytes(void)
 	return ps > 0 ? (uint64_t)ps : 4096;
 }
 
-/* Digits at *p (no sign, no blank) through the one integer parser; *p moves past them. */
-static int take_uint(const char **p, unsigned long long max, unsigned long long *v)
-{
-	char num[32];
-	size_t n = strspn(*p, "0123456789");
-
-	if (n == 0)
-		return -EINVAL;
-	if (n >= sizeof(num))
-		return -ERANGE;
-	memcpy(num, *p, n);
-	num[n] = '\0';
-	*p += n;
-	return ns_uint_parse(num, max, v);
-}
-
 static const char *skip_blanks(const char *p)
 {
 	return p + strspn(p, " \t");
@@ -74,7 +58,7 @@ static int meminfo_kv(const struct ns_lines *l, const char *line, char *key, siz
 	memcpy(key, line, klen);
 	key[klen] = '\0';
 	p = skip_blanks(colon + 1);
-	rc = take_uint(&p, UINT64_MAX, &n);
+	rc = ns_uint_take(&p, UINT64_MAX, &n);
 	if (rc == -ERANGE)
 		return ns_lines_fail(l, rc, "%s: value out of range", key);
 	if (rc < 0)
@@ -123,7 +107,7 @@ int ns_node_read_meminfo(const char *root, int node, struct ns_node *n)
 		uint64_t v;
 
 		/* "Node 0 MemFree:        4472380 kB" */
-		if (strncmp(p, "Node ", 5) != 0 || (p += 5, take_uint(&p, INT32_MAX, &id)) < 0 || *p != ' ') {
+		if (strncmp(p, "Node ", 5) != 0 || (p += 5, ns_uint_take(&p, INT32_MAX, &id)) < 0 || *p != ' ') {
 			rc = ns_lines_fail(&l, -EINVAL, "not a \"Node N Key: value\" line");
 			goto out;
 		}
@@ -185,7 +169,7 @@ static int read_hpools(const char *root, struct ns_node *n)
 		if (strncmp(p, "hugepages-", 10) != 0)
 			continue;
 		p += 10;
-		if (take_uint(&p, UINT64_MAX, &kb) < 0 || strcmp(p, "kB") != 0) {
+		if (ns_uint_take(&p, UINT64_MAX, &kb) < 0 || strcmp(p, "kB") != 0) {
 			rc = ns_detail(-EINVAL, "%s/%s: not a hugetlb pool name", path, de->d_name);
 			break;
 		}
@@ -288,7 +272,7 @@ int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr)
 			if (in_zone && (rc = zone_end(&l, &z, ps, sum, nodes)) < 0)
 				goto out;
 			p = line + 5;
-			if (take_uint(&p, INT32_MAX, &v) < 0 || strncmp(p, ", zone ", 7) != 0 ||
+			if (ns_uint_take(&p, INT32_MAX, &v) < 0 || strncmp(p, ", zone ", 7) != 0 ||
 			    *skip_blanks(p + 7) == '\0' || strlen(skip_blanks(p + 7)) >= sizeof(z.name) ||
 			    strcspn(skip_blanks(p + 7), " \t") != strlen(skip_blanks(p + 7))) {
 				rc = ns_lines_fail(&l, -EINVAL, "not a \"Node N, zone NAME\" line");
@@ -321,7 +305,7 @@ int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr)
 			continue;
 		p = skip_blanks(p + strlen(wmark_keys[k]));
 		val = p;
-		rc = take_uint(&p, UINT64_MAX, &v);
+		rc = ns_uint_take(&p, UINT64_MAX, &v);
 		if (rc == 0 && *p != '\0')
 			rc = -EINVAL;
 		if (rc == -ERANGE) {
@@ -445,7 +429,7 @@ static int read_distances(const char *root, struct ns_topo *t)
 			p = skip_blanks(p);
 			if (*p == '\n' || *p == '\0')
 				break;
-			rc = take_uint(&p, 255, &v); /* SLIT distances are one byte */
+			rc = ns_uint_take(&p, 255, &v); /* SLIT distances are one byte */
 			if (rc < 0 || (*p != ' ' && *p != '\n' && *p != '\0'))
 				return ns_detail(rc < 0 ? rc : -EINVAL, "%s: '%.40s' is not a list of distances", path,
 						 first_line(buf));

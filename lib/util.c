@@ -111,6 +111,21 @@ out:
 	return rc;
 }
 
+int ns_uint_take(const char **p, unsigned long long max, unsigned long long *v)
+{
+	char num[64];
+	size_t n = strspn(*p, "0123456789");
+
+	if (n == 0)
+		return -EINVAL;
+	*p += n;
+	if (n >= sizeof(num))
+		return -ERANGE; /* 64 digits are far past 2^64 */
+	memcpy(num, *p - n, n);
+	num[n] = '\0';
+	return ns_uint_parse(num, max, v);
+}
+
 int ns_read_u64(const char *path, uint64_t *out)
 {
 	char buf[64];

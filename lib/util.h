@@ -25,6 +25,9 @@ ssize_t ns_read_file(const char *path, char *buf, size_t len);
  * newline allowed. -ENOENT, -EINVAL (not a number; empty), -ERANGE. Sets the error detail
  * ("PATH: ..."); a caller that tolerates the failure clears it (ns_detail_clear). */
 int ns_read_u64(const char *path, uint64_t *out);
+/* The decimal digits at *p through ns_uint_parse (the one integer parser); *p moves past all
+ * of them, even when the value is out of range. -EINVAL when *p is not a digit. */
+int ns_uint_take(const char **p, unsigned long long max, unsigned long long *v);
 /* Undo the kernel's \ooo escaping of blanks and backslashes in paths (seq_file), in place. */
 void ns_unescape_octal(char *s);
 /* Is root the live system (NULL or "/")? Probes that act on processes need it to be. */
