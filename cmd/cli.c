@@ -408,6 +408,24 @@ int nsc_topo(struct nsc *c, const char *root, struct ns_topo **t)
 	return NS_EXIT_OK;
 }
 
+int nsc_psi_required(struct nsc *c, double max_psi)
+{
+	struct ns_psi psi;
+	int rc;
+
+	if (max_psi <= 0)
+		return NS_EXIT_OK;
+	rc = ns_psi_read(NULL, &psi);
+	if (rc == -ENOENT || rc == -EOPNOTSUPP)
+		return nsc_fail(c, NS_EXIT_UNSUPPORTED, NSC_R_UNSUPPORTED,
+				"memory pressure (PSI) is not available on this host%s: give --max-psi 0 to go on without "
+				"watching it",
+				rc == -EOPNOTSUPP ? " (psi=0)" : "");
+	if (rc < 0)
+		return nsc_fail_errno(c, rc, NULL, "reading memory pressure");
+	return NS_EXIT_OK;
+}
+
 volatile sig_atomic_t nsc_stop_requests;
 
 static void on_signal(int sig)

@@ -167,6 +167,9 @@ static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 	char a[32], b[32], d[32], e[32];
 	int rc, prio;
 
+	rc = nsc_psi_required(c, o->max_psi);
+	if (rc != NS_EXIT_OK)
+		return rc;
 	rc = ns_so_preflight(o, dev, &ar->plan);
 	if (rc == -ENOENT)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_SWAP, "%s: not an active swap area", dev);

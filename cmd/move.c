@@ -38,6 +38,9 @@ int nsc_check_run(struct nsc *c, const struct nsc_target *tg, const struct ns_mi
 	int rc;
 
 	memset(chk, 0, sizeof(*chk));
+	rc = nsc_psi_required(c, o->max_psi);
+	if (rc != NS_EXIT_OK)
+		return rc;
 	chk->id = tg->id;
 	chk->to = o->to;
 	chk->from = o->from;

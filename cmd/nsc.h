@@ -176,6 +176,11 @@ void nsc_throttle(struct nsc *c, uint64_t *rate, double *max_psi, double *psi_gr
 /* The topology, or a reported failure (returns the exit code, *t NULL). */
 int nsc_topo(struct nsc *c, const char *root, struct ns_topo **t);
 
+/* Memory pressure is a safety input: when it is to be watched (max_psi > 0) and the host
+ * cannot give it, the command stops before changing anything (exit 3, or 1 for a damaged
+ * file). Returns NS_EXIT_OK when PSI is readable or not watched. */
+int nsc_psi_required(struct nsc *c, double max_psi);
+
 /* ---- output ---- */
 /* Sizes for people: "1.5G". */
 const char *nsc_size(uint64_t bytes, char buf[32]);

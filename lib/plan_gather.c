@@ -53,6 +53,7 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 	struct ns_topo *t = NULL;
 	int rc, idx_of[NS_MAX_NODES];
 
+	ns_detail_clear();
 	memset(in, 0, sizeof(*in));
 	*skipped = 0;
 	rc = ns_topo_read(root, &t);
@@ -104,10 +105,12 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 		pv->pinned_node = -1;
 		pv->threads_node = threads_node(root, t, vm);
 		for (unsigned n = 0; n < u->max_node && n < NS_MAX_NODES; n++) {
-			uint64_t b = u->bytes[NS_KIND_ANON][n] + u->bytes[NS_KIND_SHMEM][n] + u->bytes[NS_KIND_HUGETLB][n];
+			uint64_t b = ns_sat_add(ns_sat_add(u->bytes[NS_KIND_ANON][n], u->bytes[NS_KIND_SHMEM][n]),
+						u->bytes[NS_KIND_HUGETLB][n]);
 
+			/* saturating: ns_plan_solve refuses a size past its bound instead of wrapping */
 			if (idx_of[n] >= 0)
-				pv->mem[idx_of[n]] += b;
+				pv->mem[idx_of[n]] = ns_sat_add(pv->mem[idx_of[n]], b);
 		}
 		free(u);
 		in->nr_vms++;

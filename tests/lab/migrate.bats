@@ -113,6 +113,28 @@ teardown() {
 	assert_no_oom
 }
 
+@test "lab: --reserve 18446744073709551615 (or 16383.99999999P) refuses, dry run and real; it wrapped into safe" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 64M
+	run --separate-stderr "$NS_BIN/numa-migrate" -n --reserve 64M --to "$LAST" "$STANDIN_PID"
+	assert_success
+	assert_line --partial "verdict:    safe"
+	for r in 18446744073709551615 16383.99999999P; do
+		run --separate-stderr "$NS_BIN/numa-migrate" -n --reserve "$r" --to "$LAST" "$STANDIN_PID"
+		[ "$status" -eq 4 ] || fail "-n --reserve $r: exit $status, want 4 ($output / $stderr)"
+		assert_line --partial "verdict:    unsafe"
+		run --separate-stderr "$NS_BIN/numa-migrate" --reserve "$r" --to "$LAST" "$STANDIN_PID"
+		[ "$status" -eq 4 ] || fail "--reserve $r: exit $status, want 4 ($stderr)"
+		[[ "$stderr" == *"refused: "*" to move, node $LAST has 0 of headroom: short by "* ]] || fail "stderr: $stderr"
+		# nothing moved, by the kernel's own account
+		assert_anon_on "$STANDIN_PID" 0 99
+	done
+	run --separate-stderr "$NS_BIN/numa-plan" check --reserve 18446744073709551615 --to "$LAST" "$STANDIN_PID"
+	[ "$status" -eq 4 ] || fail "check: exit $status, want 4 ($stderr)"
+	standin_verify
+	assert_no_oom
+}
+
 @test "lab: pressure mid-way: a neighbour fills the target -> rollback, exit 4, data intact" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 200M

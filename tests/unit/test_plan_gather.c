@@ -127,6 +127,38 @@ static void t_exclude_and_reserve(void **state)
 	ns_plan_in_release(&in);
 }
 
+/* Sizes saturate: a reserve of 2^64 - 1 leaves no headroom (it wrapped into more than a 1G
+ * reserve leaves), and a VM whose memory on a node adds up past 2^64 is refused by the solver
+ * instead of wrapping to a few bytes it would then plan to move freely. */
+static void t_saturates(void **state)
+{
+	struct ns_amount huge = {.bytes = UINT64_MAX}, giga = {.bytes = 1ULL << 30};
+	struct ns_plan_in in;
+	struct ns_plan_out out;
+	const char *tree;
+	int skipped, iw = -1;
+
+	(void)state;
+	assert_int_equal(ns_plan_gather(fixture("plan2"), &giga, NULL, &in, &skipped), 0);
+	assert_true(in.nodes[1].headroom > 0); /* node 1 has 3 GiB free */
+	ns_plan_in_release(&in);
+	assert_int_equal(ns_plan_gather(fixture("plan2"), &huge, NULL, &in, &skipped), 0);
+	assert_int_equal(in.nodes[0].headroom, 0);
+	assert_int_equal(in.nodes[1].headroom, 0);
+	ns_plan_in_release(&in);
+	/* 2^63 bytes of anonymous memory and 2^63 of hugetlb on node 0 */
+	tree = tree_copy("plan2");
+	tree_put(tree, "/proc/500/numa_maps",
+		 "7f0000000000 default anon=1 dirty=1 N0=2251799813685248 kernelpagesize_kB=4\n"
+		 "7f4000000000 default file=/dev/hugepages/web huge dirty=1 N0=4398046511104 kernelpagesize_kB=2048\n");
+	assert_int_equal(ns_plan_gather(tree, NULL, NULL, &in, &skipped), 0);
+	assert_non_null(vm_named(&in, "web", &iw));
+	assert_int_equal(in.vms[iw].mem[0], UINT64_MAX);
+	assert_int_equal(ns_plan_solve(&in, &out), -EINVAL);
+	ns_plan_in_release(&in);
+	tree_rm(tree);
+}
+
 static void t_missing(void **state)
 {
 	struct ns_plan_in in;
@@ -143,6 +175,7 @@ int main(void)
 		cmocka_unit_test(t_gather),
 		cmocka_unit_test(t_solve),
 		cmocka_unit_test(t_exclude_and_reserve),
+		cmocka_unit_test(t_saturates),
 		cmocka_unit_test(t_missing),
 	};
 
