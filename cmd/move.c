@@ -512,7 +512,8 @@ struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run)
 	const struct ns_mig_result *r = &mv->res;
 	struct json_object *o, *pg, *rb;
 
-	if (dry_run)
+	/* a dry run, and a move refused before the engine ran, are their preflight */
+	if (dry_run || !mv->ran)
 		return nsc_check_json(&mv->check);
 	o = nsc_doc(NSC_KIND_MOVE);
 	json_object_object_add(o, "vm", nsc_vmid_json(&mv->check.id));

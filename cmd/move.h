@@ -48,7 +48,7 @@ struct json_object *nsc_check_json(const struct nsc_check *chk);
  * back, 5 stopped partway. */
 int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts *o, bool dry_run, struct nsc_move *mv);
 void nsc_move_text(const struct nsc *c, const struct nsc_move *mv);
-/* The numasafe-move document (numasafe-check when dry_run). */
+/* The numasafe-move document; numasafe-check for a dry run or when the engine did not run. */
 struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run);
 
 #endif
