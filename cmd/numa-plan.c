@@ -1204,7 +1204,7 @@ static int cmd_rebalance(poptContext ctx)
 	ns_set_clear(&exclude);
 	if (opt_exclude)
 		ns_opt_cpus("--exclude-cpus", opt_exclude, &online, &exclude);
-	rc = ns_plan_gather(opt_root, opt_reserve ? &reserve : NULL, &exclude, &in, &skipped);
+	rc = ns_plan_gather(opt_root, opt_reserve ? &reserve : NULL, &exclude, 0, NULL, &in, &skipped);
 	if (rc < 0) {
 		ns_errno(rc, "gathering the VMs");
 		rc = NS_EXIT_FAIL;

@@ -29,7 +29,7 @@ static void t_gather(void **state)
 	int skipped = -1, iw = -1, id = -1, ix = -1;
 
 	(void)state;
-	assert_int_equal(ns_plan_gather(fixture("plan2"), NULL, NULL, &in, &skipped), 0);
+	assert_int_equal(ns_plan_gather(fixture("plan2"), NULL, NULL, 0, NULL, &in, &skipped), 0);
 	assert_int_equal(in.nr_nodes, 2);
 	assert_int_equal(in.nr_vms, 3);
 	assert_int_equal(skipped, 1); /* the QEMU without thread names */
@@ -73,7 +73,7 @@ static void t_solve(void **state)
 	int skipped, iw = -1, id = -1, ix = -1;
 
 	(void)state;
-	assert_int_equal(ns_plan_gather(fixture("plan2"), NULL, NULL, &in, &skipped), 0);
+	assert_int_equal(ns_plan_gather(fixture("plan2"), NULL, NULL, 0, NULL, &in, &skipped), 0);
 	assert_int_equal(ns_plan_solve(&in, &out), 0);
 	assert_non_null(vm_named(&in, "web", &iw));
 	assert_non_null(vm_named(&in, "db", &id));
@@ -105,7 +105,7 @@ static void t_exclude_and_reserve(void **state)
 	/* with CPU 0 kept for the host node 0 has one CPU left: db and web now compete for node 1 */
 	ns_set_clear(&ex);
 	ns_set_add(&ex, 0);
-	assert_int_equal(ns_plan_gather(fixture("plan2"), NULL, &ex, &in, &skipped), 0);
+	assert_int_equal(ns_plan_gather(fixture("plan2"), NULL, &ex, 0, NULL, &in, &skipped), 0);
 	assert_int_equal(in.nodes[0].cpus, 1);
 	assert_int_equal(in.nodes[1].cpus, 2);
 	assert_int_equal(ns_plan_solve(&in, &out), 0);
@@ -116,7 +116,7 @@ static void t_exclude_and_reserve(void **state)
 	ns_plan_out_free(&out);
 	ns_plan_in_release(&in);
 	/* a reserve of the whole node leaves no headroom: web cannot move, nothing may go */
-	assert_int_equal(ns_plan_gather(fixture("plan2"), &all, NULL, &in, &skipped), 0);
+	assert_int_equal(ns_plan_gather(fixture("plan2"), &all, NULL, 0, NULL, &in, &skipped), 0);
 	assert_int_equal(in.nodes[0].headroom, 0);
 	assert_int_equal(in.nodes[1].headroom, 0);
 	assert_int_equal(ns_plan_solve(&in, &out), 0);
@@ -133,7 +133,7 @@ static void t_missing(void **state)
 	int skipped;
 
 	(void)state;
-	assert_int_equal(ns_plan_gather(fixture("no-such-tree"), NULL, NULL, &in, &skipped), -ENOENT);
+	assert_int_equal(ns_plan_gather(fixture("no-such-tree"), NULL, NULL, 0, NULL, &in, &skipped), -ENOENT);
 	assert_null(in.vms);
 }
 
