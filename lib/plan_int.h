@@ -87,6 +87,10 @@ static inline const char *plan_size(char *buf, int64_t b)
 /* A reason into a why[] field; a long list of VM names is cut at the field's end. */
 void ns_plan_say(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A number of CPUs for the plan files: rounded to thousandths, written with at most three
+ * decimals (1.25, not 1.2500000000000002). NULL when out of memory. */
+struct json_object *ns_plan_json_cpus(double cpus);
+
 /* Order the placement at[] (node index per VM, -1 unplaced) into out->steps, out->why and
  * out->nr_unordered (see ns_plan_solve). 0 or -ENOMEM. */
 int ns_plan_order(const struct ctx *c, const int *at, struct ns_plan_out *out);

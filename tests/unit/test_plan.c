@@ -1118,6 +1118,89 @@ static void t_json_roundtrip(void **state)
 	free(in.vms);
 }
 
+static double jnum(struct json_object *o, const char *key)
+{
+	struct json_object *x;
+
+	assert_true(json_object_object_get_ex(o, key, &x));
+	assert_true(json_object_is_type(x, json_type_double) || json_object_is_type(x, json_type_int));
+	return json_object_get_double(x);
+}
+
+/* The demand fields of the plan file, on the worked example with --max-move 4G; and null
+ * demands when nothing was measured. */
+static void t_json_demand(void **state)
+{
+	struct ns_plan_in in;
+	struct ns_plan_out out;
+	struct json_object *js, *x, *mm, *n0;
+	const char *text;
+
+	(void)state;
+	host_worked(&in);
+	in.sample_s = 5.0;
+	in.max_move = 4 * G;
+	solve(&in, NS_PLAN_MAX_MOVE, &out);
+	js = ns_plan_to_json(&in, &out);
+	assert_non_null(js);
+	assert_true(jnum(js, "excess_before") == 1.4);
+	assert_true(jnum(js, "excess_after") == 0.85);
+	assert_true(jnum(js, "sample_s") == 5.0);
+	assert_true(json_object_object_get_ex(js, "max_move", &mm));
+	assert_int_equal(json_object_get_int64(json_object_object_get(mm, "limit")), (int64_t)(4 * G));
+	assert_true(json_object_get_boolean(json_object_object_get(mm, "bound")));
+	assert_true(jnum(mm, "excess_uncapped") == 0.5);
+	assert_int_equal(json_object_get_int64(json_object_object_get(mm, "bytes_uncapped")), (int64_t)(6 * G));
+	assert_int_equal(json_object_get_int(json_object_object_get(mm, "unplaced_uncapped")), 0);
+	assert_true(json_object_object_get_ex(js, "nodes", &x));
+	n0 = json_object_array_get_idx(x, 0);
+	assert_true(jnum(n0, "capacity") == 2);
+	assert_true(jnum(n0, "demand_before") == 3.4);
+	assert_true(jnum(n0, "demand_after") == 1.6);
+	assert_true(jnum(json_object_array_get_idx(x, 1), "demand_after") == 2.85);
+	assert_true(json_object_object_get_ex(js, "vms", &x));
+	assert_true(jnum(json_object_array_get_idx(x, 0), "demand") == 1.8);
+	assert_true(jnum(json_object_array_get_idx(x, 4), "demand") == 0.05);
+	assert_false(json_object_object_get_ex(json_object_array_get_idx(x, 0), "note", NULL));
+	/* three decimals at most, as written */
+	text = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN);
+	assert_non_null(strstr(text, "\"excess_before\":1.4,"));
+	assert_non_null(strstr(text, "\"demand\":0.05}"));
+	json_object_put(js);
+	ns_plan_out_free(&out);
+
+	/* unmeasured: the demands are null, capacity is still there, no limit */
+	in.have_demand = 0;
+	in.sample_s = 0;
+	solve(&in, 0, &out);
+	js = ns_plan_to_json(&in, &out);
+	assert_non_null(js);
+	assert_true(json_object_object_get_ex(js, "excess_before", &x) && x == NULL);
+	assert_true(json_object_object_get_ex(js, "max_move", &x) && x == NULL);
+	assert_true(json_object_object_get_ex(js, "nodes", &x));
+	n0 = json_object_array_get_idx(x, 0);
+	assert_true(json_object_object_get_ex(n0, "demand_after", &mm) && mm == NULL);
+	assert_true(jnum(n0, "capacity") == 2);
+	json_object_put(js);
+	ns_plan_out_free(&out);
+
+	/* memory on a node without CPUs: the VM's note */
+	in.nodes[1].memory_only = 1;
+	in.nodes[1].cpus = 0;
+	in.nodes[1].capacity = 0;
+	in.nodes[0].headroom = 32 * G;
+	in.nodes[0].cpus = 16;
+	solve(&in, 0, &out);
+	js = ns_plan_to_json(&in, &out);
+	assert_non_null(js);
+	assert_true(json_object_object_get_ex(js, "vms", &x));
+	assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(x, 2), "note")),
+			    "memory on CPU-less node 1 (2G)");
+	json_object_put(js);
+	ns_plan_out_free(&out);
+	free(in.vms);
+}
+
 #define STEP(n, to) \
 	"{\"step\":" #n ",\"vm\":\"a\",\"domain\":true,\"pid\":7,\"start_time\":1,\"to\":" to \
 	",\"bytes\":10,\"temporary\":false}"
@@ -1225,7 +1308,7 @@ int main(void)
 		cmocka_unit_test(t_worked_example), cmocka_unit_test(t_busy_separated),
 		cmocka_unit_test(t_idle_stay),	 cmocka_unit_test(t_max_move_spread),
 		cmocka_unit_test(t_memory_only), cmocka_unit_test(t_exact_brute_demand),
-		cmocka_unit_test(t_heuristic_vs_exact_demand),
+		cmocka_unit_test(t_heuristic_vs_exact_demand), cmocka_unit_test(t_json_demand),
 	};
 
 	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
