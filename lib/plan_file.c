@@ -76,7 +76,8 @@ static int add_demand(struct json_object *root, const struct ns_plan_in *in, con
 		return json_object_object_add(root, "max_move", NULL) ? -ENOMEM : 0;
 	mm = json_object_new_object();
 	if (add(root, "max_move", mm) || add(mm, "limit", json_object_new_uint64(in->max_move)) ||
-	    add(mm, "bound", json_object_new_boolean(bound)))
+	    add(mm, "bound", json_object_new_boolean(bound)) ||
+	    add(mm, "vms_left", json_object_new_int(out->nr_limited)))
 		return -ENOMEM;
 	if (!bound)
 		return json_object_object_add(mm, "excess_uncapped", NULL) ||

@@ -111,6 +111,9 @@ struct ns_plan_out {
 	uint64_t bytes_moved; /* sum over placed VMs of bytes not yet on their node */
 	int exact;	      /* 1 when the placement is proven optimal for the objective */
 	int nr_unordered;     /* steps that no order can make safe (reported, not emitted) */
+	int nr_limited;	      /* unplaced VMs that fit somewhere but whose move the byte limit
+			       * cannot pay for ("left where it is: ..."); the other unplaced VMs
+			       * fit nowhere */
 	/* CPU demand in CPUs (0 when !in->have_demand): per node (indexed like in->nodes) before
 	 * the plan and after its emitted steps (a VM unplaced or whose step was left out stays on
 	 * ns_plan_vm_node), and the excess, sum over nodes of max(0, demand - capacity) */

@@ -833,6 +833,7 @@ static void t_max_move_spread(void **state)
 					"has 512M left");
 	assert_int_equal(out.placement[1], 1);
 	assert_int_equal(out.bytes_moved, 0);
+	assert_int_equal(out.nr_limited, 1);
 	assert_int_equal(out.max_move_bound, 1);
 	assert_int_equal(out.unplaced_uncapped, 0);
 	assert_int_equal(out.bytes_uncapped, G);
@@ -840,6 +841,7 @@ static void t_max_move_spread(void **state)
 	in.max_move = G;
 	solve(&in, NS_PLAN_MAX_MOVE, &out);
 	assert_true(out.placement[0] >= 0);
+	assert_int_equal(out.nr_limited, 0);
 	assert_int_equal(out.max_move_bound, 0);
 	ns_plan_out_free(&out);
 	free(in.vms);
@@ -1149,6 +1151,7 @@ static void t_json_demand(void **state)
 	assert_true(json_object_object_get_ex(js, "max_move", &mm));
 	assert_int_equal(json_object_get_int64(json_object_object_get(mm, "limit")), (int64_t)(4 * G));
 	assert_true(json_object_get_boolean(json_object_object_get(mm, "bound")));
+	assert_int_equal(json_object_get_int(json_object_object_get(mm, "vms_left")), 0);
 	assert_true(jnum(mm, "excess_uncapped") == 0.5);
 	assert_int_equal(json_object_get_int64(json_object_object_get(mm, "bytes_uncapped")), (int64_t)(6 * G));
 	assert_int_equal(json_object_get_int(json_object_object_get(mm, "unplaced_uncapped")), 0);
