@@ -418,7 +418,8 @@ int nsc_psi_required(struct nsc *c, double max_psi)
 	rc = ns_psi_read(NULL, &psi);
 	if (rc == -ENOENT || rc == -EOPNOTSUPP)
 		return nsc_fail(c, NS_EXIT_UNSUPPORTED, NSC_R_UNSUPPORTED,
-				"memory pressure (PSI) is not available on this host%s: give --max-psi 0 to go on without "
+				"memory pressure (PSI) is not available on this host%s: give --max-psi 0 to go on "
+				"without "
 				"watching it",
 				rc == -EOPNOTSUPP ? " (psi=0)" : "");
 	if (rc < 0)

@@ -10,10 +10,7 @@
 char *nsc_plan_root;
 
 static const struct nsc_subcmd *const subcmds[] = {
-	&nsc_plan_show,
-	&nsc_plan_steal,
-	&nsc_plan_check,
-	&nsc_plan_rebalance,
+	&nsc_plan_show, &nsc_plan_steal, &nsc_plan_check, &nsc_plan_rebalance, &nsc_plan_place,
 };
 #define NR_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
 
