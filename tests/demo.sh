@@ -73,8 +73,8 @@ for i in 1 2 3; do
 done
 say "numa-plan steal -i 2    # the two busy vCPUs share node 0 CPU: each waits about half the time"
 bin/numa-plan steal -i 2
-say "numa-plan rebalance --sample 3 --reserve 64M -o /tmp/plan.json    # per-node demand before -> after"
-bin/numa-plan rebalance --sample 3 --reserve 64M -o /tmp/plan.json
+say "numa-plan rebalance --sample 3 --cpu-overcommit 4 --reserve 64M -o /tmp/plan.json    # demand before -> after"
+bin/numa-plan rebalance --sample 3 --cpu-overcommit 4 --reserve 64M -o /tmp/plan.json
 say "numa-migrate --plan /tmp/plan.json --reserve 64M    # per step: pin, then move"
 bin/numa-migrate --plan /tmp/plan.json --reserve 64M
 say "numa-plan steal -i 2    # after: each busy VM has a CPU of its own, the wait is gone"

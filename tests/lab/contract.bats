@@ -207,16 +207,17 @@ show_libvirt() {
 	log=$(cat "$BATS_TEST_TMPDIR/syslog")
 	echo "$log" | sed 's/^/# /' >&3
 	pid=$STANDIN_PID
-	grep -qE "numa-migrate\[[0-9]+\]: move start vm=\"standin\" domain=no pid=$pid from=other to=$LAST bytes=[0-9]+ uid=0 ppid=[0-9]+ parent=\"" <<<"$log" ||
+	# a stand-in VM has no -name: it is called "pid N", as a QEMU without -name is
+	grep -qE "numa-migrate\[[0-9]+\]: move start vm=\"pid $pid\" domain=no pid=$pid from=other to=$LAST bytes=[0-9]+ uid=0 ppid=[0-9]+ parent=\"" <<<"$log" ||
 		fail "no move start record"
-	grep -qE "numa-migrate\[[0-9]+\]: move end vm=\"standin\" domain=no pid=$pid to=$LAST outcome=done code=0 moved=[0-9]+ duration_s=" <<<"$log" ||
+	grep -qE "numa-migrate\[[0-9]+\]: move end vm=\"pid $pid\" domain=no pid=$pid to=$LAST outcome=done code=0 moved=[0-9]+ duration_s=" <<<"$log" ||
 		fail "no move end record"
-	grep -qE "numa-migrate\[[0-9]+\]: rollback start vm=\"standin\" .*pid=$pid moved=[0-9]+" <<<"$log" || fail "no rollback start record"
-	grep -qE "numa-migrate\[[0-9]+\]: rollback end vm=\"standin\" .*outcome=done rollback_bytes=[1-9][0-9]* rollback_failed=0" <<<"$log" ||
+	grep -qE "numa-migrate\[[0-9]+\]: rollback start vm=\"pid $pid\" .*pid=$pid moved=[0-9]+" <<<"$log" || fail "no rollback start record"
+	grep -qE "numa-migrate\[[0-9]+\]: rollback end vm=\"pid $pid\" .*outcome=done rollback_bytes=[1-9][0-9]* rollback_failed=0" <<<"$log" ||
 		fail "no rollback end record"
 	grep -qE "numa-migrate\[[0-9]+\]: move end .*to=$LAST outcome=rolled_back code=4" <<<"$log" || fail "no rolled-back move end record"
-	grep -qE "vm-pin\[[0-9]+\]: pin start vm=\"standin\" domain=no pid=$pid threads=[0-9]+ cpus=" <<<"$log" || fail "no pin start record"
-	grep -qE "vm-pin\[[0-9]+\]: pin end vm=\"standin\" .*outcome=done" <<<"$log" || fail "no pin end record"
+	grep -qE "vm-pin\[[0-9]+\]: pin start vm=\"pid $pid\" domain=no pid=$pid threads=[0-9]+ cpus=" <<<"$log" || fail "no pin start record"
+	grep -qE "vm-pin\[[0-9]+\]: pin end vm=\"pid $pid\" .*outcome=done" <<<"$log" || fail "no pin end record"
 	# --no-log: exactly one pin pair, the first run's
 	[ "$(grep -c 'vm-pin\[[0-9]*\]: pin start' <<<"$log")" -eq 1 ] || fail "--no-log still logged"
 	standin_verify
