@@ -40,12 +40,12 @@ static int step_target(struct nsc *c, const char *file, const struct ns_plan_exe
 	if (rc == -ESTALE)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_STALE, "%s: step %d: %s: the plan is stale", file, s->index,
 				msg);
-	if (rc == -EOPNOTSUPP && s->is_domain) {
-		/* a domain without a local QEMU (test:///): libvirt acts on it alone */
-		snprintf(tg->id.name, sizeof(tg->id.name), "%s", s->vm);
-		tg->id.domain = true;
-		return NS_EXIT_OK;
-	}
+	if (rc == -EOPNOTSUPP && s->is_domain)
+		/* a plan is made of the VMs running here: a domain without its QEMU here now has
+		 * stopped (or never ran here), and its memory cannot be moved */
+		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_STALE,
+				"%s: step %d: domain %s has no QEMU process on this host now: the plan is stale", file,
+				s->index, s->vm);
 	if (rc < 0)
 		return nsc_fail_errno(c, rc, NSC_R_STALE, "%s: step %d: %s", file, s->index, msg[0] ? msg : s->vm);
 	tg->vm_rc = 0;

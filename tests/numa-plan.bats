@@ -404,3 +404,23 @@ show_fails() {
 	assert_failure 1
 	assert_equal "$stderr" "numa-plan: pid 2: a kernel thread has no memory"
 }
+
+@test "show and check of a zombie: No such process, exit 1 (it has no memory, and no future)" {
+	bash -c 'sleep 0.1 & echo $! > "$1"; exec sleep 30' _ "$BATS_TEST_TMPDIR/z" 3>&- &
+	parent=$!
+	for i in $(seq 1 50); do
+		[ -s "$BATS_TEST_TMPDIR/z" ] && [ "$(awk '{print $3}' /proc/"$(cat "$BATS_TEST_TMPDIR/z")"/stat 2>/dev/null)" = Z ] && break
+		sleep 0.1
+	done
+	z=$(cat "$BATS_TEST_TMPDIR/z")
+	[ "$(awk '{print $3}' /proc/"$z"/stat)" = Z ] || fail "pid $z is not a zombie"
+	run --separate-stderr "$NS_BIN/numa-plan" show "$z"
+	st1=$status err1=$stderr
+	run --separate-stderr "$NS_BIN/numa-plan" check --to 0 "$z"
+	st2=$status err2=$stderr
+	kill "$parent"
+	[ "$st1" -eq 1 ] || fail "show: exit $st1"
+	assert_equal "$err1" "numa-plan: pid $z: No such process"
+	[ "$st2" -eq 1 ] || fail "check: exit $st2"
+	assert_equal "$err2" "numa-plan: pid $z: No such process"
+}

@@ -327,3 +327,15 @@ JSON
 	[ "$st2" -eq 0 ] || fail "with a wrong pid file: exit $st2"
 	jq -e --argjson p "$pid" '.process.pid == $p' <<<"$out2" || fail "with a wrong pid file: $(jq -c .process.pid <<<"$out2")"
 }
+
+@test "--plan: a step naming a domain that does not run here is one line naming the step, exit 1" {
+	cat >"$BATS_TEST_TMPDIR/dom.json" <<JSON
+{"version": 1, "kind": "numasafe-rebalance", "steps": [
+ {"step": 1, "vm": "no-such-domain-here", "domain": true, "pid": 4242, "start_time": 1, "to": 0, "bytes": 4096, "temporary": false}]}
+JSON
+	for c in vm-pin numa-migrate; do
+		run --separate-stderr "$NS_BIN/$c" --plan "$BATS_TEST_TMPDIR/dom.json"
+		assert_failure 1
+		assert_equal "$stderr" "$c: $BATS_TEST_TMPDIR/dom.json: step 1: domain no-such-domain-here has no QEMU process on this host now: the plan is stale"
+	done
+}
