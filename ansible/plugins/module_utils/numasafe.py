@@ -98,9 +98,13 @@ def run_json(module, name, args, kinds, changes=False):
     """Run numasafe command NAME with ARGS and --json. KINDS: the kinds a successful run may
     print. CHANGES: the run may change the host (then audit=false adds --no-log). Returns a Run;
     output that breaks the contract (no JSON, an unknown kind or version) fails the task."""
-    argv = [command_path(module, name)] + list(args) + ['--json']
+    flags = ['--json']
     if changes and not module.params.get('audit', True):
-        argv.append('--no-log')
+        flags.append('--no-log')
+    args = list(args)
+    # options go before a '--' that ends them (what follows it are operands)
+    end = args.index('--') if '--' in args else len(args)
+    argv = [command_path(module, name)] + args[:end] + flags + args[end:]
     rc, out, err = module.run_command(argv, environ_update=dict(LC_ALL='C'))
     doc = None
     text = out.strip()
