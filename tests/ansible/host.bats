@@ -132,8 +132,8 @@ qemu_start() { # NAME VCPUS
 	assert_mod '.plan.kind == "numasafe-rebalance" and .plan.version == 1'
 }
 
-@test "role numasafe: from source into a prefix, then a second run changes nothing" {
-	prefix=$BATS_TEST_TMPDIR/prefix
+@test "role numasafe: from source under a DESTDIR, once; a changed installed file is put back" {
+	root=$BATS_TEST_TMPDIR/root
 	cat >"$BATS_TEST_TMPDIR/role.yml" <<-EOF
 		- hosts: localhost
 		  gather_facts: false
@@ -141,21 +141,29 @@ qemu_start() { # NAME VCPUS
 		    - role: numasafe.kvm.numasafe
 		      vars:
 		        numasafe_source_dir: $NS_TOP
-		        numasafe_prefix: $prefix
+		        numasafe_destdir: $root
 		        numasafe_build_deps: false
 	EOF
 	run ansible-playbook -i localhost, -c local "$BATS_TEST_TMPDIR/role.yml"
 	assert_success
 	assert_line --regexp '^localhost +: ok=[0-9]+ +changed=1 '
 	for c in numa-plan numa-migrate fast-swapoff vm-pin; do
-		cmp "$NS_REAL_BIN/$c" "$prefix/bin/$c" || fail "$prefix/bin/$c is not this build's"
+		installed=$(find "$root/usr/local" -path "*bin/$c" -type f)
+		[ -n "$installed" ] || fail "no $c under $root"
+		cmp "$NS_REAL_BIN/$c" "$installed" || fail "$installed is not this build's"
 	done
-	[ -f "$prefix/share/man/man7/numasafe.7" ] || fail "no man page in $prefix"
-	run "$prefix/bin/numa-plan" --version
+	man7=$root/usr/local/share/man/man7/numasafe.7
+	cmp "$NS_TOP/man/numasafe.7" "$man7"
+	run "$(find "$root/usr/local" -path "*bin/numa-plan" -type f)" --version
 	assert_success
 	run ansible-playbook -i localhost, -c local "$BATS_TEST_TMPDIR/role.yml"
 	assert_success
 	assert_line --regexp '^localhost +: ok=[0-9]+ +changed=0 '
+	echo damaged >"$man7"
+	run ansible-playbook -i localhost, -c local "$BATS_TEST_TMPDIR/role.yml"
+	assert_success
+	assert_line --regexp '^localhost +: ok=[0-9]+ +changed=1 '
+	cmp "$NS_TOP/man/numasafe.7" "$man7"
 }
 
 @test "numasafe_place: the advice for a new VM; too big for any node is refused (no-fit)" {
