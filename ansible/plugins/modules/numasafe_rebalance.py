@@ -230,6 +230,8 @@ def main():
         res.update(extra)
         finish(module, res)
 
+    if planned.rc != EXIT_OK:
+        module.warn('%s; executing the steps there are (allow_unplaced)' % planned.error.get('message'))
     steps = plan.get('steps', [])
     res = outcome(planned, bool(steps))
     # a partial plan that is executed on request is not a failure of the plan
