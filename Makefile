@@ -45,7 +45,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 HELPERS := build/tests/standin build/tests/shmseg
 
 .SECONDARY:
-.PHONY: all deps check unit bats lab-check json-check demo install uninstall clean helpers bench-plan
+.PHONY: all deps check unit bats lab-check ansible-check json-check demo install uninstall clean helpers bench-plan
 all: $(BINS) $(HELPERS)
 
 # Rebuild everything when the flags change (e.g. SANITIZE=...), since objects share build/.
@@ -115,6 +115,12 @@ lab-check: all
 	tests/lab/lab-bats --nodes 2 --mem 768 --swap 256 --swap2 256 tests/lab/*.bats
 	tests/lab/lab-bats --nodes 4 --mem 512 --swap 256 --swap2 256 tests/lab/*.bats
 
+# The Ansible collection (ansible/): build, ansible-doc and ansible-test sanity, the modules on
+# this host, then inside a 2-node lab guest.
+ansible-check: all
+	bats tests/ansible/collection.bats tests/ansible/host.bats
+	tests/lab/lab-bats --nodes 2 --mem 768 --swap 64 tests/ansible/lab.bats
+
 # Every JSON document the suites produced (kept by tests/bin) against schema/; each kind must
 # have been seen at least once, so no schema goes untested.
 JSON_KINDS := numasafe-show,numasafe-steal,numasafe-check,numasafe-move,numasafe-swapoff,numasafe-pin,numasafe-place,\
@@ -128,6 +134,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) bats
 	$(MAKE) lab-check
+	$(MAKE) ansible-check
 	$(MAKE) json-check
 
 demo: deps
