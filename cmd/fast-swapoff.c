@@ -373,6 +373,13 @@ int main(int argc, char **argv)
 			json_object_array_add(arr, area_json(&areas[i]));
 	json_object_object_add(doc, "areas", arr);
 	json_object_object_add(doc, "areas_done", json_object_new_int(done));
+	{
+		bool changed = false;
+
+		for (int i = 0; i < nareas; i++)
+			changed |= areas[i].swapped_off || (areas[i].ran && areas[i].res.back > 0);
+		json_object_object_add(doc, "changed", json_object_new_boolean(changed));
+	}
 out:
 	for (int i = 0; areas && i < nareas; i++)
 		ns_so_plan_free(areas[i].plan);

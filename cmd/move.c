@@ -507,6 +507,16 @@ static const char *stop_name(enum ns_mig_stop s)
 	return NSC_R_FAILED;
 }
 
+bool nsc_move_changed(const struct nsc_move *mv)
+{
+	const struct ns_mig_result *r = &mv->res;
+
+	if (!mv->ran)
+		return false;
+	/* what moved and stayed moved, or the numatune pointed at the target */
+	return mv->numatune_set || (r->moved_total > 0 && !(r->rolled_back && r->rollback_failed == 0));
+}
+
 struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run)
 {
 	const struct ns_mig_result *r = &mv->res;
@@ -518,6 +528,7 @@ struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run)
 	o = nsc_doc(NSC_KIND_MOVE);
 	json_object_object_add(o, "vm", nsc_vmid_json(&mv->check.id));
 	json_object_object_add(o, "check", nsc_check_json(&mv->check));
+	json_object_object_add(o, "changed", json_object_new_boolean(nsc_move_changed(mv)));
 	json_object_object_add(o, "outcome", mv->outcome ? json_object_new_string(mv->outcome) : NULL);
 	json_object_object_add(o, "stop", mv->ran ? json_object_new_string(stop_name(r->stop)) : NULL);
 	json_object_object_add(o, "moved", kinds_json(r->moved));

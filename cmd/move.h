@@ -48,6 +48,8 @@ struct json_object *nsc_check_json(const struct nsc_check *chk);
  * back, 5 stopped partway. */
 int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts *o, bool dry_run, struct nsc_move *mv);
 void nsc_move_text(const struct nsc *c, const struct nsc_move *mv);
+/* Did the move change the host: memory that moved and stayed moved, or numatune? */
+bool nsc_move_changed(const struct nsc_move *mv);
 /* The numasafe-move document; numasafe-check for a dry run or when the engine did not run. */
 struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run);
 

@@ -235,6 +235,14 @@ int nsc_pin_run(struct nsc *c, const struct nsc_target *tg, const struct nsc_pin
 	return rc;
 }
 
+bool nsc_pin_changed(const struct nsc_pin *p)
+{
+	if (p->dry_run || p->undone)
+		return (p->moved && nsc_move_changed(&p->mv));
+	return (p->pinned && p->res.nchanged) || (p->weighted && p->weight_before != p->weight_after) ||
+	       (p->moved && nsc_move_changed(&p->mv));
+}
+
 struct json_object *nsc_pin_json(const struct nsc_pin *p)
 {
 	struct json_object *o = nsc_doc(NSC_KIND_PIN), *arr = json_object_new_array();
@@ -255,7 +263,8 @@ struct json_object *nsc_pin_json(const struct nsc_pin *p)
 		json_object_array_add(arr, x);
 	}
 	json_object_object_add(o, "threads", arr);
-	json_object_object_add(o, "changed", json_object_new_int(p->pinned ? p->res.nchanged : 0));
+	json_object_object_add(o, "changed", json_object_new_boolean(nsc_pin_changed(p)));
+	json_object_object_add(o, "threads_changed", json_object_new_int(p->pinned ? p->res.nchanged : 0));
 	if (p->weighted) {
 		struct json_object *w = json_object_new_object();
 

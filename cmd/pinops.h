@@ -32,6 +32,8 @@ struct nsc_pin {
  * pinning (and weight) back, unless the move stopped partway (exit 5), where the state stays
  * consistent with the new pinning. Text output as it goes. Returns the exit code. */
 int nsc_pin_run(struct nsc *c, const struct nsc_target *tg, const struct nsc_pin_job *job, struct nsc_pin *p);
+/* Did the run change the host (threads, weight, memory; not in a dry run or once undone)? */
+bool nsc_pin_changed(const struct nsc_pin *p);
 /* The numasafe-pin document. */
 struct json_object *nsc_pin_json(const struct nsc_pin *p);
 void nsc_pin_release(struct nsc_pin *p);

@@ -77,6 +77,7 @@ int nsc_plan_run(struct nsc *c, const struct nsc_plan_run *run, struct json_obje
 	struct json_object *arr = json_object_new_array();
 	char msg[512] = "";
 	int n = 0, rc, done = 0, changed = 0;
+	uint64_t moved = 0;
 
 	*doc = NULL;
 	rc = ns_plan_read(run->file, &steps, &n, msg, sizeof(msg));
@@ -138,7 +139,9 @@ int nsc_plan_run(struct nsc *c, const struct nsc_plan_run *run, struct json_obje
 			nsc_audit(c, rc == NS_EXIT_OK ? LOG_NOTICE : LOG_WARNING, "plan-step", "end", &tg.id,
 				  "plan=%s step=%d outcome=%s code=%d", run->file, s->index, outcome_name(rc), rc);
 		json_object_array_add(arr, step_json(s, &tg.id, rc, c->reason, nsc_pin_json(&p)));
-		changed += rc == NS_EXIT_OK && (p.res.nchanged || (p.moved && p.mv.ran && p.mv.res.moved_total));
+		changed += nsc_pin_changed(&p);
+		if (p.moved && nsc_move_changed(&p.mv))
+			moved += p.mv.res.moved_total;
 		done += rc == NS_EXIT_OK;
 		nsc_pin_release(&p);
 		nsc_target_release(&tg);
@@ -154,6 +157,8 @@ int nsc_plan_run(struct nsc *c, const struct nsc_plan_run *run, struct json_obje
 	json_object_object_add(*doc, "dry_run", json_object_new_boolean(run->dry_run));
 	json_object_object_add(*doc, "steps_total", json_object_new_int(n));
 	json_object_object_add(*doc, "steps_done", json_object_new_int(done));
+	json_object_object_add(*doc, "changed", json_object_new_boolean(changed > 0));
+	json_object_object_add(*doc, "bytes_moved", nsc_json_u64(moved));
 	json_object_object_add(*doc, "steps", arr);
 	free(steps);
 	return rc;

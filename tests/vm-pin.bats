@@ -62,7 +62,7 @@ online=$(cat /sys/devices/system/cpu/online)
 	assert_output --partial "nothing changed"
 	run "$NS_BIN/vm-pin" "$QEMU_PID" --node 0 --json
 	assert_success
-	jq -e --argjson p "$QEMU_PID" '.version == 2 and .kind == "numasafe-pin" and .changed >= 3 and .vm.domain == false and .vm.pid == $p
+	jq -e --argjson p "$QEMU_PID" '.version == 2 and .kind == "numasafe-pin" and .changed == true and .threads_changed >= 3 and .vm.domain == false and .vm.pid == $p
 		and (.threads | all(.cpus_after == [0,1])) and .undone == false and .memory == null' <<<"$output"
 	assert_equal "$(vcpu_affinity "$QEMU_PID")" "CPU 0/TCG=$online CPU 1/TCG=$online "
 }
@@ -176,7 +176,7 @@ online=$(cat /sys/devices/system/cpu/online)
 		and (.vms[0].threads[0].cpus | length == 8)' <<<"$output"
 	run "$NS_BIN/vm-pin" -c test:///default --domain test --cpus 1 --json
 	assert_success
-	jq -e '.changed == 3 and (.threads | all(.cpus_after == [1])) and .vm.name == "test" and .vm.pid == null' <<<"$output"
+	jq -e '.changed == true and .threads_changed == 3 and (.threads | all(.cpus_after == [1])) and .vm.name == "test" and .vm.pid == null' <<<"$output"
 	run "$NS_BIN/vm-pin" -c test:///default --domain test --cpus 1 --vcpus 5
 	assert_failure 2
 	assert_line --index 0 "vm-pin: --vcpus: the domain has vCPUs 0-1, not 5"

@@ -146,7 +146,7 @@ show_libvirt() {
 	assert_equal "$after" "$before"
 	jq -e '.result.undone == true' <<<"$output"
 	contract 0 - numasafe-pin vm-pin --to "$LAST" --mem --reserve 32M "$STANDIN_PID"
-	jq -e '.memory.kind == "numasafe-move" and .memory.outcome == "done" and .changed >= 2' <<<"$output"
+	jq -e '.memory.kind == "numasafe-move" and .memory.outcome == "done" and .memory.changed and .changed and .threads_changed >= 2' <<<"$output"
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 	standin_verify
 }

@@ -136,7 +136,7 @@ document:
       mode. On failure, the error document's C(result), or null.
   returned: always
   type: dict
-  sample: {"version": 2, "kind": "numasafe-pin", "dry_run": false, "changed": 3, "undone": false}
+  sample: {"version": 2, "kind": "numasafe-pin", "dry_run": false, "changed": true, "threads_changed": 3, "undone": false}
 threads_changed:
   description: Threads whose CPUs this run changed (would change, in check mode).
   returned: always
@@ -182,11 +182,13 @@ def memory_change(mem):
 
 
 def pin_changed(doc):
-    """Whether a numasafe-pin document says something changed (or would, in a dry run)."""
+    """Whether a numasafe-pin document says the host changed, or, for a dry run, would."""
     if not doc or doc.get('kind') != 'numasafe-pin' or doc.get('undone'):
         return False
+    if not doc.get('dry_run'):
+        return bool(doc.get('changed'))
     weight = doc.get('weight') or {}
-    return doc.get('changed', 0) > 0 or bool(weight.get('changed')) or memory_change(doc.get('memory')) > 0
+    return doc.get('threads_changed', 0) > 0 or bool(weight.get('changed')) or memory_change(doc.get('memory')) > 0
 
 
 def diff_text(doc):
@@ -250,7 +252,7 @@ def main():
     run = run_json(module, 'vm-pin', args, ['numasafe-pin'], changes=not module.check_mode)
     doc = run.document
     res = outcome(run, pin_changed(doc))
-    res['threads_changed'] = doc.get('changed', 0) if doc and doc.get('kind') == 'numasafe-pin' and not doc.get('undone') else 0
+    res['threads_changed'] = doc.get('threads_changed', 0) if doc and doc.get('kind') == 'numasafe-pin' and not doc.get('undone') else 0
     if module._diff and doc and doc.get('kind') == 'numasafe-pin':
         res['diff'] = diff_text(doc)
     finish(module, res)

@@ -177,10 +177,7 @@ def step_changed(step):
     if step.get('outcome') not in ('done', 'partial'):
         return False
     pin = step.get('pin') or {}
-    if pin.get('undone'):
-        return False
-    weight = pin.get('weight') or {}
-    return pin.get('changed', 0) > 0 or bool(weight.get('changed')) or step_moved(step) > 0
+    return bool(pin.get('changed'))
 
 
 def diff_text(plan):
