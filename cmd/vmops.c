@@ -262,7 +262,6 @@ int ns_plan_run(const char *file, const struct ns_topo *t, const struct ns_set *
 		struct json_object *sj = js ? json_object_new_object() : NULL;
 		struct ns_pin_job job;
 		struct ns_target tg;
-		struct ns_proc_stat st;
 
 		memset(&job, 0, sizeof(job));
 		memset(&tg, 0, sizeof(tg));
@@ -288,20 +287,16 @@ int ns_plan_run(const char *file, const struct ns_topo *t, const struct ns_set *
 		ns_set_add(&job.mem_nodes, (unsigned)s->to_node);
 		snprintf(tg.name, sizeof(tg.name), "%s", s->vm);
 		tg.is_domain = s->is_domain;
-		if (s->is_domain) {
-			if (ns_vm_from_domain(NULL, s->vm, &tg.vm) == 0)
-				tg.pid = tg.vm.pid;
-		} else if (ns_proc_stat_read(NULL, s->pid, &st) < 0 ||
-			   (s->start_time && st.start_time != s->start_time) ||
-			   ns_vm_from_pid(NULL, s->pid, &tg.vm) < 0) {
-			ns_err("%s: step %d: %s (pid %d) is gone or is another process now: plan is stale", file,
-			       s->index, s->vm, (int)s->pid);
+		/* the process must still be the VM the plan was made for (pid, start time, name) */
+		if (ns_plan_step_verify(NULL, s, msg, sizeof(msg)) < 0 || ns_vm_from_pid(NULL, s->pid, &tg.vm) < 0) {
+			ns_err("%s: step %d: %s: plan is stale", file, s->index,
+			       msg[0] ? msg : "the process is no VM now");
 			json_object_put(sj);
 			ns_vm_release(&tg.vm);
 			rc = NS_EXIT_FAIL;
 			break;
-		} else
-			tg.pid = s->pid;
+		}
+		tg.pid = s->pid;
 		if (!js && !ns_cli.quiet)
 			printf("step %d: %s to node %d%s\n", s->index, s->vm, s->to_node,
 			       s->temporary ? " (parked there until its own step)" : "");

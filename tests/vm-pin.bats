@@ -247,7 +247,7 @@ online=$(cat /sys/devices/system/cpu/online)
 JSON
 	run --separate-stderr "$NS_BIN/vm-pin" --plan "$BATS_TEST_TMPDIR/stale.json"
 	assert_failure 1
-	assert_equal "$stderr" "vm-pin: $BATS_TEST_TMPDIR/stale.json: step 1: gone (pid $p) is gone or is another process now: plan is stale"
+	assert_equal "$stderr" "vm-pin: $BATS_TEST_TMPDIR/stale.json: step 1: gone (pid $p) is gone: plan is stale"
 }
 
 @test "libvirt: --iothreads pins the domain's I/O threads too (virsh iothreadinfo), and only with --iothreads" {
