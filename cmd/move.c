@@ -235,13 +235,17 @@ int ns_move_vm(const struct ns_move_req *r)
 		rc = NS_EXIT_FAIL;
 		goto out;
 	}
-	rc = ns_mig_lock(getenv("NUMASAFE_RUNDIR"), pid, &lock_fd, &holder);
+	/* a dry run changes nothing: it takes no lock (and needs no right to make one) */
+	rc = r->dry_run ? 0 : ns_mig_lock(pid, &lock_fd, &holder, msg, sizeof(msg));
 	if (rc == -EBUSY) {
-		ns_err("pid %d: another numa-migrate (pid %d) is moving it", (int)pid, (int)holder);
+		if (holder)
+			ns_err("pid %d: another numa-migrate (pid %d) is moving it", (int)pid, (int)holder);
+		else
+			ns_err("pid %d: another numa-migrate is moving it", (int)pid);
 		rc = NS_EXIT_FAIL;
 		goto out;
 	} else if (rc < 0) {
-		ns_errno(rc, "lock for pid %d", (int)pid);
+		ns_err("pid %d: lock: %s", (int)pid, msg[0] ? msg : strerror(-rc));
 		rc = NS_EXIT_FAIL;
 		goto out;
 	}

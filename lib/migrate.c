@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "numasafe/caps.h"
+#include "numasafe/file.h"
 #include "numasafe/migrate.h"
 #include "numasafe/psi.h"
 #include "numasafe/topo.h"
@@ -1286,42 +1287,15 @@ out:
 	return rc;
 }
 
-int ns_mig_lock(const char *dir, pid_t target, int *fd, pid_t *holder)
+int ns_mig_lock(pid_t target, int *fd, pid_t *holder, char *errmsg, size_t len)
 {
-	char path[4096], buf[32];
-	ssize_t n;
-	int f;
+	char name[32];
 
-	if (!dir)
-		dir = "/run/numasafe";
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	snprintf(path, sizeof(path), "%s/migrate-%d.lock", dir, (int)target);
-	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (f < 0)
-		return -errno;
-	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno;
-
-		n = pread(f, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		*holder = (pid_t)atoi(buf);
-		close(f);
-		return err == EWOULDBLOCK ? -EBUSY : -err;
-	}
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(f, 0) < 0 || pwrite(f, buf, (size_t)n, 0) != n) {
-		int err = errno;
-
-		close(f);
-		return -err;
-	}
-	*fd = f;
-	return 0;
+	snprintf(name, sizeof(name), "migrate-%d", (int)target);
+	return ns_runlock_take(name, fd, holder, errmsg, len);
 }
 
 void ns_mig_unlock(int fd)
 {
-	if (fd >= 0)
-		close(fd);
+	ns_runlock_release(fd);
 }

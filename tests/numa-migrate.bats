@@ -62,10 +62,9 @@ bad() {
 @test "numa-migrate: a second run on the same process says who holds the lock, exit 1" {
 	require_root
 	standin_start --size 16M
-	export NUMASAFE_RUNDIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$NUMASAFE_RUNDIR"
+	mkdir -p /run/numasafe
 	# hold the lock the way numa-migrate does: flock on the per-pid file, our pid inside
-	exec 9>"$NUMASAFE_RUNDIR/migrate-$STANDIN_PID.lock"
+	exec 9>"/run/numasafe/migrate-$STANDIN_PID.lock"
 	flock -n 9
 	echo 4321 >&9
 	bad 1 "pid $STANDIN_PID: another numa-migrate (pid 4321) is moving it" --to 0 "$STANDIN_PID"

@@ -125,9 +125,11 @@ int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan 
  * not start or failed (-ESRCH: process gone; -EACCES: a target outside its cpuset). */
 int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res);
 
-/* One numa-migrate per target process: an exclusive lock in dir (NULL: /run/numasafe).
- * -EBUSY with *holder set when another process holds it. */
-int ns_mig_lock(const char *dir, pid_t target, int *fd, pid_t *holder);
+/* One move per target process at a time: the lock NS_RUNDIR/migrate-PID.lock (see
+ * ns_runlock_take in numasafe/file.h, whose errors it returns). -EBUSY with *holder set (0 if
+ * unknown) when another process holds it: busy, retry later. A dry run changes nothing and
+ * takes no lock. */
+int ns_mig_lock(pid_t target, int *fd, pid_t *holder, char *errmsg, size_t len);
 void ns_mig_unlock(int fd);
 
 #endif

@@ -14,7 +14,6 @@ setup() {
 	require_nodes 2
 	require_libvirt
 	oom_mark
-	export NUMASAFE_RUNDIR=$BATS_TEST_TMPDIR/run
 }
 
 teardown() {

@@ -8,7 +8,6 @@ setup() {
 	require_root
 	require_nodes 2
 	oom_mark
-	export NUMASAFE_RUNDIR=$BATS_TEST_TMPDIR/run
 	LAST=$((LAB_NODES - 1))
 	HOG=
 }

@@ -9,7 +9,6 @@ setup() {
 	require_root
 	require_nodes 2
 	oom_mark
-	export NUMASAFE_RUNDIR=$BATS_TEST_TMPDIR/run
 	LAST=$(ls -d /sys/devices/system/node/node[0-9]* | sed 's/.*node//' | sort -n | tail -n 1)
 	QEMU_PID=
 }

@@ -11,7 +11,6 @@ setup() {
 	require_root
 	require_nodes 2
 	oom_mark
-	export NUMASAFE_RUNDIR=$BATS_TEST_TMPDIR/run
 	NODES=$(ls -d /sys/devices/system/node/node[0-9]* | wc -l)
 }
 
