@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "numasafe/file.h"
 #include "numasafe/plan.h"
 #include "numasafe/steal.h"
 
@@ -1106,27 +1107,27 @@ out:
 
 /* ---- rebalance ---- */
 
-/* Write the plan next to FILE and rename it into place: a reader never sees half a plan. */
+/* Write the plan through a temporary file in FILE's directory and rename it into place: a
+ * reader never sees half a plan, and nothing planted there is written through. A new plan is
+ * 0644: it holds nothing secret (VM names and pids, as ps shows them), and whoever executes it
+ * must read it; an existing file keeps its mode. */
 static int write_plan(const char *file, struct json_object *plan)
 {
-	char tmp[4096];
-	FILE *f;
-	int rc = 0;
+	const char *text = json_object_to_json_string_ext(plan, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *buf = NULL;
+	size_t n;
+	int rc;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", file, (int)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	if (fputs(json_object_to_json_string_ext(plan, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), f) < 0 ||
-	    fputc('\n', f) < 0)
-		rc = -EIO;
-	if (fclose(f) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, file) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
+	if (!text)
+		return -ENOMEM;
+	n = strlen(text);
+	buf = malloc(n + 2);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, text, n);
+	buf[n++] = '\n';
+	rc = ns_file_replace(file, buf, n, 0644);
+	free(buf);
 	return rc;
 }
 
