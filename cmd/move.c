@@ -12,12 +12,16 @@
 #include "common.h"
 #include "move.h"
 
+/* Stop requests counted, as the engine reads them (ns_mig_opts.stop): the first rolls the
+ * move back, a second stops the rollback. The handler runs with every signal blocked, so the
+ * other signal cannot interrupt the increment. */
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_flag = 1;
+	if (stop_flag < 2)
+		stop_flag++;
 }
 
 static const char *sz(uint64_t b, char *buf)
@@ -128,10 +132,14 @@ static void print_result(const struct ns_mig_result *r)
 	if (r->thp_seen)
 		printf("THP: %llu moved, %llu still huge on arrival\n", (unsigned long long)r->thp_seen,
 		       (unsigned long long)r->thp_arrived_huge);
-	if (r->rolled_back)
-		printf("rollback: %s back on their original nodes (%llu units), %llu not back\n",
-		       sz(r->rollback_bytes, a), (unsigned long long)r->rollback_pages,
-		       (unsigned long long)r->rollback_failed);
+	if (r->rolled_back) {
+		printf("rollback%s: %s back on their original nodes (%llu pages), %s not back", r->rollback_stopped ? " (stopped)" : "",
+		       sz(r->rollback_bytes, a), (unsigned long long)r->rollback_pages, sz(r->rollback_failed_bytes, b));
+		for (int k = 0; k < NS_MIG_UNBACK_COUNT; k++)
+			if (r->rollback_unback[k])
+				printf("; %s %s", ns_mig_unback_name(k), sz(r->rollback_unback[k], a));
+		printf("\n");
+	}
 }
 
 static struct json_object *result_json(const struct ns_mig_result *r)
@@ -162,6 +170,16 @@ static struct json_object *result_json(const struct ns_mig_result *r)
 	json_object_object_add(o, "rolled_back", json_object_new_boolean(r->rolled_back));
 	json_object_object_add(o, "rollback_bytes", ns_json_u64(r->rollback_bytes));
 	json_object_object_add(o, "rollback_failed", ns_json_u64(r->rollback_failed));
+	json_object_object_add(o, "rollback_stopped", json_object_new_boolean(r->rollback_stopped));
+	json_object_object_add(o, "rollback_complete", json_object_new_boolean(r->rollback_complete));
+	json_object_object_add(o, "rollback_failed_bytes", ns_json_u64(r->rollback_failed_bytes));
+	{
+		struct json_object *nb = json_object_new_object();
+
+		for (int k = 0; k < NS_MIG_UNBACK_COUNT; k++)
+			json_object_object_add(nb, ns_mig_unback_name(k), ns_json_u64(r->rollback_unback[k]));
+		json_object_object_add(o, "rollback_not_back", nb);
+	}
 	return o;
 }
 
@@ -330,6 +348,7 @@ int ns_move_vm(const struct ns_move_req *r)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	sigfillset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	o.stop = &stop_flag;
@@ -362,9 +381,23 @@ int ns_move_vm(const struct ns_move_req *r)
 		rc = NS_EXIT_FAIL;
 		break;
 	default:
-		ns_err("pid %d: stopped: %s%s", (int)pid, ns_mig_stop_str(res.stop),
-		       res.rolled_back ? "; moved pages were put back" : "");
-		rc = NS_EXIT_REFUSED;
+		if (res.rolled_back && res.rollback_complete) {
+			ns_err("pid %d: stopped: %s; moved pages were put back", (int)pid, ns_mig_stop_str(res.stop));
+			rc = NS_EXIT_REFUSED;
+		} else if (res.rolled_back) {
+			char a[32], b[32];
+
+			ns_err("pid %d: stopped: %s; the rollback %s: %s of %s moved is not back", (int)pid,
+			       ns_mig_stop_str(res.stop), res.rollback_stopped ? "was stopped too" : "is incomplete",
+			       sz(res.rollback_failed_bytes, a), sz(res.moved_total, b));
+			rc = NS_EXIT_STOPPED;
+		} else {
+			char a[32];
+
+			ns_err("pid %d: stopped: %s; %s moved stays where it is", (int)pid, ns_mig_stop_str(res.stop),
+			       sz(res.moved_total, a));
+			rc = NS_EXIT_STOPPED;
+		}
 		break;
 	}
 	if (dom && rc == NS_EXIT_OK)

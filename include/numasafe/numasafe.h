@@ -12,6 +12,7 @@ enum ns_exit {
 	NS_EXIT_USAGE = 2,
 	NS_EXIT_UNSUPPORTED = 3,
 	NS_EXIT_REFUSED = 4,
+	NS_EXIT_STOPPED = 5, /* stopped partway on request or by --on-pressure stop; state reported */
 };
 
 #include "caps.h"

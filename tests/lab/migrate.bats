@@ -17,6 +17,16 @@ teardown() {
 	standin_stop
 }
 
+# MiB of a process's memory on a node, as numastat (numactl's tool, not ours) counts it.
+numastat_mib() { numastat -p "$1" | awk -v c=$(($2 + 2)) '/^Total/ {print $c}'; }
+
+# The --json result's rollback account adds up: every byte moved is back or not back.
+assert_account() { # FILE
+	jq -e '.result.rollback_bytes + .result.rollback_failed_bytes == .result.moved_total
+		and ([.result.rollback_not_back[]] | add) == .result.rollback_failed_bytes' "$1" ||
+		fail "account does not add up: $(cat "$1")"
+}
+
 # A second stand-in that takes memory on a node, as a neighbour VM would.
 hog_start() { # NODE MIB
 	local ready=$BATS_TEST_TMPDIR/hog.$RANDOM
@@ -136,7 +146,9 @@ hog_start() { # NODE MIB
 	wait "$mig" || rc=$?
 	[ "$rc" -eq 4 ] || fail "exit $rc, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
 	jq -e '.result.rolled_back == true and .result.rollback_failed == 0 and .result.moved_total > 0
-		and .result.rollback_bytes == .result.moved_total and .result.reason == "target headroom ran out"' "$BATS_TEST_TMPDIR/out" || fail "result: $(cat "$BATS_TEST_TMPDIR/out")"
+		and .result.rollback_bytes == .result.moved_total and .result.rollback_complete
+		and .result.reason == "target headroom ran out"' "$BATS_TEST_TMPDIR/out" || fail "result: $(cat "$BATS_TEST_TMPDIR/out")"
+	assert_account "$BATS_TEST_TMPDIR/out"
 	grep -q "stopped: target headroom ran out; moved pages were put back" "$BATS_TEST_TMPDIR/err"
 	assert_anon_on "$STANDIN_PID" 0 99
 	standin_verify
@@ -155,20 +167,108 @@ hog_start() { # NODE MIB
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 }
 
-@test "lab: SIGINT mid-run stops at a chunk boundary: exit 4, summary, memory consistent" {
+@test "lab: SIGTERM mid-move rolls it back: exit 4, numastat shows the original placement, data intact" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 200M
-	"$NS_BIN/numa-migrate" --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	before=$(numastat_mib "$STANDIN_PID" "$LAST")
+	"$NS_BIN/numa-migrate" --json --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
 	sleep 2
-	kill -INT "$mig"
+	kill -TERM "$mig"
 	rc=0
 	wait "$mig" || rc=$?
-	[ "$rc" -eq 4 ] || fail "exit $rc, want 4"
-	grep -q '^interrupted: moved ' "$BATS_TEST_TMPDIR/out"
-	grep -q "stopped: interrupted" "$BATS_TEST_TMPDIR/err"
+	[ "$rc" -eq 4 ] || fail "exit $rc, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
+	jq -e '.result.reason == "interrupted" and .result.rolled_back and .result.rollback_complete
+		and (.result.rollback_stopped | not) and .result.moved_total > 0
+		and .result.rollback_bytes == .result.moved_total' "$BATS_TEST_TMPDIR/out" || fail "$(cat "$BATS_TEST_TMPDIR/out")"
+	assert_account "$BATS_TEST_TMPDIR/out"
+	grep -q "stopped: interrupted; moved pages were put back" "$BATS_TEST_TMPDIR/err"
+	after=$(numastat_mib "$STANDIN_PID" "$LAST")
+	awk -v a="$after" -v b="$before" 'BEGIN {exit !(a - b < 1)}' ||
+		fail "numastat: $after MiB on node $LAST after the rollback, $before before"
+	assert_anon_on "$STANDIN_PID" 0 99
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: a second SIGTERM stops the rollback where it is: exit 5, and the account matches numastat" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M
+	before=$(numastat_mib "$STANDIN_PID" "$LAST")
+	"$NS_BIN/numa-migrate" --json --reserve 64M --rate 10M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	mig=$!
+	# ~30 MiB moved; the rollback, paced at the same rate, needs ~3 s: stop it early
+	sleep 3
+	kill -TERM "$mig"
+	sleep 0.5
+	kill -TERM "$mig"
+	rc=0
+	wait "$mig" || rc=$?
+	[ "$rc" -eq 5 ] || fail "exit $rc, want 5: $(cat "$BATS_TEST_TMPDIR/err")"
+	jq -e '.result.reason == "interrupted" and .result.rolled_back and .result.rollback_stopped
+		and (.result.rollback_complete | not) and .result.rollback_bytes > 0
+		and .result.rollback_not_back.stopped > 0' "$BATS_TEST_TMPDIR/out" || fail "$(cat "$BATS_TEST_TMPDIR/out")"
+	assert_account "$BATS_TEST_TMPDIR/out"
+	grep -q "stopped: interrupted; the rollback was stopped too: " "$BATS_TEST_TMPDIR/err"
+	# what the result says is still on the target is what numastat sees there
+	left=$(jq '.result.rollback_failed_bytes / 1048576' "$BATS_TEST_TMPDIR/out")
+	after=$(numastat_mib "$STANDIN_PID" "$LAST")
+	echo "# moved $(jq '.result.moved_total / 1048576' "$BATS_TEST_TMPDIR/out") MiB, $left MiB left on node $LAST; numastat: $after MiB there ($before before)" >&3
+	awk -v a="$after" -v b="$before" -v l="$left" 'BEGIN {d = a - b - l; exit !(d < 1 && d > -1)}' ||
+		fail "numastat: $after MiB on node $LAST ($before before), the result says $left MiB"
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: --on-pressure stop: pressure stops the move where it is: exit 5, what moved is reported" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M
+	room=$(($(node_headroom "$LAST" 64M) / 1048576))
+	"$NS_BIN/numa-migrate" --json --on-pressure stop --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	mig=$!
+	sleep 1
+	hog_start "$LAST" $((room - 100))
+	rc=0
+	wait "$mig" || rc=$?
+	[ "$rc" -eq 5 ] || fail "exit $rc, want 5: $(cat "$BATS_TEST_TMPDIR/err")"
+	jq -e '(.result.rolled_back | not) and .result.moved_total > 0 and .result.reason == "target headroom ran out"' \
+		"$BATS_TEST_TMPDIR/out" || fail "$(cat "$BATS_TEST_TMPDIR/out")"
+	moved=$(jq '.result.moved_total / 1048576' "$BATS_TEST_TMPDIR/out")
 	on=$(anon_mib_on "$STANDIN_PID" "$LAST")
-	[ "$on" -gt 0 ] && [ "$on" -lt 190 ] || fail "$on MiB on node $LAST: not a partial move"
+	awk -v m="$moved" -v o="$on" 'BEGIN {exit !(o - m < 2 && m - o < 2)}' || fail "moved $moved MiB, $on MiB anon on node $LAST"
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: an unsafe /run/numasafe is refused: symlink, writable by others, not root's; nothing written" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 32M
+	rm -rf /run/numasafe
+	mkdir -m 0777 "$BATS_TEST_TMPDIR/elsewhere"
+	ln -s "$BATS_TEST_TMPDIR/elsewhere" /run/numasafe
+	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 16M --to "$LAST" "$STANDIN_PID"
+	rm /run/numasafe
+	assert_failure 1
+	assert_equal "$stderr" "numa-migrate: pid $STANDIN_PID: lock: /run/numasafe: is a symbolic link; refusing to keep lock files there"
+	assert_equal "$(ls -A "$BATS_TEST_TMPDIR/elsewhere")" ""
+	mkdir -m 0777 /run/numasafe
+	chmod 0777 /run/numasafe
+	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 16M --to "$LAST" "$STANDIN_PID"
+	assert_failure 1
+	assert_equal "$stderr" "numa-migrate: pid $STANDIN_PID: lock: /run/numasafe: writable by others (mode 0777); refusing to keep lock files there"
+	chmod 0755 /run/numasafe
+	chown 65534 /run/numasafe
+	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 16M --to "$LAST" "$STANDIN_PID"
+	assert_failure 1
+	assert_equal "$stderr" "numa-migrate: pid $STANDIN_PID: lock: /run/numasafe: owned by uid 65534, not root; refusing to keep lock files there"
+	assert_equal "$(ls -A /run/numasafe)" ""
+	assert_anon_on "$STANDIN_PID" 0 99
+	# put right, and made when missing: root's, 0755
+	rm -rf /run/numasafe
+	run "$NS_BIN/numa-migrate" -q --reserve 16M --to "$LAST" "$STANDIN_PID"
+	assert_success
+	assert_equal "$(stat -c '%U %a' /run/numasafe)" "root 755"
+	assert_anon_on "$STANDIN_PID" "$LAST" 99
 	standin_verify
 }
 
