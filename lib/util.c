@@ -41,14 +41,18 @@ FILE *ns_fopen_root(const char *root, const char *rel, int *err)
 {
 	char path[4096];
 	FILE *f;
-	int rc = ns_path(path, sizeof(path), root, "%s", rel);
+	int fd, rc = ns_path(path, sizeof(path), root, "%s", rel);
 
 	if (rc < 0) {
 		*err = rc;
 		return NULL;
 	}
-	f = fopen(path, "re");
+	/* as ns_read_file: a FIFO under a given root must not hang the reader */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	f = fd < 0 ? NULL : fdopen(fd, "r");
 	*err = f ? 0 : -errno;
+	if (!f && fd >= 0)
+		close(fd);
 	return f;
 }
 
@@ -60,7 +64,9 @@ ssize_t ns_read_file(const char *path, char *buf, size_t len)
 
 	if (len == 0)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: under a root given on the command line (a copied tree) a FIFO in place of
+	 * a /proc or /sys file must fail, not hang; kernel files ignore the flag */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	for (;;) {

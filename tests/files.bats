@@ -187,3 +187,17 @@ for p in range(last + 1, last + 3000):
 	[ ! -L "$PUB_TOP/pub/plan.json" ]
 	jq -e '.kind == "numasafe-rebalance"' "$PUB_TOP/pub/plan.json"
 }
+
+@test "numa-plan show --root: a FIFO in place of a /sys or /proc file fails at once, never hangs" {
+	cp -r "$NS_TOP/tests/fixtures/lab2" "$PUB_TOP/tree"
+	# (the files read through lib/util.c; topo.c, procmem.c and steal.c still fopen() theirs)
+	for f in sys/devices/system/node/online proc/zoneinfo proc/meminfo; do
+		rm -f "$PUB_TOP/tree/$f"
+		mkfifo "$PUB_TOP/tree/$f"
+		run --separate-stderr timeout 20 "$NS_BIN/numa-plan" show --root "$PUB_TOP/tree"
+		# (what it then says is the host-fact readers' business; here: it must not hang)
+		[ "$status" -ne 124 ] || fail "$f as a FIFO: numa-plan hung"
+		rm "$PUB_TOP/tree/$f"
+		cp "$NS_TOP/tests/fixtures/lab2/$f" "$PUB_TOP/tree/$f"
+	done
+}
