@@ -36,12 +36,23 @@ static struct poptOption options[] = {
 	POPT_TABLEEND,
 };
 
+/* Stop requests counted (ns_so_opts.stop); the handler runs with every signal blocked. */
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_flag = 1;
+	if (stop_flag < 2)
+		stop_flag++;
+}
+
+/* Is the area still listed in /proc/swaps? (1 yes, 0 no, -errno) */
+static int area_active(const char *path)
+{
+	struct ns_swaps sw;
+	int rc = ns_swaps_read(NULL, &sw);
+
+	return rc < 0 ? rc : ns_swaps_find(&sw, path) >= 0;
 }
 
 static const char *sz(uint64_t b, char *buf)
@@ -128,21 +139,40 @@ static int one_area(const char *dev, struct ns_so_opts *o, bool swapoff_after, s
 	struct ns_so_plan *plan = NULL;
 	struct ns_so_result res;
 	struct json_object *j = NULL;
-	char a[32], b[32], c[32];
-	int rc;
+	char a[32], b[32], c[32], msg[512];
+	pid_t holder = 0;
+	int rc, lock_fd = -1;
 
+	/* one run per area; a dry run changes nothing and takes no lock */
+	if (!opt_dry_run) {
+		rc = ns_so_lock(dev, &lock_fd, &holder, msg, sizeof(msg));
+		if (rc == -EBUSY) {
+			if (holder)
+				ns_err("%s: another fast-swapoff (pid %d) is working on this area", dev, (int)holder);
+			else
+				ns_err("%s: another fast-swapoff is working on this area", dev);
+			return NS_EXIT_REFUSED;
+		}
+		if (rc < 0) {
+			ns_err("%s: lock: %s", dev, msg[0] ? msg : strerror(-rc));
+			return NS_EXIT_FAIL;
+		}
+	}
 	rc = ns_so_preflight(o, dev, &plan);
 	if (rc == -ENOENT) {
 		ns_err("%s: not an active swap area", dev);
-		return NS_EXIT_FAIL;
+		rc = NS_EXIT_FAIL;
+		goto out;
 	}
 	if (rc == -EPERM) {
 		ns_err("%s: needs %s to see which swap area each page is on", dev, ns_cap_name(CAP_SYS_ADMIN));
-		return NS_EXIT_FAIL;
+		rc = NS_EXIT_FAIL;
+		goto out;
 	}
 	if (rc < 0) {
 		ns_errno(rc, "%s", dev);
-		return NS_EXIT_FAIL;
+		rc = NS_EXIT_FAIL;
+		goto out;
 	}
 	if (jarr) {
 		j = json_object_new_object();
@@ -196,9 +226,12 @@ static int one_area(const char *dev, struct ns_so_opts *o, bool swapoff_after, s
 	if (res.readahead_err && !ns_cli.quiet)
 		ns_warn("%s: read-ahead unavailable (process_madvise: %s); pages were faulted in one by one", dev,
 			strerror(-res.readahead_err));
+	/* a stop request is never a success, whenever it came */
+	if (res.stop == NS_SO_DONE && stop_flag)
+		res.stop = NS_SO_STOP_SIGNAL;
 	if (res.stop != NS_SO_DONE) {
 		ns_err("%s: stopped: %s; the area stays on, what came back stays in", dev, ns_so_stop_str(res.stop));
-		rc = NS_EXIT_REFUSED;
+		rc = res.stop == NS_SO_STOP_SIGNAL ? NS_EXIT_STOPPED : NS_EXIT_REFUSED;
 		goto out;
 	}
 	rc = NS_EXIT_OK;
@@ -206,15 +239,27 @@ static int one_area(const char *dev, struct ns_so_opts *o, bool swapoff_after, s
 		if (swapoff(plan->path) < 0) {
 			int err = errno;
 
-			ns_errno(-err, "%s: swapoff", dev);
-			ns_err("%s: the area is still on", dev);
-			rc = err == ENOMEM ? NS_EXIT_REFUSED : NS_EXIT_FAIL;
+			if (err == EINTR) {
+				/* swapoff(2) gives up on a signal and puts the area back */
+				ns_err("%s: stopped: %s; the area stays on, what came back stays in", dev,
+				       ns_so_stop_str(NS_SO_STOP_SIGNAL));
+				rc = NS_EXIT_STOPPED;
+			} else if (err == EINVAL && area_active(plan->path) == 0) {
+				/* swapped off meanwhile by something else (swapoff(8)): it is off */
+				ns_warn("%s: was swapped off meanwhile by another program", dev);
+				rc = NS_EXIT_OK;
+			} else {
+				ns_errno(-err, "%s: swapoff", dev);
+				ns_err("%s: the area is still on", dev);
+				rc = err == ENOMEM ? NS_EXIT_REFUSED : NS_EXIT_FAIL;
+			}
 		} else if (j)
 			json_object_object_add(j, "swapoff", json_object_new_boolean(1));
 		else if (!ns_cli.quiet)
 			printf("%s: swapped off\n", dev);
 	}
 out:
+	ns_so_unlock(lock_fd);
 	ns_so_plan_free(plan);
 	return rc;
 }
@@ -286,6 +331,7 @@ int main(int argc, char **argv)
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	sigfillset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	o.stop = &stop_flag;
