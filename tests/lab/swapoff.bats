@@ -339,3 +339,21 @@ for i in range(40000): open("/dev/shm/nstest/%d" % i, "w").close()'
 	standin_verify
 	assert_no_oom
 }
+
+@test "lab: the area swapped off meanwhile by swapoff(8): said so, exit 0, not \"still on\"" {
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	swapped_standin 64M 1
+	"$NS_BIN/fast-swapoff" --rate 8M /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	so=$!
+	sleep 2
+	swapoff /dev/vda
+	rc=0
+	wait "$so" || rc=$?
+	[ "$rc" -eq 0 ] || fail "exit $rc: $(cat "$BATS_TEST_TMPDIR/err")"
+	grep -q "^fast-swapoff: warning: /dev/vda: was swapped off meanwhile by another program$" "$BATS_TEST_TMPDIR/err" ||
+		fail "stderr: $(cat "$BATS_TEST_TMPDIR/err")"
+	if grep -q "still on" "$BATS_TEST_TMPDIR/err"; then fail "said the area is still on"; fi
+	inactive /dev/vda
+	standin_verify
+}
