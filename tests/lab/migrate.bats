@@ -272,6 +272,52 @@ hog_start() { # NODE MIB
 	standin_verify
 }
 
+@test "lab: THPs split after they arrived all come back in a rollback, and are counted" {
+	thp=/sys/kernel/mm/transparent_hugepage/enabled
+	[ -w "$thp" ] || ns_skip "needs THP"
+	echo madvise >"$thp"
+	[ -w /sys/kernel/debug/split_huge_pages ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+	[ -w /sys/kernel/debug/split_huge_pages ] || ns_skip "needs debugfs split_huge_pages"
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M --thp
+	range=
+	while read -r r _; do
+		if (((16#${r#*-}) - (16#${r%-*}) >= 200 * 1048576)); then
+			range=0x${r%-*},0x${r#*-}
+			break
+		fi
+	done <"/proc/$STANDIN_PID/maps"
+	[ -n "$range" ] || fail "no 200 MiB mapping in the stand-in"
+	before=$(numastat_mib "$STANDIN_PID" "$LAST")
+	room=$(($(node_headroom "$LAST" 64M) / 1048576))
+	"$NS_BIN/numa-migrate" --json --reserve 64M --rate 16M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	mig=$!
+	# meanwhile every THP of the stand-in is split, those already moved among them: moving a
+	# split THP's head back moves one base page of 512
+	(for _ in $(seq 1 40); do
+		sleep 0.25
+		echo "$STANDIN_PID,$range" >/sys/kernel/debug/split_huge_pages 2>/dev/null || true
+	done) &
+	splitter=$!
+	# and a neighbour takes the target's room: the move stops and rolls back
+	sleep 1.5
+	hog_start "$LAST" $((room - 100))
+	rc=0
+	wait "$mig" || rc=$?
+	kill "$splitter" 2>/dev/null || true
+	wait "$splitter" 2>/dev/null || true
+	[ "$rc" -eq 4 ] || fail "exit $rc, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
+	after=$(numastat_mib "$STANDIN_PID" "$LAST")
+	echo "# moved $(jq '.result.moved_total / 1048576' "$BATS_TEST_TMPDIR/out") MiB ($(jq .result.thp_moved "$BATS_TEST_TMPDIR/out") THP, $(jq .result.thp_still_huge "$BATS_TEST_TMPDIR/out") still huge); numastat on node $LAST: $before MiB before, $after after the rollback" >&3
+	awk -v a="$after" -v b="$before" 'BEGIN {exit !(a - b < 1)}' ||
+		fail "numastat: $after MiB on node $LAST after the rollback, $before before"
+	jq -e '.result.rolled_back and .result.rollback_complete and .result.moved_total > 0
+		and .result.thp_moved > 0' "$BATS_TEST_TMPDIR/out" || fail "$(cat "$BATS_TEST_TMPDIR/out")"
+	assert_account "$BATS_TEST_TMPDIR/out"
+	standin_verify
+	assert_no_oom
+}
+
 @test "lab: the process exiting mid-run: clear message, exit 1" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 200M
