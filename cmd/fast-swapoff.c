@@ -58,6 +58,15 @@ static void on_progress(void *arg, uint64_t done, uint64_t total, double elapsed
 	nsc_progress_update(p, "paging_in", done, total, elapsed, "mem_available", hm.mem_available);
 }
 
+/* Is path an active swap area now? 1, 0, or -errno. */
+static int area_active(const char *path)
+{
+	struct ns_swaps sw;
+	int rc = ns_swaps_read(NULL, &sw);
+
+	return rc < 0 ? rc : ns_swaps_find(&sw, path) >= 0;
+}
+
 static uint64_t room(const struct ns_so_cgroup *g)
 {
 	return g->max > g->current ? g->max - g->current : 0;
@@ -159,8 +168,8 @@ static struct json_object *area_json(const struct area *ar)
 	return o;
 }
 
-/* One area: preflight, page in, swapoff. Returns an exit code. */
-static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, struct area *ar)
+/* One area, its lock held: preflight, page in, swapoff. Returns an exit code. */
+static int area_run(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, struct area *ar)
 {
 	struct nsc_progress prog;
 	const char *dev = ar->device;
@@ -245,11 +254,24 @@ static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 		if (swapoff(ar->plan->path) < 0) {
 			int err = errno;
 
-			ar->outcome = "partial";
-			rc = nsc_fail(c, err == ENOMEM ? NS_EXIT_PARTIAL : NS_EXIT_FAIL,
-				      err == ENOMEM ? NSC_R_MEMORY : NSC_R_FAILED,
-				      "%s: swapoff: %s; the area is still on, what came back stays in", dev,
-				      strerror(err));
+			if (err == EINVAL && area_active(ar->plan->path) == 0) {
+				/* swapped off meanwhile by something else (swapoff(8)): it is off, not by us */
+				nsc_warn(c, "%s: was swapped off meanwhile by another program", dev);
+			} else if (err == EINTR) {
+				/* swapoff(2) gives up on a signal and puts the area back in service */
+				ar->outcome = "partial";
+				rc = nsc_fail(c, NS_EXIT_PARTIAL, NSC_R_SIGNAL,
+					      "%s: stopped: interrupted in swapoff(2); the area stays on, what came "
+					      "back stays "
+					      "in; run the same command again to finish",
+					      dev);
+			} else {
+				ar->outcome = "partial";
+				rc = nsc_fail(c, err == ENOMEM ? NS_EXIT_PARTIAL : NS_EXIT_FAIL,
+					      err == ENOMEM ? NSC_R_MEMORY : NSC_R_FAILED,
+					      "%s: swapoff: %s; the area is still on, what came back stays in", dev,
+					      strerror(err));
+			}
 		} else {
 			ar->swapped_off = true;
 			if (nsc_text(c))
@@ -262,6 +284,38 @@ out:
 		  "device=%s outcome=%s code=%d back=%llu duration_s=%.3f swapped_off=%s", dev,
 		  ar->outcome ? ar->outcome : "failed", rc, (unsigned long long)ar->res.back, ar->res.duration,
 		  ar->swapped_off ? "yes" : "no");
+	return rc;
+}
+
+/* One area: one fast-swapoff per area at a time (a dry run changes nothing and takes no lock). */
+static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, struct area *ar)
+{
+	char msg[512] = "";
+	pid_t holder = 0;
+	int rc, fd = -1;
+
+	if (!opt.dry_run) {
+		rc = ns_so_lock(ar->device, &fd, &holder, msg, sizeof(msg));
+		if (rc == -EBUSY) {
+			ar->outcome = "refused";
+			if (holder)
+				return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_BUSY,
+						"%s: another fast-swapoff (pid %d) is working on this area; try again "
+						"when it is "
+						"done",
+						ar->device, (int)holder);
+			return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_BUSY,
+					"%s: another fast-swapoff is working on this area; try again when it is done",
+					ar->device);
+		}
+		if (rc < 0 && msg[0])
+			return nsc_fail(c, NS_EXIT_FAIL, rc == -EPERM ? NSC_R_PERMISSION : NSC_R_FAILED, "%s: lock: %s",
+					ar->device, msg);
+		if (rc < 0)
+			return nsc_fail_errno(c, rc, NULL, "%s: lock", ar->device);
+	}
+	rc = area_run(c, o, swapoff_after, ar);
+	ns_so_unlock(fd);
 	return rc;
 }
 

@@ -306,7 +306,7 @@ static int move_outcome(struct nsc *c, struct nsc_move *mv)
 	const struct ns_mig_result *r = &mv->res;
 	char what[300];
 	const char *reason;
-	bool back = r->rolled_back && r->rollback_failed == 0;
+	bool back = r->rolled_back && r->rollback_complete;
 
 	nsc_vmid_text(&mv->check.id, what, sizeof(what));
 	switch (r->stop) {
@@ -338,9 +338,10 @@ static int move_outcome(struct nsc *c, struct nsc_move *mv)
 	mv->outcome = "partial";
 	if (r->rolled_back)
 		return nsc_fail(c, NS_EXIT_PARTIAL, reason,
-				"%s: stopped: %s; the rollback stopped partway: %llu units not back (see the result); "
-				"run the same command again to finish the move",
-				what, ns_mig_stop_str(r->stop), (unsigned long long)r->rollback_failed);
+				"%s: stopped: %s; the rollback %s: %s not back (see the result); run the same command "
+				"again to finish the move",
+				what, ns_mig_stop_str(r->stop), r->rollback_stopped ? "was stopped" : "left some",
+				nsc_size(r->rollback_failed_bytes, (char[32]){0}));
 	return nsc_fail(c, NS_EXIT_PARTIAL, reason,
 			"%s: stopped: %s; what moved stays moved; run the same command again to finish the move", what,
 			ns_mig_stop_str(r->stop));
@@ -365,11 +366,14 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 	/* a dry run changes nothing, so it takes no lock and may be run by anyone who can read
 	 * the process */
 	if (!dry_run) {
-		rc = ns_mig_lock(NULL, tg->id.pid, &lock_fd, &holder);
+		rc = ns_mig_lock(tg->id.pid, &lock_fd, &holder, msg, sizeof(msg));
 		if (rc == -EBUSY)
 			return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_BUSY,
 					"%s: another numa-migrate (pid %d) is moving it; try again when it is done",
 					what, (int)holder);
+		if (rc < 0 && msg[0])
+			return nsc_fail(c, NS_EXIT_FAIL, rc == -EPERM ? NSC_R_PERMISSION : NSC_R_FAILED,
+					"lock for pid %d: %s", (int)tg->id.pid, msg);
 		if (rc < 0)
 			return nsc_fail_errno(c, rc, NULL, "lock for pid %d", (int)tg->id.pid);
 		nsc_info(c, "%s: locked for this run", what);
@@ -425,16 +429,19 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 	}
 	if (mv->res.rolled_back)
 		nsc_audit(c, LOG_WARNING, "rollback", "end", &k->id,
-			  "outcome=%s rollback_bytes=%llu rollback_failed=%llu",
-			  mv->res.rollback_failed ? "partial" : "done", (unsigned long long)mv->res.rollback_bytes,
-			  (unsigned long long)mv->res.rollback_failed);
+			  "outcome=%s rollback_bytes=%llu rollback_failed_bytes=%llu",
+			  mv->res.rollback_complete  ? "done"
+			  : mv->res.rollback_stopped ? "stopped"
+						     : "partial",
+			  (unsigned long long)mv->res.rollback_bytes,
+			  (unsigned long long)mv->res.rollback_failed_bytes);
 	prio = rc == NS_EXIT_OK ? LOG_NOTICE : rc == NS_EXIT_REFUSED || rc == NS_EXIT_PARTIAL ? LOG_WARNING : LOG_ERR;
 	nsc_audit(c, prio, "move", "end", &k->id,
 		  "to=%s outcome=%s code=%d moved=%llu duration_s=%.3f rolled_back=%s rollback_bytes=%llu "
-		  "rollback_failed=%llu",
+		  "rollback_failed_bytes=%llu",
 		  tostr, mv->outcome ? mv->outcome : "failed", rc, (unsigned long long)mv->res.moved_total,
 		  mv->res.duration, mv->res.rolled_back ? "yes" : "no", (unsigned long long)mv->res.rollback_bytes,
-		  (unsigned long long)mv->res.rollback_failed);
+		  (unsigned long long)mv->res.rollback_failed_bytes);
 	if (rc == NS_EXIT_OK && k->domain)
 		rc = domain_policy(c, mv, tostr);
 out:
@@ -479,10 +486,15 @@ void nsc_move_text(const struct nsc *c, const struct nsc_move *mv)
 	if (r->thp_seen)
 		printf("THP: %llu moved, %llu still huge on arrival\n", (unsigned long long)r->thp_seen,
 		       (unsigned long long)r->thp_arrived_huge);
-	if (r->rolled_back)
-		printf("rollback: %s back on their original nodes (%llu units), %llu not back\n",
+	if (r->rolled_back) {
+		printf("rollback: %s back on their original nodes (%llu pages), %s not back%s",
 		       nsc_size(r->rollback_bytes, a), (unsigned long long)r->rollback_pages,
-		       (unsigned long long)r->rollback_failed);
+		       nsc_size(r->rollback_failed_bytes, b), r->rollback_stopped ? " (stopped on request)" : "");
+		for (int i = 0; i < NS_MIG_UNBACK_COUNT; i++)
+			if (r->rollback_unback[i])
+				printf(", %s %s", ns_mig_unback_name(i), nsc_size(r->rollback_unback[i], a));
+		printf("\n");
+	}
 	if (mv->numatune_set)
 		printf("%s: numatune nodeset %s -> %s (restrictive, live)\n", mv->check.id.name,
 		       mv->check.nodeset[0] ? mv->check.nodeset : "(none)", mv->nodeset_after);
@@ -514,7 +526,7 @@ bool nsc_move_changed(const struct nsc_move *mv)
 	if (!mv->ran)
 		return false;
 	/* what moved and stayed moved, or the numatune pointed at the target */
-	return mv->numatune_set || (r->moved_total > 0 && !(r->rolled_back && r->rollback_failed == 0));
+	return mv->numatune_set || (r->moved_total > 0 && !(r->rolled_back && r->rollback_complete));
 }
 
 struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run)
@@ -555,10 +567,19 @@ struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run)
 	json_object_object_add(o, "chunk_max", nsc_json_u64(r->chunk_max));
 	rb = json_object_new_object();
 	json_object_object_add(rb, "done", json_object_new_boolean(r->rolled_back));
-	json_object_object_add(rb, "complete", json_object_new_boolean(r->rolled_back && r->rollback_failed == 0));
+	json_object_object_add(rb, "complete", json_object_new_boolean(r->rolled_back && r->rollback_complete));
+	json_object_object_add(rb, "stopped", json_object_new_boolean(r->rollback_stopped));
 	json_object_object_add(rb, "bytes", nsc_json_u64(r->rollback_bytes));
-	json_object_object_add(rb, "units", nsc_json_u64(r->rollback_pages));
-	json_object_object_add(rb, "failed", nsc_json_u64(r->rollback_failed));
+	json_object_object_add(rb, "pages", nsc_json_u64(r->rollback_pages));
+	json_object_object_add(rb, "failed_bytes", nsc_json_u64(r->rollback_failed_bytes));
+	json_object_object_add(rb, "failed_pages", nsc_json_u64(r->rollback_failed));
+	{
+		struct json_object *nb = json_object_new_object();
+
+		for (int i = 0; i < NS_MIG_UNBACK_COUNT; i++)
+			json_object_object_add(nb, ns_mig_unback_name(i), nsc_json_u64(r->rollback_unback[i]));
+		json_object_object_add(rb, "not_back", nb);
+	}
 	json_object_object_add(o, "rollback", rb);
 	if (mv->check.domain) {
 		struct json_object *n = json_object_new_object();

@@ -28,7 +28,7 @@ static const char *outcome_name(int rc)
 }
 
 /* The step's VM as it is now: the plan's pid must still be that VM (same start time, same
- * name), or the plan is stale. */
+ * name; for a domain, the pid libvirt's pid file names), or the plan is stale. */
 static int step_target(struct nsc *c, const char *file, const struct ns_plan_exec_step *s, struct nsc_target *tg)
 {
 	char msg[512] = "";
@@ -36,19 +36,21 @@ static int step_target(struct nsc *c, const char *file, const struct ns_plan_exe
 
 	memset(tg, 0, sizeof(*tg));
 	tg->vm_rc = -ENOEXEC;
-	rc = ns_plan_step_verify(NULL, s, &tg->vm, msg, sizeof(msg));
-	if (rc == -ESTALE)
+	rc = ns_plan_step_verify(NULL, s, msg, sizeof(msg));
+	if (rc == -ESTALE || rc == -EINVAL)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_STALE, "%s: step %d: %s: the plan is stale", file, s->index,
 				msg);
-	if (rc == -EOPNOTSUPP && s->is_domain)
-		/* a plan is made of the VMs running here: a domain without its QEMU here now has
-		 * stopped (or never ran here), and its memory cannot be moved */
-		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_STALE,
-				"%s: step %d: domain %s has no QEMU process on this host now: the plan is stale", file,
-				s->index, s->vm);
 	if (rc < 0)
 		return nsc_fail_errno(c, rc, NSC_R_STALE, "%s: step %d: %s", file, s->index, msg[0] ? msg : s->vm);
-	tg->vm_rc = 0;
+	tg->vm_rc = ns_vm_from_pid(NULL, s->pid, &tg->vm);
+	if (tg->vm_rc < 0 && tg->vm_rc != -ENODATA)
+		return nsc_fail_errno(c, tg->vm_rc, NSC_R_STALE, "%s: step %d: %s (pid %d)", file, s->index, s->vm,
+				      (int)s->pid);
+	if (s->is_domain) {
+		/* libvirt acts on a domain by its name */
+		snprintf(tg->vm.name, sizeof(tg->vm.name), "%s", s->vm);
+		tg->vm.is_domain = 1;
+	}
 	nsc_vmid_from_vm(&tg->id, &tg->vm);
 	return NS_EXIT_OK;
 }

@@ -3,7 +3,8 @@
  * sized so that no single call stalls the guest for long. Before every chunk it re-reads the
  * target's free memory and the host's PSI, and it paces itself with a token bucket. What it
  * moved is remembered as compact runs (address, count, node it came from) so that a rollback
- * costs memory in proportion to fragmentation, not to the VM's size. */
+ * costs memory in proportion to fragmentation, not to the VM's size; after a rollback every
+ * page in that record is looked up, so each byte moved is accounted back or not back. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "numasafe/caps.h"
+#include "numasafe/file.h"
 #include "numasafe/migrate.h"
 #include "numasafe/psi.h"
 #include "numasafe/topo.h"
@@ -101,6 +103,12 @@ struct mig {
 	void **addrs;
 	int *nodes, *status;
 
+	/* where units whose status the kernel left unwritten are now (resolve_unset, and the
+	 * pages of a THP that arrived split): scratch for one query */
+	void **q_addrs;
+	int *q_status;
+	unsigned *q_idx;
+
 	/* retries (-EBUSY, unattempted) */
 	struct unit *retry;
 	unsigned nretry;
@@ -109,6 +117,13 @@ struct mig {
 	/* rollback record */
 	struct run *runs;
 	size_t nruns, capruns;
+	uint64_t lost_bytes; /* moved, but the record could not hold them */
+
+	/* the rollback and its check (settle): what is asked about, what is tried again */
+	struct unit *sv_slot, *sv_again;
+	int *sv_st;
+	uint64_t rb_progress; /* bytes seen back during the rollback calls (for progress only) */
+	bool rb_stopped;
 
 	/* pacing and pressure */
 	double t_start, t_phase;
@@ -135,6 +150,15 @@ void ns_mig_opts_init(struct ns_mig_opts *o)
 	o->max_psi = NS_MIG_DEFAULT_MAX_PSI;
 	o->psi_grace = NS_MIG_DEFAULT_GRACE;
 	o->rollback = true;
+}
+
+const char *ns_mig_unback_name(enum ns_mig_unback r)
+{
+	static const char *const names[NS_MIG_UNBACK_COUNT] = {
+		"busy", "nomem", "shared", "not_present", "unmapped", "exited", "stopped", "other",
+	};
+
+	return r >= 0 && r < NS_MIG_UNBACK_COUNT ? names[r] : "?";
 }
 
 const char *ns_mig_stop_str(enum ns_mig_stop s)
@@ -166,6 +190,11 @@ static int walker_open(struct mig *m)
 	rc = ns_maps_open(m->o->root, m->pid, &m->maps);
 	if (rc < 0)
 		return rc == -ENOENT ? -ESRCH : rc;
+	m->have_vma = false;
+	/* pagemap and kpageflags stay open for the run: accounting and the rollback look at
+	 * pages after the walk too */
+	if (m->pm_fd >= 0)
+		return 0;
 	rc = ns_path(path, sizeof(path), m->o->root, "/proc/%d/pagemap", (int)m->pid);
 	if (rc < 0)
 		return rc;
@@ -176,7 +205,6 @@ static int walker_open(struct mig *m)
 	 * passed alone, which is correct, only slower for THP */
 	rc = ns_path(path, sizeof(path), m->o->root, "/proc/kpageflags");
 	m->kpf_fd = rc < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
-	m->have_vma = false;
 	return 0;
 }
 
@@ -184,6 +212,10 @@ static void walker_close(struct mig *m)
 {
 	ns_maps_close(m->maps);
 	m->maps = NULL;
+}
+
+static void pagemap_close(struct mig *m)
+{
 	if (m->pm_fd >= 0)
 		close(m->pm_fd);
 	if (m->kpf_fd >= 0)
@@ -207,7 +239,7 @@ static bool still_thp(const struct mig *m, uint64_t addr)
 {
 	uint64_t e;
 
-	if (pread(m->pm_fd, &e, sizeof(e), (off_t)(addr / m->ps * sizeof(e))) != sizeof(e))
+	if (m->pm_fd < 0 || pread(m->pm_fd, &e, sizeof(e), (off_t)(addr / m->ps * sizeof(e))) != sizeof(e))
 		return false;
 	return (page_flags(m, e) & (1ULL << KPF_THP)) != 0;
 }
@@ -431,7 +463,7 @@ static void report(struct mig *m)
 
 	if (!m->o->progress)
 		return;
-	p.moved_bytes = m->rolling_back ? m->res->rollback_bytes : m->res->moved_total;
+	p.moved_bytes = m->rolling_back ? m->rb_progress : m->res->moved_total;
 	p.total_bytes = m->rolling_back ? m->res->moved_total : m->total_bytes;
 	p.elapsed = ns_now() - m->t_phase;
 	p.target_headroom = m->headroom_seen;
@@ -570,46 +602,121 @@ static long timed_move(pid_t pid, unsigned n, void **addrs, int *nodes, int *sta
 	return rc;
 }
 
+/* The kernel writes no status for a unit when the call failed whole, or when another page of
+ * the unit's batch could not move: do_pages_move stores a batch's statuses only when all of it
+ * moved, yet the others of that batch did move. Ask where each such unit is now: found on
+ * nodes[i], it moved (status nodes[i]); gone from the address space, it gets that status; the
+ * rest stay STATUS_UNSET, not moved. If the question itself fails they all stay unset. */
+static void resolve_unset(struct mig *m, const struct unit *units, unsigned n, const int *nodes, int *status)
+{
+	unsigned q = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (status[i] == STATUS_UNSET) {
+			m->q_addrs[q] = (void *)(uintptr_t)units[i].addr;
+			m->q_status[q] = STATUS_UNSET;
+			m->q_idx[q++] = i;
+		}
+	if (q == 0 || move_pages(m->pid, q, m->q_addrs, NULL, m->q_status, 0) < 0)
+		return;
+	for (unsigned k = 0; k < q; k++) {
+		int s = m->q_status[k];
+		unsigned i = m->q_idx[k];
+
+		if ((s >= 0 && s == nodes[i]) || s == -EFAULT || s == -ENOENT)
+			status[i] = s;
+	}
+}
+
+/* u arrived on a target: count it and remember it for a rollback. A record that cannot grow
+ * (no memory) ends the move like pressure; the bytes are kept as lost, so the rollback's
+ * account still covers them. */
+static void count_moved(struct mig *m, const struct unit *u)
+{
+	uint64_t bytes = (uint64_t)u->pages * m->ps;
+
+	m->res->pages_moved++;
+	m->res->moved[u->kind] += bytes;
+	m->res->moved_total += bytes;
+	if (record_run(m, u) < 0) {
+		m->lost_bytes += bytes;
+		m->stop = NS_MIG_STOP_ENOMEM;
+	}
+}
+
+/* Not moved now: kept for the retry at the end, or counted busy. */
+static void not_moved(struct mig *m, const struct unit *u, bool collect_retry)
+{
+	if (!collect_retry)
+		m->res->pages_busy++;
+	else if (m->nretry < RETRY_MAX)
+		m->retry[m->nretry++] = *u;
+	else
+		m->retry_overflow = true;
+}
+
+/* A THP unit whose head arrived on dest but is no longer huge: the kernel split it, on the way
+ * (no huge page free on the target: every base page moved) or before the call (only the
+ * first base page went). Each base page is looked up and counted where it is, so the record
+ * and moved_total hold what really moved and a rollback moves every page back. */
+static void thp_arrived_split(struct mig *m, const struct unit *u, int dest, bool collect_retry)
+{
+	struct unit b = *u;
+
+	b.pages = 1;
+	b.thp = 0;
+	for (unsigned j = 0; j < u->pages; j++) {
+		m->q_addrs[j] = (void *)(uintptr_t)(u->addr + (uint64_t)j * m->ps);
+		m->q_status[j] = STATUS_UNSET;
+	}
+	if (move_pages(m->pid, u->pages, m->q_addrs, NULL, m->q_status, 0) < 0) {
+		count_moved(m, u); /* cannot tell: kept whole, the rollback checks it page by page */
+		return;
+	}
+	for (unsigned j = 0; j < u->pages; j++) {
+		b.addr = u->addr + (uint64_t)j * m->ps;
+		if (m->q_status[j] == dest)
+			count_moved(m, &b);
+		else if (m->q_status[j] >= 0)
+			not_moved(m, &b, collect_retry);
+		/* negative: the page is gone from the address space; nothing moved, nothing to move */
+	}
+}
+
 /* Account one finished call for units[0..n) (pages: base pages it carried). Returns 0 or
- * -errno for a whole-call failure. */
+ * -errno for a whole-call failure (after counting what moved before it failed). */
 static int account(struct mig *m, struct unit *units, unsigned n, unsigned pages, unsigned chunk_then,
-		   const int *nodes, const int *status, long rc, int err, uint64_t dt, bool collect_retry)
+		   const int *nodes, int *status, long rc, int err, uint64_t dt, bool collect_retry)
 {
 	m->res->calls++;
 	m->res->move_ns += dt;
 	if (dt > m->res->longest_call_ns)
 		m->res->longest_call_ns = dt;
-	if (rc < 0)
-		return -err;
+	if (rc < 0 && err == ESRCH)
+		return -ESRCH;
+	resolve_unset(m, units, n, nodes, status);
 	for (unsigned i = 0; i < n; i++) {
 		struct unit *u = &units[i];
 		int s = status[i];
-		uint64_t bytes = (uint64_t)u->pages * m->ps;
 
 		if (m->rolling_back) {
-			if (s == u->orig) {
-				m->res->rollback_pages++;
-				m->res->rollback_bytes += bytes;
-			}
+			/* for the progress meter only: settle() counts what is back */
+			if (s == u->orig)
+				m->rb_progress += (uint64_t)u->pages * m->ps;
 			continue;
 		}
 		if (s >= 0 && s == nodes[i]) {
-			m->res->pages_moved++;
-			m->res->moved[u->kind] += bytes;
-			m->res->moved_total += bytes;
 			if (u->thp) {
 				m->res->thp_seen++;
-				m->res->thp_arrived_huge += still_thp(m, u->addr);
-			}
-			if (record_run(m, u) < 0)
-				return -ENOMEM;
-		} else if ((s == STATUS_UNSET || s == -EBUSY) && collect_retry) {
-			if (m->nretry < RETRY_MAX)
-				m->retry[m->nretry++] = *u;
-			else
-				m->retry_overflow = true;
-		} else if (s == -EBUSY || s == STATUS_UNSET)
-			m->res->pages_busy++;
+				if (still_thp(m, u->addr)) {
+					m->res->thp_arrived_huge++;
+					count_moved(m, u);
+				} else
+					thp_arrived_split(m, u, nodes[i], collect_retry);
+			} else
+				count_moved(m, u);
+		} else if (s == STATUS_UNSET || s == -EBUSY)
+			not_moved(m, u, collect_retry);
 		else if (s == -EFAULT)
 			m->res->pages_fault++;
 		else if (s == -ENOENT)
@@ -622,6 +729,8 @@ static int account(struct mig *m, struct unit *units, unsigned n, unsigned pages
 		} else
 			m->res->pages_other++;
 	}
+	if (rc < 0)
+		return -err;
 	adapt_chunk(m, dt, pages, chunk_then);
 	if (m->res->chunk_min == 0 || n < m->res->chunk_min)
 		m->res->chunk_min = n;
@@ -1047,7 +1156,11 @@ static int mig_init(struct mig *m, pid_t pid, const struct ns_mig_opts *o)
 	m->addrs = calloc(WIN_PAGES > CHUNK_MAX ? WIN_PAGES : CHUNK_MAX, sizeof(*m->addrs));
 	m->nodes = calloc(WIN_PAGES > CHUNK_MAX ? WIN_PAGES : CHUNK_MAX, sizeof(*m->nodes));
 	m->status = calloc(WIN_PAGES > CHUNK_MAX ? WIN_PAGES : CHUNK_MAX, sizeof(*m->status));
-	if (!m->pend || !m->addrs || !m->nodes || !m->status)
+	_Static_assert(CHUNK_MAX >= THP_PAGES, "a query holds a THP's pages");
+	m->q_addrs = calloc(CHUNK_MAX, sizeof(*m->q_addrs));
+	m->q_status = calloc(CHUNK_MAX, sizeof(*m->q_status));
+	m->q_idx = calloc(CHUNK_MAX, sizeof(*m->q_idx));
+	if (!m->pend || !m->addrs || !m->nodes || !m->status || !m->q_addrs || !m->q_status || !m->q_idx)
 		return -ENOMEM;
 	return 0;
 }
@@ -1055,6 +1168,7 @@ static int mig_init(struct mig *m, pid_t pid, const struct ns_mig_opts *o)
 static void mig_fini(struct mig *m)
 {
 	walker_close(m);
+	pagemap_close(m);
 	ns_topo_free(m->topo);
 	free(m->pend);
 	free(m->addrs);
@@ -1063,6 +1177,12 @@ static void mig_fini(struct mig *m)
 	free(m->retry);
 	free(m->runs);
 	free(m->blk_node);
+	free(m->q_addrs);
+	free(m->q_status);
+	free(m->q_idx);
+	free(m->sv_slot);
+	free(m->sv_again);
+	free(m->sv_st);
 }
 
 int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan *plan)
@@ -1123,84 +1243,6 @@ static struct unit run_unit(const struct mig *m, const struct run *rn, uint32_t 
 	return (struct unit){rn->addr + (uint64_t)c * rn->pages * m->ps, rn->pages, rn->orig, rn->kind, 0};
 }
 
-/* Move units[0..n) back to the nodes they came from, in chunks, paced like the move; a
- * rollback must not give up on headroom. Returns -ESRCH when the process is gone, else 0. */
-static int move_back(struct mig *m, struct unit *units, unsigned n)
-{
-	while (n > 0) {
-		unsigned k = 0, pages = 0;
-
-		for (; k < n && chunk_takes(m, k, pages, units[k].pages); k++)
-			pages += units[k].pages;
-		ns_throttle_pace(&m->thr, (uint64_t)pages * m->ps);
-		if (move_units(m, units, k, pages, -1, false) == -ESRCH)
-			return -ESRCH;
-		report(m);
-		units += k;
-		n -= k;
-	}
-	return 0;
-}
-
-static void rollback(struct mig *m)
-{
-	struct unit *batch = m->pend;
-	unsigned n = 0;
-
-	m->rolling_back = true;
-	m->res->rolled_back = true;
-	m->t_phase = ns_now();
-	m->headroom_seen = 0;
-	/* a page we moved may have become shared since (a neighbour mapped the same file): a
-	 * rollback restores placement as it was, so with CAP_SYS_NICE it moves those too */
-	if (ns_cap_have(CAP_SYS_NICE) == 1)
-		m->flags = MPOL_MF_MOVE_ALL;
-	m->stop = NS_MIG_DONE;
-	for (size_t r = 0; r < m->nruns; r++)
-		for (uint32_t c = 0; c < m->runs[r].count; c++) {
-			batch[n++] = run_unit(m, &m->runs[r], c);
-			if (n == CHUNK_MAX) {
-				if (move_back(m, batch, n) < 0)
-					return;
-				n = 0;
-			}
-		}
-	move_back(m, batch, n);
-}
-
-/* After a rollback: find units that are not on the node they came from. With retry, move
- * those once more (a page can be briefly unisolatable, -EBUSY); then count what is left. */
-static uint64_t verify_rollback(struct mig *m, bool retry)
-{
-	/* the units asked about, and those to move again; the retry list is spent by now */
-	struct unit *slot = m->retry, *again = m->pend;
-	uint64_t bad = 0;
-	unsigned n = 0, nagain = 0;
-
-	_Static_assert(RETRY_MAX >= CHUNK_MAX, "the retry list holds a batch");
-	for (size_t r = 0; r < m->nruns; r++)
-		for (uint32_t c = 0; c < m->runs[r].count; c++) {
-			slot[n] = run_unit(m, &m->runs[r], c);
-			m->addrs[n] = (void *)(uintptr_t)slot[n].addr;
-			if (++n == CHUNK_MAX || (r == m->nruns - 1 && c == m->runs[r].count - 1)) {
-				if (move_pages(m->pid, n, m->addrs, NULL, m->status, 0) < 0)
-					return bad + n;
-				for (unsigned i = 0; i < n; i++) {
-					if (m->status[i] == slot[i].orig)
-						continue;
-					bad++;
-					if (retry && nagain < CHUNK_MAX)
-						again[nagain++] = slot[i];
-				}
-				n = 0;
-			}
-		}
-	if (!retry || nagain == 0)
-		return bad;
-	move_back(m, again, nagain);
-	return verify_rollback(m, false);
-}
-
 /* Has the process gone (exited, a zombie, or exiting with its memory already released)? The
  * kernel reports a target without an mm as -EINVAL or -ESRCH depending on where the call
  * noticed, and /proc may still say "running" for a moment while it exits. */
@@ -1215,6 +1257,202 @@ static bool proc_gone(const char *root, pid_t pid)
 	if (ns_path(path, sizeof(path), root, "/proc/%d/maps", (int)pid) < 0)
 		return true;
 	return ns_read_file(path, buf, sizeof(buf)) <= 0;
+}
+
+/* Move units[0..n) back to the nodes they came from, in chunks, paced like the move; a
+ * rollback must not give up on headroom. status (may be NULL) receives each unit's status
+ * after its call (resolved as in account; a whole-call failure leaves -errno; a unit never
+ * sent gets -EINTR or -ESRCH). Returns 0, -ESRCH when the process is gone, -EINTR when a
+ * second stop request ended it. */
+static int move_back(struct mig *m, struct unit *units, unsigned n, int *status)
+{
+	int rc = 0;
+
+	if (status)
+		for (unsigned i = 0; i < n; i++)
+			status[i] = STATUS_UNSET;
+	while (n > 0) {
+		unsigned k = 0, pages = 0;
+		int r;
+
+		for (; k < n && chunk_takes(m, k, pages, units[k].pages); k++)
+			pages += units[k].pages;
+		ns_throttle_pace(&m->thr, (uint64_t)pages * m->ps);
+		if (ns_throttle_stopped(&m->thr)) {
+			m->rb_stopped = true;
+			rc = -EINTR;
+			break;
+		}
+		r = move_units(m, units, k, pages, -1, false);
+		if (status)
+			for (unsigned i = 0; i < k; i++)
+				status[i] = r < 0 && m->status[i] == STATUS_UNSET ? r : m->status[i];
+		if (r == -ESRCH) {
+			rc = -ESRCH;
+			break;
+		}
+		report(m);
+		units += k;
+		n -= k;
+		if (status)
+			status += k;
+	}
+	/* what was not sent: stopped, or the process is gone */
+	if (status)
+		for (unsigned i = 0; i < n; i++)
+			if (status[i] == STATUS_UNSET)
+				status[i] = rc;
+	return rc;
+}
+
+static enum ns_mig_unback unback_reason(int status)
+{
+	switch (status) {
+	case STATUS_UNSET:
+	case -EBUSY:
+	case -EAGAIN:
+		return NS_MIG_UNBACK_BUSY;
+	case -ENOMEM:
+		return NS_MIG_UNBACK_NOMEM;
+	case -EACCES:
+	case -EPERM:
+		return NS_MIG_UNBACK_SHARED;
+	case -ENOENT:
+		return NS_MIG_UNBACK_NOT_PRESENT;
+	case -EFAULT:
+		return NS_MIG_UNBACK_UNMAPPED;
+	case -ESRCH:
+		return NS_MIG_UNBACK_EXITED;
+	case -EINTR:
+		return NS_MIG_UNBACK_STOPPED;
+	}
+	return NS_MIG_UNBACK_OTHER;
+}
+
+static void settle_count(struct mig *m, const struct unit *u, bool back, enum ns_mig_unback why)
+{
+	uint64_t bytes = (uint64_t)u->pages * m->ps;
+
+	if (back) {
+		m->res->rollback_bytes += bytes;
+		m->res->rollback_pages += u->pages;
+	} else {
+		m->res->rollback_failed_bytes += bytes;
+		m->res->rollback_failed += u->pages;
+		m->res->rollback_unback[why] += bytes;
+	}
+}
+
+/* Check slot[0..n): one question for where each is; those not on their original node get one
+ * more try (not after a second stop request, nor for a page gone from memory or from the
+ * address space), and each is counted back or not back with its reason. */
+static void settle_batch(struct mig *m, struct unit *slot, unsigned n)
+{
+	struct unit *again = m->sv_again;
+	int *st = m->sv_st;
+	unsigned nagain = 0;
+	long rc;
+
+	for (unsigned i = 0; i < n; i++) {
+		m->addrs[i] = (void *)(uintptr_t)slot[i].addr;
+		st[i] = STATUS_UNSET;
+	}
+	rc = move_pages(m->pid, n, m->addrs, NULL, st, 0);
+	if (rc < 0) {
+		/* a process without its memory any more reports -EINVAL or -ESRCH */
+		enum ns_mig_unback why = errno == ESRCH || proc_gone(m->o->root, m->pid) ? NS_MIG_UNBACK_EXITED
+										     : NS_MIG_UNBACK_OTHER;
+
+		for (unsigned i = 0; i < n; i++)
+			settle_count(m, &slot[i], false, why);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (st[i] == slot[i].orig)
+			settle_count(m, &slot[i], true, 0);
+		else if (st[i] == -ENOENT || st[i] == -EFAULT)
+			settle_count(m, &slot[i], false, unback_reason(st[i]));
+		else if (m->rb_stopped)
+			settle_count(m, &slot[i], false, NS_MIG_UNBACK_STOPPED);
+		else
+			again[nagain++] = slot[i];
+	}
+	if (nagain == 0)
+		return;
+	/* st is free again: it takes the statuses of the last try */
+	move_back(m, again, nagain, st);
+	for (unsigned i = 0; i < nagain; i++)
+		settle_count(m, &again[i], st[i] == again[i].orig, unback_reason(st[i]));
+}
+
+/* After the rollback: where is every page this run moved? Each byte is counted once, back or
+ * not back with its reason. A THP is looked at page by page, as the kernel may have split it
+ * since it arrived (then moving its head back moved one base page only). */
+static void settle(struct mig *m)
+{
+	struct unit *slot = m->sv_slot;
+	unsigned n = 0;
+
+	for (size_t r = 0; r < m->nruns; r++)
+		for (uint32_t c = 0; c < m->runs[r].count; c++) {
+			struct unit u = run_unit(m, &m->runs[r], c);
+			uint32_t parts = u.kind != NS_KIND_HUGETLB ? u.pages : 1;
+
+			for (uint32_t j = 0; j < parts; j++) {
+				if (parts > 1)
+					slot[n] = (struct unit){u.addr + (uint64_t)j * m->ps, 1, u.orig, u.kind, 0};
+				else
+					slot[n] = u;
+				if (++n == CHUNK_MAX) {
+					settle_batch(m, slot, n);
+					n = 0;
+				}
+			}
+		}
+	if (n)
+		settle_batch(m, slot, n);
+	/* moved but never recorded (the record could not grow): not moved back */
+	if (m->lost_bytes) {
+		m->res->rollback_failed_bytes += m->lost_bytes;
+		m->res->rollback_failed += m->lost_bytes / m->ps;
+		m->res->rollback_unback[NS_MIG_UNBACK_OTHER] += m->lost_bytes;
+	}
+	m->res->rollback_stopped = m->rb_stopped;
+	m->res->rollback_complete = m->res->rollback_failed_bytes == 0 && !m->rb_stopped;
+}
+
+/* Move back what this run moved. A first stop request is what started it (or would have);
+ * only a second one stops it, at a chunk boundary. Then settle() counts every byte. */
+static void rollback(struct mig *m)
+{
+	struct unit *batch = m->pend;
+	unsigned n = 0;
+	int rc = 0;
+
+	m->rolling_back = true;
+	m->res->rolled_back = true;
+	m->t_phase = ns_now();
+	m->headroom_seen = 0;
+	m->thr.stop_at = 2;
+	/* a page we moved may have become shared since (a neighbour mapped the same file): a
+	 * rollback restores placement as it was, so with CAP_SYS_NICE it moves those too */
+	if (ns_cap_have(CAP_SYS_NICE) == 1)
+		m->flags = MPOL_MF_MOVE_ALL;
+	m->stop = NS_MIG_DONE;
+	/* in address order: neighbours go back together */
+	if (m->nruns)
+		runs_compact(m);
+	for (size_t r = 0; r < m->nruns && rc == 0; r++)
+		for (uint32_t c = 0; c < m->runs[r].count && rc == 0; c++) {
+			batch[n++] = run_unit(m, &m->runs[r], c);
+			if (n == CHUNK_MAX) {
+				rc = move_back(m, batch, n, NULL);
+				n = 0;
+			}
+		}
+	if (rc == 0 && n)
+		move_back(m, batch, n, NULL);
+	settle(m);
 }
 
 int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res)
@@ -1232,8 +1470,12 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 	if (rc < 0)
 		goto out;
 	m.res = res;
+	/* everything a rollback needs is there before anything moves */
 	m.retry = malloc(RETRY_MAX * sizeof(*m.retry));
-	if (!m.retry) {
+	m.sv_slot = malloc(CHUNK_MAX * sizeof(*m.sv_slot));
+	m.sv_again = malloc(CHUNK_MAX * sizeof(*m.sv_again));
+	m.sv_st = malloc(CHUNK_MAX * sizeof(*m.sv_st));
+	if (!m.retry || !m.sv_slot || !m.sv_again || !m.sv_st) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -1272,11 +1514,10 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 			goto out;
 	}
 	res->stop = m.stop;
-	if (o->rollback && (m.stop == NS_MIG_STOP_HEADROOM || m.stop == NS_MIG_STOP_PSI ||
-			    m.stop == NS_MIG_STOP_ENOMEM)) {
+	/* a stop request always rolls back; pressure as the caller chose */
+	if (m.stop == NS_MIG_STOP_SIGNAL ||
+	    (o->rollback && (m.stop == NS_MIG_STOP_HEADROOM || m.stop == NS_MIG_STOP_PSI || m.stop == NS_MIG_STOP_ENOMEM)))
 		rollback(&m);
-		res->rollback_failed = verify_rollback(&m, true);
-	}
 	rc = 0;
 out:
 	if (rc < 0 && proc_gone(o->root, pid)) {
@@ -1292,42 +1533,15 @@ out:
 	return rc;
 }
 
-int ns_mig_lock(const char *dir, pid_t target, int *fd, pid_t *holder)
+int ns_mig_lock(pid_t target, int *fd, pid_t *holder, char *errmsg, size_t len)
 {
-	char path[4096], buf[32];
-	ssize_t n;
-	int f;
+	char name[32];
 
-	if (!dir)
-		dir = "/run/numasafe";
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	snprintf(path, sizeof(path), "%s/migrate-%d.lock", dir, (int)target);
-	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (f < 0)
-		return -errno;
-	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno;
-
-		n = pread(f, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		*holder = (pid_t)atoi(buf);
-		close(f);
-		return err == EWOULDBLOCK ? -EBUSY : -err;
-	}
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(f, 0) < 0 || pwrite(f, buf, (size_t)n, 0) != n) {
-		int err = errno;
-
-		close(f);
-		return -err;
-	}
-	*fd = f;
-	return 0;
+	snprintf(name, sizeof(name), "migrate-%d", (int)target);
+	return ns_runlock_take(name, fd, holder, errmsg, len);
 }
 
 void ns_mig_unlock(int fd)
 {
-	if (fd >= 0)
-		close(fd);
+	ns_runlock_release(fd);
 }

@@ -1,10 +1,14 @@
 /* The rebalance plan file: written from a solved plan and read back for execution, in one
- * place so the writer and the reader cannot drift apart (schema: README "Rebalance plan"). */
+ * place so the writer and the reader cannot drift apart (schema: README "Rebalance plan"),
+ * and each step checked against the live process before it runs. */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "numasafe/file.h"
 #include "numasafe/plan.h"
 #include "numasafe/procmem.h"
 #include "numasafe/vm.h"
@@ -209,7 +213,10 @@ out:
 	return root;
 }
 
-/* The member key of o as a non-negative integer no larger than max; names the problem. */
+/* The member key of o as a non-negative integer no larger than max; names the problem. json-c
+ * clamps integers it cannot hold to INT64_MIN or UINT64_MAX without saying so, so UINT64_MAX
+ * itself is refused: no field of a plan can be that large, and it may stand for any larger
+ * number. */
 static const char *get_uint(struct json_object *o, const char *key, uint64_t max, uint64_t *val)
 {
 	struct json_object *x;
@@ -224,8 +231,8 @@ static const char *get_uint(struct json_object *o, const char *key, uint64_t max
 	if (i < 0)
 		return "is negative";
 	*val = i == INT64_MAX ? json_object_get_uint64(x) : (uint64_t)i;
-	if (*val > max)
-		return "is too large";
+	if (*val > max || *val == UINT64_MAX)
+		return "is out of range";
 	return NULL;
 }
 
@@ -241,35 +248,131 @@ static const char *get_bool(struct json_object *o, const char *key, int *val)
 	return NULL;
 }
 
+/* A VM name as the executor uses it: a whole string (json-c's C string stops at an escaped
+ * NUL), printable, non-empty, fitting. */
+static const char *get_name(struct json_object *o, const char *key, char *out, size_t len)
+{
+	struct json_object *x;
+	const char *s;
+	size_t n;
+
+	if (!json_object_object_get_ex(o, key, &x))
+		return "is missing";
+	if (!json_object_is_type(x, json_type_string))
+		return "is not a VM name";
+	s = json_object_get_string(x);
+	n = (size_t)json_object_get_string_len(x);
+	if (n == 0)
+		return "is empty";
+	if (n >= len)
+		return "is too long for a VM name";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return "contains a NUL or control character";
+	memcpy(out, s, n + 1);
+	return NULL;
+}
+
+static unsigned line_of(const char *text, size_t off)
+{
+	unsigned line = 1;
+
+	for (size_t i = 0; i < off && text[i]; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
+/* Parse text (len bytes, NUL-terminated) as exactly one JSON value with nothing but white
+ * space after it. Strict: no leading zeros, no trailing commas. NULL with errmsg set. */
+static struct json_object *parse_json(const char *path, const char *text, size_t len, char *errmsg,
+				      size_t errlen)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object *obj = NULL;
+	enum json_tokener_error e;
+	size_t end;
+
+	if (len > INT32_MAX)
+		goto out;
+	tok = json_tokener_new();
+	if (!tok)
+		goto out;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	e = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (obj && e == json_tokener_success && strspn(text + end, " \t\r\n") == len - end)
+		goto out;
+	json_object_put(obj);
+	obj = NULL;
+	if (e == json_tokener_continue) {
+		snprintf(errmsg, errlen, "%s: not valid JSON: the text ends inside the plan", path);
+		goto out;
+	}
+	/* strict mode stops at whatever follows the value; tell that from an error inside it */
+	json_tokener_reset(tok);
+	json_tokener_set_flags(tok, 0);
+	{
+		struct json_object *lax = json_tokener_parse_ex(tok, text, (int)len);
+		size_t lend = json_tokener_get_parse_end(tok);
+
+		if (lax && json_tokener_get_error(tok) == json_tokener_success && lend < len) {
+			lend += strspn(text + lend, " \t\r\n");
+			snprintf(errmsg, errlen, "%s: not valid JSON: unexpected text after the plan at line %u", path,
+				 line_of(text, lend));
+			json_object_put(lax);
+			goto out;
+		}
+		json_object_put(lax);
+	}
+	snprintf(errmsg, errlen, "%s: not valid JSON: %s at line %u", path, json_tokener_error_desc(e),
+		 line_of(text, end));
+out:
+	if (tok)
+		json_tokener_free(tok);
+	return obj;
+}
+
 int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, char *errmsg,
 		 size_t len)
 {
 	struct json_object *root = NULL, *x, *arr;
 	struct ns_plan_exec_step *st = NULL;
 	const char *bad = NULL, *key = NULL;
+	char *text = NULL, scratch[8];
+	size_t tlen = 0;
 	int rc = -EINVAL, step = 0, n = 0;
 	uint64_t u;
-	FILE *f;
 
 	if (!path || !steps || !nr || (len && !errmsg))
 		return -EINVAL;
+	if (!len) {
+		errmsg = scratch;
+		len = sizeof(scratch);
+	}
 	*steps = NULL;
 	*nr = 0;
-	if (len)
-		errmsg[0] = '\0';
-	/* open it ourselves first: json-c reports a missing file only as text, not as errno */
-	f = fopen(path, "re");
-	if (!f) {
-		rc = -errno;
-		if (len)
-			snprintf(errmsg, len, "%s: %s", path, strerror(errno));
+	errmsg[0] = '\0';
+	/* a regular file only: /dev/zero would be read for ever, a FIFO waited on for ever */
+	rc = ns_file_read_all(path, NS_PLAN_MAX_BYTES, &text, &tlen);
+	if (rc == -ELOOP)
+		snprintf(errmsg, len, "%s: is a symbolic link; give the plan file itself", path);
+	else if (rc == -EISDIR)
+		snprintf(errmsg, len, "%s: is a directory", path);
+	else if (rc == -EINVAL)
+		snprintf(errmsg, len, "%s: not a regular file", path);
+	else if (rc == -EFBIG)
+		snprintf(errmsg, len, "%s: larger than %d MiB, the limit for a plan file", path,
+			 NS_PLAN_MAX_BYTES >> 20);
+	else if (rc < 0)
+		snprintf(errmsg, len, "%s: %s", path, strerror(-rc));
+	if (rc < 0)
 		goto out;
-	}
-	fclose(f);
-	root = json_object_from_file(path);
+	rc = -EINVAL;
+	root = parse_json(path, text, tlen, errmsg, len);
 	if (!root) {
-		if (len)
-			snprintf(errmsg, len, "%s: not valid JSON: %s", path, json_util_get_last_err());
+		if (!errmsg[0])
+			rc = -ENOMEM;
 		goto out;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
@@ -279,14 +382,14 @@ int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, ch
 	if ((bad = get_uint(root, key = "version", UINT64_MAX, &u)))
 		goto bad;
 	if (u != NS_PLAN_VERSION) {
-		if (len)
-			snprintf(errmsg, len, "%s: plan version %" PRIu64 " is not supported (only %d)", path,
-				 u, NS_PLAN_VERSION);
+		snprintf(errmsg, len, "%s: plan version %" PRIu64 " is not supported (only %d)", path, u,
+			 NS_PLAN_VERSION);
 		goto out;
 	}
 	key = NULL;
 	if (!json_object_object_get_ex(root, "kind", &x) || !json_object_is_type(x, json_type_string) ||
-	    strcmp(json_object_get_string(x), "numasafe-rebalance")) {
+	    strcmp(json_object_get_string(x), "numasafe-rebalance") != 0 ||
+	    (size_t)json_object_get_string_len(x) != strlen("numasafe-rebalance")) {
 		bad = "\"kind\" is not \"numasafe-rebalance\"";
 		goto bad;
 	}
@@ -303,7 +406,6 @@ int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, ch
 	for (step = 1; step <= n; step++) {
 		struct json_object *o = json_object_array_get_idx(arr, (size_t)step - 1);
 		struct ns_plan_exec_step *e = &st[step - 1];
-		const char *name;
 
 		key = NULL;
 		if (!json_object_is_type(o, json_type_object)) {
@@ -317,17 +419,8 @@ int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, ch
 			bad = "is out of sequence";
 			goto bad;
 		}
-		key = "vm";
-		if (!json_object_object_get_ex(o, key, &x)) {
-			bad = "is missing";
+		if ((bad = get_name(o, key = "vm", e->vm, sizeof(e->vm))))
 			goto bad;
-		}
-		name = json_object_is_type(x, json_type_string) ? json_object_get_string(x) : NULL;
-		if (!name || !*name || strlen(name) >= sizeof(e->vm)) {
-			bad = "is not a VM name";
-			goto bad;
-		}
-		strcpy(e->vm, name);
 		if ((bad = get_bool(o, key = "domain", &e->is_domain)))
 			goto bad;
 		if ((bad = get_uint(o, key = "pid", INT32_MAX, &u)))
@@ -337,8 +430,13 @@ int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, ch
 			goto bad;
 		}
 		e->pid = (pid_t)u;
+		/* without it a reused pid would pass for the VM */
 		if ((bad = get_uint(o, key = "start_time", UINT64_MAX, &u)))
 			goto bad;
+		if (u == 0) {
+			bad = "is not a process start time (must be positive)";
+			goto bad;
+		}
 		e->start_time = u;
 		key = "to";
 		if (get_uint(o, key, 4095, &u)) {
@@ -358,65 +456,87 @@ int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, ch
 	rc = 0;
 	goto out;
 bad:
-	if (len && step && key)
+	if (step && key)
 		snprintf(errmsg, len, "%s: step %d: \"%s\" %s", path, step, key, bad);
-	else if (len && step)
+	else if (step)
 		snprintf(errmsg, len, "%s: step %d %s", path, step, bad);
-	else if (len && key)
+	else if (key)
 		snprintf(errmsg, len, "%s: \"%s\" %s", path, key, bad);
-	else if (len)
+	else
 		snprintf(errmsg, len, "%s: %s", path, bad);
 	rc = -EINVAL;
 out:
 	free(st);
+	free(text);
 	json_object_put(root);
 	return rc;
 }
 
-int ns_plan_step_verify(const char *root, const struct ns_plan_exec_step *s, struct ns_vm *vm, char *errmsg,
-			size_t len)
-{
-	struct ns_proc_stat st;
-	int rc;
+/* ---- a step against the live host ---- */
 
-	memset(vm, 0, sizeof(*vm));
-	if (errmsg && len)
-		errmsg[0] = '\0';
+int ns_plan_step_verify(const char *root, const struct ns_plan_exec_step *s, char *errmsg, size_t len)
+{
+	struct ns_proc_stat pst;
+	struct ns_vm vm;
+	char path[4096], comm[64] = "", scratch[8];
+	pid_t dpid = 0;
+	int rc, r;
+
+	memset(&vm, 0, sizeof(vm));
+	if (!len) {
+		errmsg = scratch;
+		len = sizeof(scratch);
+	}
+	errmsg[0] = '\0';
+	if (!s || s->pid <= 0 || s->start_time == 0) {
+		snprintf(errmsg, len, "the step names no process start time");
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = -ESTALE;
 	if (s->is_domain) {
-		/* a domain is executed by name: a restart (new pid) is the same VM */
-		rc = ns_vm_from_domain(root, s->vm, vm);
-		if (rc == -ENOENT)
-			return -EOPNOTSUPP;
-		if (rc == -ENODATA)
-			rc = 0;
-		if (rc < 0 && errmsg && len)
-			snprintf(errmsg, len, "domain %s: %s", s->vm, strerror(-rc));
-		return rc;
+		/* the pid file is libvirt's word on which process the domain is now */
+		r = ns_domain_pidfile(root, s->vm, &dpid);
+		if (r < 0) {
+			snprintf(errmsg, len, "domain %s has no QEMU process here (no /run/libvirt/qemu/%s.pid)", s->vm,
+				 s->vm);
+			goto out;
+		}
+		if (dpid != s->pid) {
+			snprintf(errmsg, len, "domain %s runs as pid %d now, not %d", s->vm, (int)dpid, (int)s->pid);
+			goto out;
+		}
 	}
-	rc = ns_proc_stat_read(root, s->pid, &st);
-	if (rc == -ESRCH || (rc == 0 && (st.state == 'Z' || st.state == 'X'))) {
+	r = ns_proc_stat_read(root, s->pid, &pst);
+	if (r < 0 || pst.state == 'Z' || pst.state == 'X') {
 		snprintf(errmsg, len, "%s (pid %d) is gone", s->vm, (int)s->pid);
-		return -ESTALE;
+		goto out;
 	}
-	if (rc < 0)
-		return rc;
-	if (st.start_time != s->start_time) {
-		snprintf(errmsg, len, "pid %d is another process now (started at %llu, the plan's %s at %llu)", (int)s->pid,
-			 st.start_time, s->vm, s->start_time);
-		return -ESTALE;
+	if (pst.start_time != s->start_time) {
+		snprintf(errmsg, len, "pid %d started at %llu, not %llu: another process has the pid now", (int)s->pid,
+			 pst.start_time, s->start_time);
+		goto out;
 	}
-	rc = ns_vm_from_pid(root, s->pid, vm);
-	if (rc == -ENODATA || rc == -ENOEXEC) {
-		snprintf(errmsg, len, "pid %d is no longer a VM with named vCPU threads", (int)s->pid);
-		ns_vm_release(vm);
-		return -ESTALE;
+	if (ns_path(path, sizeof(path), root, "/proc/%d/comm", (int)s->pid) == 0 &&
+	    ns_read_file(path, comm, sizeof(comm)) > 0)
+		comm[strcspn(comm, "\n")] = '\0';
+	r = ns_vm_from_pid(root, s->pid, &vm);
+	if (r == -ESRCH) {
+		snprintf(errmsg, len, "%s (pid %d) is gone", s->vm, (int)s->pid);
+		goto out;
 	}
-	if (rc < 0)
-		return rc;
-	if (strcmp(vm->name, s->vm) != 0) {
-		snprintf(errmsg, len, "pid %d is %s now, the plan says %s", (int)s->pid, vm->name, s->vm);
-		ns_vm_release(vm);
-		return -ESTALE;
+	if (r < 0 && r != -ENODATA) {
+		snprintf(errmsg, len, "pid %d (%s) is not a VM now", (int)s->pid, comm[0] ? comm : "?");
+		goto out;
 	}
-	return 0;
+	/* a domain is known by its pid file (checked above); a bare QEMU by its -name, or its comm */
+	if (!s->is_domain && strcmp(vm.name, s->vm) != 0 && strcmp(comm, s->vm) != 0) {
+		snprintf(errmsg, len, "pid %d is \"%s\" (%s) now, not \"%s\"", (int)s->pid, vm.name, comm[0] ? comm : "?",
+			 s->vm);
+		goto out;
+	}
+	rc = 0;
+out:
+	ns_vm_release(&vm);
+	return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "numasafe/numasafe.h"
@@ -259,8 +260,12 @@ int ns_swap_gather_each(const char *root, struct ns_swap_evidence *ev, ns_swap_p
 	for (int t = 0; t < NS_MAX_SWAPFILES; t++)
 		if (ev->type[t].pages)
 			any_seen = 1;
-	/* swapped pages exist but none carried a type: the kernel zeroed them (no CAP_SYS_ADMIN) */
-	if (any_swapped && !any_seen && ns_root_is_live(root))
+	/* Swapped pages are counted but none carried a type: without CAP_SYS_ADMIN the kernel
+	 * zeroes them. With it, the types are shown and seeing none means no page table holds a
+	 * swap entry: VmSwap lags (6.1 counts a process's own faults per thread and folds them
+	 * in every 64 events), and pages read back stay in the swap cache, counted in
+	 * /proc/swaps, until swapoff(2) frees them. Root is never told it lacks a capability. */
+	if (any_swapped && !any_seen && ns_root_is_live(root) && ns_cap_have(CAP_SYS_ADMIN) != 1)
 		rc = -EPERM;
 out:
 	free(u);
@@ -381,19 +386,28 @@ int ns_swap_assign(struct ns_swaps *s, const struct ns_swap_evidence *ev)
 	return rc < 0 ? rc : 0;
 }
 
-/* Read one page of a swap area at a slot, bypassing the page cache (swap I/O does too). */
+/* Read one page of a swap area at a slot, bypassing the page cache (swap I/O does too). The
+ * path is /proc/swaps' name for the area; whatever is found there now must be a block device
+ * or a regular file, opened without following a link or waiting on a FIFO. */
 static int read_slot(const char *path, uint64_t offset, uint64_t ps, void *buf)
 {
+	struct stat st;
 	ssize_t got;
-	int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	int rc, fd = open(path, O_RDONLY | O_DIRECT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0 || !(S_ISBLK(st.st_mode) || S_ISREG(st.st_mode))) {
+		rc = -EINVAL;
+		goto out;
+	}
+	/* O_NONBLOCK was for the open only: a read of the area must wait for the device */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	got = pread(fd, buf, ps, (off_t)(offset * ps));
+	rc = got < 0 ? -errno : (uint64_t)got == ps ? 0 : -EIO;
+out:
 	close(fd);
-	if (got < 0)
-		return -errno;
-	return (uint64_t)got == ps ? 0 : -EIO;
+	return rc;
 }
 
 static int read_proc_page(const char *root, pid_t pid, uint64_t addr, uint64_t ps, void *buf)

@@ -15,9 +15,12 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "numasafe/caps.h"
+#include "numasafe/file.h"
 #include "numasafe/headroom.h"
 #include "numasafe/procmem.h"
 #include "numasafe/swapoff.h"
@@ -579,30 +582,57 @@ out:
 
 struct shm_ctx {
 	struct pagein *pi;
-	struct { dev_t dev; ino_t ino; } *seen;
+	/* files handled, by (dev, ino): an open-addressing set, so a user's million files in
+	 * /dev/shm cost a million lookups, not a million squared */
+	struct shm_id { dev_t dev; ino_t ino; bool used; } *seen;
 	size_t nseen, capseen;
 	unsigned char *vec;
 };
 
+static size_t shm_hash(dev_t dev, ino_t ino, size_t cap)
+{
+	uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)ino * 0xBF58476D1CE4E5B9ULL);
+
+	return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
 /* 1 if the file was already handled, 0 if new (now remembered), -ENOMEM. */
 static int shm_seen(struct shm_ctx *c, const struct stat *st)
 {
-	for (size_t i = 0; i < c->nseen; i++)
-		if (c->seen[i].dev == st->st_dev && c->seen[i].ino == st->st_ino)
-			return 1;
-	if (c->nseen == c->capseen) {
-		size_t cap = c->capseen ? c->capseen * 2 : 64;
-		void *n = realloc(c->seen, cap * sizeof(*c->seen));
+	size_t i;
+
+	if ((c->nseen + 1) * 2 > c->capseen) {
+		size_t cap = c->capseen ? c->capseen * 2 : 256;
+		struct shm_id *n = calloc(cap, sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
+		for (size_t k = 0; k < c->capseen; k++)
+			if (c->seen[k].used) {
+				for (i = shm_hash(c->seen[k].dev, c->seen[k].ino, cap); n[i].used; i = (i + 1) & (cap - 1))
+					;
+				n[i] = c->seen[k];
+			}
+		free(c->seen);
 		c->seen = n;
 		c->capseen = cap;
 	}
-	c->seen[c->nseen].dev = st->st_dev;
-	c->seen[c->nseen].ino = st->st_ino;
+	for (i = shm_hash(st->st_dev, st->st_ino, c->capseen); c->seen[i].used; i = (i + 1) & (c->capseen - 1))
+		if (c->seen[i].dev == st->st_dev && c->seen[i].ino == st->st_ino)
+			return 1;
+	c->seen[i] = (struct shm_id){st->st_dev, st->st_ino, true};
 	c->nseen++;
 	return 0;
+}
+
+/* A stop request seen during the shmem walk, which reads nothing for most files and so
+ * passes no gate: 1 (res->stop set) to end the walk. */
+static int shm_stopped(struct shm_ctx *c)
+{
+	if (!ns_throttle_stopped(&c->pi->thr))
+		return 0;
+	c->pi->res->stop = NS_SO_STOP_SIGNAL;
+	return 1;
 }
 
 static uint64_t count_resident(const unsigned char *vec, uint64_t n)
@@ -687,15 +717,20 @@ static int shm_file(struct shm_ctx *c, int fd)
 	return rc;
 }
 
-/* Every regular file below dirfd, on the same filesystem (st_dev). */
+/* Every regular file below dirfd, on the same filesystem (st_dev). Users own files here
+ * (/dev/shm, /run/user/UID) and may rename anything over any name at any moment: the type
+ * seen by fstatat only picks what to try; each entry is opened first and judged by fstat of
+ * what was opened (ns_file_open_regular never waits on a FIFO or opens a device). */
 static int shm_walk(struct shm_ctx *c, int dirfd, dev_t dev, int depth)
 {
 	struct dirent *de;
 	DIR *d;
 	int rc = 0;
 
-	if (depth > 64)
+	if (depth > 64) {
+		close(dirfd);
 		return 0;
+	}
 	d = fdopendir(dirfd);
 	if (!d) {
 		close(dirfd);
@@ -707,21 +742,27 @@ static int shm_walk(struct shm_ctx *c, int dirfd, dev_t dev, int depth)
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
+		if (shm_stopped(c)) {
+			rc = 1;
+			break;
+		}
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != dev)) {
+				close(fd);
+				fd = -1;
+			}
 			if (fd >= 0)
 				rc = shm_walk(c, fd, dev, depth + 1);
 		} else if (S_ISREG(st.st_mode)) {
 			/* O_NOATIME where allowed: reading back must not look like use */
-			fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-			if (fd < 0)
-				fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0) {
+			fd = ns_file_open_regular(dirfd, de->d_name, O_RDONLY | O_NOATIME, &st);
+			if (fd >= 0 && st.st_dev == dev)
 				rc = shm_file(c, fd);
+			if (fd >= 0)
 				close(fd);
-			}
 		}
 	}
 	closedir(d);
@@ -745,7 +786,7 @@ static int shm_tmpfs(struct shm_ctx *c)
 		if (!sep || strncmp(sep + 3, "tmpfs ", 6) != 0 || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
 			continue;
 		ns_unescape_octal(mnt);
-		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			continue;
 		if (fstat(fd, &st) < 0) {
@@ -758,19 +799,32 @@ static int shm_tmpfs(struct shm_ctx *c)
 	return rc;
 }
 
-/* A mapping of the caller's or another process's address space, as a file. */
+/* A mapping of the caller's or another process's address space, as a file. The map_files
+ * link is followed with O_PATH first: a process may map a device (devtmpfs reports as tmpfs),
+ * whose open would run its driver; only a regular file is opened for reading. */
 static int shm_map_file(struct shm_ctx *c, pid_t pid, uint64_t start, uint64_t end)
 {
-	char path[128];
-	int fd, rc;
+	char path[128], self[64];
+	struct stat st;
+	int pfd, fd, rc = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid, (unsigned long long)start,
 		 (unsigned long long)end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
 		return 0;
-	rc = shm_file(c, fd);
-	close(fd);
+	if (fstat(pfd, &st) == 0 && S_ISREG(st.st_mode)) {
+		/* the very inode checked, whatever the mapping's name means now */
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+		fd = open(self, O_RDONLY | O_NONBLOCK | O_NOATIME | O_CLOEXEC);
+		if (fd < 0 && errno == EPERM)
+			fd = open(self, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0) {
+			rc = shm_file(c, fd);
+			close(fd);
+		}
+	}
+	close(pfd);
 	return rc;
 }
 
@@ -793,6 +847,10 @@ static int shm_sysv(struct shm_ctx *c)
 		int shmid;
 		void *p;
 
+		if (shm_stopped(c)) {
+			rc = 1;
+			break;
+		}
 		if (sscanf(line, "%*d %d %*o %llu %*d %*d %*u %*u %*u %*u %*u %*u %*u %*u %llu %llu", &shmid, &size, &rss,
 			   &swap) != 4 ||
 		    swap == 0 || size == 0)
@@ -825,6 +883,10 @@ static int shm_procs(struct shm_ctx *c)
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
+		if (shm_stopped(c)) {
+			rc = 1;
+			break;
+		}
 		pid = (pid_t)atoi(de->d_name);
 		if (pid == getpid() || ns_maps_open(NULL, pid, &maps) < 0)
 			continue;
@@ -890,6 +952,10 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 		rc = 0;
 	}
 	for (int i = 0; i < plan->nprocs && res->stop == NS_SO_DONE; i++) {
+		if (ns_throttle_stopped(&pi.thr)) {
+			res->stop = NS_SO_STOP_SIGNAL;
+			break;
+		}
 		pi.proc = &plan->procs[i];
 		rc = pagein_proc(&pi);
 		if (rc == -ESRCH) {
@@ -901,7 +967,40 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 		rc = 0;
 	}
 out:
+	/* a stop request that arrived where nothing was left to gate (the last file, the last
+	 * process, or a blocking call it interrupted) is still a stop: the caller must not
+	 * swap off as if it were done */
+	if (rc == 0 && res->stop == NS_SO_DONE && ns_throttle_stopped(&pi.thr))
+		res->stop = NS_SO_STOP_SIGNAL;
 	res->duration = ns_now() - pi.t0;
 	free(pi.buf);
 	return rc;
+}
+
+int ns_so_lock(const char *area, int *fd, pid_t *holder, char *errmsg, size_t len)
+{
+	char name[64];
+	struct stat st;
+
+	*fd = -1;
+	if (holder)
+		*holder = 0;
+	if (stat(area, &st) < 0) {
+		int err = errno;
+
+		if (errmsg && len)
+			snprintf(errmsg, len, "%s: %s", area, strerror(err));
+		return -err;
+	}
+	if (S_ISBLK(st.st_mode))
+		snprintf(name, sizeof(name), "swapoff-dev-%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	else
+		snprintf(name, sizeof(name), "swapoff-file-%llx-%llu", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+	return ns_runlock_take(name, fd, holder, errmsg, len);
+}
+
+void ns_so_unlock(int fd)
+{
+	ns_runlock_release(fd);
 }

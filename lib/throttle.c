@@ -23,6 +23,7 @@ int ns_throttle_init(struct ns_throttle *t, const char *root, uint64_t rate, dou
 	t->max_psi = max_psi;
 	t->grace = grace;
 	t->stop = stop;
+	t->stop_at = 1;
 	t->tokens = 0;
 	t->t_tokens = ns_now();
 	t->psi_since = 0;
@@ -33,7 +34,7 @@ int ns_throttle_init(struct ns_throttle *t, const char *root, uint64_t rate, dou
 
 bool ns_throttle_stopped(const struct ns_throttle *t)
 {
-	return t->stop && *t->stop;
+	return t->stop && *t->stop >= t->stop_at;
 }
 
 void ns_throttle_nap(const struct ns_throttle *t, double seconds)

@@ -11,7 +11,9 @@ struct ns_throttle {
 	const char *root;
 	uint64_t rate; /* bytes per second, 0 = unlimited */
 	double max_psi, grace;
-	volatile sig_atomic_t *stop;
+	volatile sig_atomic_t *stop; /* counts stop requests (a signal handler increments it) */
+	sig_atomic_t stop_at;	     /* stopped once *stop reaches this: 1 (init); the migration
+				      * engine's rollback sets 2, so only a second request ends it */
 	double tokens, t_tokens, psi_since;
 	double psi_ok_at; /* when PSI was last read and found fine */
 	int psi_err;	  /* why the last reading failed (-errno), 0 when it did not */

@@ -4,6 +4,10 @@
  *   shmseg check-sysv SHMID SEED    "ok" (exit 0) when every word is as written, else exit 1
  *   shmseg check-file PATH SEED
  *   shmseg rm SHMID
+ *   shmseg flip DIR N               as a hostile user would: N names DIR/fI that are a regular
+ *                                   file one moment and a FIFO the next (renameat2 exchanging
+ *                                   each with DIR/xI), for ever; a reader that checks the
+ *                                   type by name and then opens the name meets a FIFO
  * The pattern is a function of the word's index and the seed, so a page that came back from
  * the wrong place, or as zeros, is caught. */
 #include <errno.h>
@@ -102,9 +106,31 @@ int main(int argc, char **argv)
 			die("mmap");
 		return check(p, (size_t)st.st_size, strtoull(argv[3], NULL, 10));
 	}
+	if (argc == 4 && strcmp(argv[1], "flip") == 0) {
+		int n = atoi(argv[3]);
+		char a[4096], b[4096];
+
+		for (int i = 0; i < n; i++) {
+			int fd;
+
+			snprintf(a, sizeof(a), "%s/f%d", argv[2], i);
+			snprintf(b, sizeof(b), "%s/x%d", argv[2], i);
+			fd = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (fd < 0 || write(fd, "data", 4) != 4 || mkfifo(b, 0644) < 0)
+				die(a);
+			close(fd);
+		}
+		for (;;)
+			for (int i = 0; i < n; i++) {
+				snprintf(a, sizeof(a), "%s/f%d", argv[2], i);
+				snprintf(b, sizeof(b), "%s/x%d", argv[2], i);
+				if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) < 0)
+					die("renameat2");
+			}
+	}
 	if (argc == 3 && strcmp(argv[1], "rm") == 0)
 		return shmctl(atoi(argv[2]), IPC_RMID, NULL) < 0 ? 2 : 0;
 	fprintf(stderr, "usage: shmseg sysv MIB SEED | file PATH MIB SEED | check-sysv SHMID SEED | "
-			"check-file PATH SEED | rm SHMID\n");
+			"check-file PATH SEED | rm SHMID | flip DIR N\n");
 	return 2;
 }

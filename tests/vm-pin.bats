@@ -336,6 +336,6 @@ JSON
 	for c in vm-pin numa-migrate; do
 		run --separate-stderr "$NS_BIN/$c" --plan "$BATS_TEST_TMPDIR/dom.json"
 		assert_failure 1
-		assert_equal "$stderr" "$c: $BATS_TEST_TMPDIR/dom.json: step 1: domain no-such-domain-here has no QEMU process on this host now: the plan is stale"
+		assert_equal "$stderr" "$c: $BATS_TEST_TMPDIR/dom.json: step 1: domain no-such-domain-here has no QEMU process here (no /run/libvirt/qemu/no-such-domain-here.pid): the plan is stale"
 	done
 }

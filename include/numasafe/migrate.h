@@ -32,9 +32,15 @@ struct ns_mig_opts {
 	const struct ns_amount *reserve; /* NULL: default per node */
 	double max_psi;	      /* memory some avg10 (%) that pauses; <= 0: PSI not watched */
 	double psi_grace;     /* seconds above max_psi before it counts as pressure */
-	bool rollback;	      /* on pressure: move back what this run moved */
+	bool rollback;	      /* on pressure (headroom, PSI, ENOMEM): move back what this run
+			       * moved; false: stop where it is (--on-pressure stop) */
 	bool all_shared;      /* MPOL_MF_MOVE_ALL */
-	volatile sig_atomic_t *stop; /* set asynchronously (signal): stop at the next chunk */
+	/* Stop requests, counted: the caller's signal handler increments *stop (with every
+	 * signal blocked while it runs). 1: stop moving at the next chunk boundary and roll back
+	 * what this run moved, whatever rollback says (only pressure obeys it); 2, during a
+	 * rollback: stop the rollback at its next chunk boundary, and count what is left on the
+	 * targets (rollback_stopped). NULL: no stop requests. */
+	volatile sig_atomic_t *stop;
 	void (*progress)(void *arg, const struct ns_mig_progress *p);
 	void *progress_arg;
 	/* a preflight of the same process and options just made: ns_mig_run takes the totals
@@ -69,8 +75,9 @@ enum ns_mig_stop {
 	NS_MIG_DONE = 0,
 	NS_MIG_STOP_HEADROOM, /* a target's headroom ran out */
 	NS_MIG_STOP_PSI,      /* memory pressure above --max-psi past the grace */
-	NS_MIG_STOP_ENOMEM,   /* move_pages failed whole with ENOMEM */
-	NS_MIG_STOP_SIGNAL,   /* *opts->stop was set */
+	NS_MIG_STOP_ENOMEM,   /* move_pages failed with ENOMEM (the target could not allocate),
+			       * or the rollback record could not grow */
+	NS_MIG_STOP_SIGNAL,   /* a stop request (*opts->stop): always rolled back */
 	NS_MIG_STOP_EXITED,   /* the process went away */
 };
 const char *ns_mig_stop_str(enum ns_mig_stop s);
@@ -82,6 +89,26 @@ struct ns_mig_progress {
 	bool rolling_back;
 };
 
+/* Why bytes this run moved did not come back in its rollback. */
+enum ns_mig_unback {
+	NS_MIG_UNBACK_BUSY,	   /* could not be isolated (-EBUSY, or not tried), also on the last try */
+	NS_MIG_UNBACK_NOMEM,	   /* its original node could not take it (-ENOMEM) */
+	NS_MIG_UNBACK_SHARED,	   /* mapped by another process now, and no CAP_SYS_NICE (-EACCES) */
+	NS_MIG_UNBACK_NOT_PRESENT, /* no longer in memory (-ENOENT): swapped out or freed meanwhile */
+	NS_MIG_UNBACK_UNMAPPED,	   /* the process unmapped it meanwhile (-EFAULT) */
+	NS_MIG_UNBACK_EXITED,	   /* the process exited during the rollback */
+	NS_MIG_UNBACK_STOPPED,	   /* a second stop request ended the rollback before it came back */
+	NS_MIG_UNBACK_OTHER,	   /* any other status */
+	NS_MIG_UNBACK_COUNT
+};
+/* "busy", "nomem", "shared", "not_present", "unmapped", "exited", "stopped", "other". */
+const char *ns_mig_unback_name(enum ns_mig_unback r);
+
+/* How a run ended, for the exit code: stop DONE: done (0). EXITED: failed (1). Rolled back
+ * with rollback_complete: nothing changed, retry later (4). Otherwise stopped partway (5):
+ * stopped by pressure without rollback (opts->rollback false), or a rollback that a second
+ * stop request ended (rollback_stopped) or that left bytes on the targets (rollback_unback
+ * says why); moved_total and the rollback fields say exactly where things are. */
 struct ns_mig_result {
 	enum ns_mig_stop stop;
 	uint64_t moved[NS_KIND_COUNT]; /* bytes that arrived on a target */
@@ -96,8 +123,17 @@ struct ns_mig_result {
 	uint64_t move_ns; /* time spent inside move_pages moving (not asking), summed over jobs */
 	unsigned jobs;	  /* move_pages calls that were in flight at once */
 	double duration;
-	bool rolled_back;
-	uint64_t rollback_pages, rollback_bytes, rollback_failed; /* units not back home */
+	/* The rollback. Every byte moved is either back or not back with a reason:
+	 * rollback_bytes + rollback_failed_bytes == moved_total, and rollback_failed_bytes is the
+	 * sum of rollback_unback[]. Checked page by page after the rollback (a THP the kernel
+	 * split since is checked per base page), so pages whose status the kernel left unwritten
+	 * are counted where they are. */
+	bool rolled_back;	 /* a rollback ran */
+	bool rollback_stopped;	 /* a second stop request ended it partway */
+	bool rollback_complete;	 /* every byte moved is back on its original node */
+	uint64_t rollback_bytes, rollback_pages;	  /* back (pages: base pages) */
+	uint64_t rollback_failed_bytes, rollback_failed; /* not back (failed: base pages) */
+	uint64_t rollback_unback[NS_MIG_UNBACK_COUNT];	  /* bytes not back, by reason */
 };
 
 /* Chunk sizing (the arithmetic alone, for tests). The per-page cost of a move swings: with
@@ -125,9 +161,11 @@ int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan 
  * not start or failed (-ESRCH: process gone; -EACCES: a target outside its cpuset). */
 int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res);
 
-/* One numa-migrate per target process: an exclusive lock in dir (NULL: /run/numasafe).
- * -EBUSY with *holder set when another process holds it. */
-int ns_mig_lock(const char *dir, pid_t target, int *fd, pid_t *holder);
+/* One move per target process at a time: the lock NS_RUNDIR/migrate-PID.lock (see
+ * ns_runlock_take in numasafe/file.h, whose errors it returns). -EBUSY with *holder set (0 if
+ * unknown) when another process holds it: busy, retry later. A dry run changes nothing and
+ * takes no lock. */
+int ns_mig_lock(pid_t target, int *fd, pid_t *holder, char *errmsg, size_t len);
 void ns_mig_unlock(int fd);
 
 #endif

@@ -20,6 +20,7 @@ enum ns_exit {
 #include <sys/types.h>
 
 #include "caps.h"
+#include "file.h"
 #include "headroom.h"
 #include "locality.h"
 #include "migrate.h"
@@ -33,11 +34,6 @@ enum ns_exit {
 /* Hush libnuma (it prints to stderr from numa_error/numa_warn otherwise) and report whether
  * the kernel has NUMA syscalls: 0, or -ENOSYS. */
 int ns_numa_init(void);
-/* Replace path with len bytes of data atomically: written to a new file made with mkstemp in
- * path's directory, synced, then renamed over path; a reader sees the old file or the new one.
- * An existing regular file's mode is kept, else mode_if_new. A symlink at path is replaced,
- * never followed. -errno. */
-int ns_file_replace(const char *path, const void *data, size_t len, mode_t mode_if_new);
 /* The last error libnuma reported through its hooks (0 when none); clears it. */
 int ns_numa_last_error(void);
 

@@ -179,17 +179,23 @@ struct ns_plan_exec_step {
 	uint64_t bytes;
 	int temporary; /* 1: parking leg of a cycle break; the VM's own step follows later */
 };
-/* Parse a plan file; *steps (free() it) in execution order. -EINVAL with errmsg on a bad
- * schema or version, -errno when the file cannot be read, -ENOMEM. */
+/* Parse a plan file; *steps (free() it) in execution order. The file must be a regular file
+ * (opened without following a symlink or waiting on a FIFO: numasafe/file.h) of at most
+ * NS_PLAN_MAX_BYTES, hold exactly one JSON object (nothing but white space after it), and every
+ * field must be present, of its type and in range (json-c's silent clamping of huge integers
+ * is refused, as is a NUL or control character in a VM name); start_time must be positive.
+ * errmsg names the file and the first problem, on one line. -EINVAL on a bad file, schema or
+ * version; -ELOOP (symlink), -EISDIR, -EFBIG, or -errno when the file cannot be read; -ENOMEM. */
+#define NS_PLAN_MAX_BYTES (64 << 20)
 int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, char *errmsg,
 		 size_t len);
 
-/* Is the step's VM still the one the plan was made for? For a bare process: the pid exists,
- * its start time is the plan's and it is a VM of the plan's name (vm filled). For a domain:
- * its pid file under root names a VM (vm filled; a restart is the same domain); -EOPNOTSUPP
- * when it has no local process (libvirt alone acts on it). -ESTALE with errmsg when not. */
-struct ns_vm;
-int ns_plan_step_verify(const char *root, const struct ns_plan_exec_step *s, struct ns_vm *vm, char *errmsg,
-			size_t len);
+/* Is the step's process still the VM the plan was made for? Its start time must equal the
+ * step's (so a reused pid is not taken for the VM), and for a domain the pid file under root
+ * must name the step's pid; for a bare process, its QEMU -name (as VM discovery reports it,
+ * "pid N" without one) or its comm must equal the step's VM name. 0 when it is; -ESTALE
+ * when not, or when the process is gone or is no VM, with errmsg saying what is there now
+ * (no file or step prefix); -EINVAL when the step has no start time. */
+int ns_plan_step_verify(const char *root, const struct ns_plan_exec_step *s, char *errmsg, size_t len);
 
 #endif

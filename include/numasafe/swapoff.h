@@ -21,7 +21,9 @@ struct ns_so_opts {
 			     * flight; counted against memory and the rate when asked. 0 = off */
 	const pid_t *pids; /* only these processes (NULL: every process) */
 	int npids;
-	volatile sig_atomic_t *stop;
+	volatile sig_atomic_t *stop; /* stop requests (a signal handler increments it): stop at
+				      * the next batch or file; ns_so_pagein reports NS_SO_STOP_SIGNAL
+				      * for a request made at any time during the run */
 	void (*progress)(void *arg, uint64_t done, uint64_t total, double elapsed);
 	void *progress_arg;
 };
@@ -63,7 +65,7 @@ enum ns_so_stop {
 	NS_SO_DONE = 0,
 	NS_SO_STOP_MEMORY, /* MemAvailable fell to the reserve, or could not be read (ns_error_detail) */
 	NS_SO_STOP_PSI,
-	NS_SO_STOP_SIGNAL,
+	NS_SO_STOP_SIGNAL, /* a stop request (*opts->stop): what came back stays in, the area stays on */
 };
 const char *ns_so_stop_str(enum ns_so_stop s);
 
@@ -92,5 +94,14 @@ void ns_so_plan_free(struct ns_so_plan *plan);
  * then process by process through /proc/PID/mem, runs read in swap-offset order. shmem pages
  * are found by mincore, which cannot tell the swap area: shmem on other areas comes back too. */
 int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_so_result *res);
+
+/* One fast-swapoff per swap area at a time: the lock NS_RUNDIR/swapoff-ID.lock (see
+ * ns_runlock_take in numasafe/file.h, whose errors it returns), where ID names the area
+ * itself: a block device by its device number, a swap file by its file system and inode, so
+ * every path to the same area takes the same lock. -EBUSY with *holder set (0 if unknown)
+ * when another process holds it: busy, retry later; -errno when area cannot be stat()ed.
+ * Take it before the preflight and hold it through swapoff(2); a dry run takes none. */
+int ns_so_lock(const char *area, int *fd, pid_t *holder, char *errmsg, size_t len);
+void ns_so_unlock(int fd);
 
 #endif

@@ -18,6 +18,18 @@ teardown() {
 }
 
 
+# MiB of a process's memory on a node, as numastat (numactl's tool, not ours) counts it.
+numastat_mib() { numastat -p "$1" | awk -v c=$(($2 + 2)) '/^Total/ {print $c}'; }
+
+# The --json result's rollback account adds up: every byte moved is back or not back, and the
+# document is valid against the schemas (signal tests run the command itself, not tests/bin).
+assert_account() { # FILE
+	jq -e '.result.rollback.bytes + .result.rollback.failed_bytes == .result.moved_total
+		and ([.result.rollback.not_back[]] | add) == .result.rollback.failed_bytes' "$1" ||
+		fail "account does not add up: $(cat "$1")"
+	assert_json_schema "$1"
+}
+
 @test "lab: move node 0 -> last node: all of it arrives, data intact, no OOM" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 200M
@@ -113,28 +125,31 @@ teardown() {
 	assert_no_oom
 }
 
-@test "lab: --reserve 18446744073709551615 (or 16383.99999999P) refuses, dry run and real; it wrapped into safe" {
+@test "lab: --reserve 18446744073709551615 (or 16383.99999999P) is a usage error, dry run and real; it wrapped into safe" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 64M
 	run --separate-stderr "$NS_BIN/numa-migrate" -n --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	assert_line --partial "verdict:    safe"
 	for r in 18446744073709551615 16383.99999999P; do
-		run --separate-stderr "$NS_BIN/numa-migrate" -n --reserve "$r" --to "$LAST" "$STANDIN_PID"
-		[ "$status" -eq 4 ] || fail "-n --reserve $r: exit $status, want 4 ($output / $stderr)"
-		assert_line --partial "verdict:    unsafe"
-		run --separate-stderr "$NS_BIN/numa-migrate" --reserve "$r" --to "$LAST" "$STANDIN_PID"
-		[ "$status" -eq 4 ] || fail "--reserve $r: exit $status, want 4 ($stderr)"
-		[[ "$stderr" == *"refused: "*" to move, node $LAST has 0 of headroom: short by "* ]] || fail "stderr: $stderr"
+		for n in -n ""; do
+			run --separate-stderr "$NS_BIN/numa-migrate" $n --reserve "$r" --to "$LAST" "$STANDIN_PID"
+			[ "$status" -eq 2 ] || fail "$n --reserve $r: exit $status, want 2 ($output / $stderr)"
+			[[ "${stderr_lines[0]}" == "numa-migrate: --reserve: '$r' is "* ]] || fail "stderr: $stderr"
+		done
 		# nothing moved, by the kernel's own account
 		assert_anon_on "$STANDIN_PID" 0 99
 	done
+	# the largest reserve the host allows leaves no headroom: refused, not safe
+	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 100% --to "$LAST" "$STANDIN_PID"
+	[ "$status" -eq 4 ] || fail "--reserve 100%: exit $status, want 4 ($stderr)"
+	[[ "$stderr" == *"refused: "*" to move, node $LAST has 0 of headroom: short by "* ]] || fail "stderr: $stderr"
 	run --separate-stderr "$NS_BIN/numa-plan" check --reserve 18446744073709551615 --to "$LAST" "$STANDIN_PID"
-	[ "$status" -eq 4 ] || fail "check: exit $status, want 4 ($stderr)"
+	[ "$status" -eq 2 ] || fail "check: exit $status, want 2 ($stderr)"
+	assert_anon_on "$STANDIN_PID" 0 99
 	standin_verify
 	assert_no_oom
 }
-
 @test "lab: pressure mid-way: a neighbour fills the target -> rollback, exit 4, data intact" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 200M
@@ -152,6 +167,7 @@ teardown() {
 		and .outcome == "rolled_back" and .stop == "headroom" and .rollback.done and .rollback.complete
 		and .rollback.failed == 0 and .moved_total > 0 and .rollback.bytes == .moved_total)' "$BATS_TEST_TMPDIR/out" ||
 		fail "result: $(cat "$BATS_TEST_TMPDIR/out")"
+	assert_account "$BATS_TEST_TMPDIR/out"
 	grep -q "stopped: target headroom ran out; moved pages were put back" "$BATS_TEST_TMPDIR/err"
 	assert_anon_on "$STANDIN_PID" 0 99
 	standin_verify
@@ -170,21 +186,135 @@ teardown() {
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 }
 
-@test "lab: SIGINT mid-run rolls the move back: exit 4, summary, memory where it was" {
+@test "lab: SIGTERM mid-move rolls it back: exit 4, numastat shows the original placement, data intact" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 200M
-	"$NS_BIN/numa-migrate" --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	before=$(numastat_mib "$STANDIN_PID" "$LAST")
+	"$NS_REAL_BIN/numa-migrate" --json --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
 	sleep 2
-	kill -INT "$mig"
+	kill -TERM "$mig"
 	rc=0
 	wait "$mig" || rc=$?
 	[ "$rc" -eq 4 ] || fail "exit $rc, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
-	grep -q '^stopped: moved ' "$BATS_TEST_TMPDIR/out"
-	grep -q '^rollback: .* back on their original nodes' "$BATS_TEST_TMPDIR/out"
+	jq -e '.reason == "signal" and .result.stop == "signal" and .result.rollback.done and .result.rollback.complete
+		and (.result.rollback.stopped | not) and .result.moved_total > 0
+		and .result.rollback.bytes == .result.moved_total' "$BATS_TEST_TMPDIR/out" || fail "$(cat "$BATS_TEST_TMPDIR/out")"
+	assert_account "$BATS_TEST_TMPDIR/out"
 	grep -q "stopped: interrupted; moved pages were put back" "$BATS_TEST_TMPDIR/err"
+	after=$(numastat_mib "$STANDIN_PID" "$LAST")
+	awk -v a="$after" -v b="$before" 'BEGIN {exit !(a - b < 1)}' ||
+		fail "numastat: $after MiB on node $LAST after the rollback, $before before"
 	assert_anon_on "$STANDIN_PID" 0 99
 	standin_verify
+	assert_no_oom
+}
+
+@test "lab: a second SIGTERM stops the rollback where it is: exit 5, and the account matches numastat" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M
+	before=$(numastat_mib "$STANDIN_PID" "$LAST")
+	"$NS_REAL_BIN/numa-migrate" --json --reserve 64M --rate 10M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	mig=$!
+	# ~30 MiB moved; the rollback, paced at the same rate, needs ~3 s: stop it early
+	sleep 3
+	kill -TERM "$mig"
+	sleep 0.5
+	kill -TERM "$mig"
+	rc=0
+	wait "$mig" || rc=$?
+	[ "$rc" -eq 5 ] || fail "exit $rc, want 5: $(cat "$BATS_TEST_TMPDIR/err")"
+	jq -e '.reason == "signal" and .result.stop == "signal" and .result.rollback.done and .result.rollback.stopped
+		and (.result.rollback.complete | not) and .result.rollback.bytes > 0
+		and .result.rollback.not_back.stopped > 0' "$BATS_TEST_TMPDIR/out" || fail "$(cat "$BATS_TEST_TMPDIR/out")"
+	assert_account "$BATS_TEST_TMPDIR/out"
+	grep -q "stopped: interrupted; the rollback was stopped: .* not back (see the result); run the same command again" "$BATS_TEST_TMPDIR/err"
+	# what the result says is still on the target is what numastat sees there
+	left=$(jq '.result.rollback.failed_bytes / 1048576' "$BATS_TEST_TMPDIR/out")
+	after=$(numastat_mib "$STANDIN_PID" "$LAST")
+	echo "# moved $(jq '.result.moved_total / 1048576' "$BATS_TEST_TMPDIR/out") MiB, $left MiB left on node $LAST; numastat: $after MiB there ($before before)" >&3
+	awk -v a="$after" -v b="$before" -v l="$left" 'BEGIN {d = a - b - l; exit !(d < 1 && d > -1)}' ||
+		fail "numastat: $after MiB on node $LAST ($before before), the result says $left MiB"
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: an unsafe /run/numasafe is refused: symlink, writable by others, not root's; nothing written" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 32M
+	rm -rf /run/numasafe
+	mkdir -m 0777 "$BATS_TEST_TMPDIR/elsewhere"
+	ln -s "$BATS_TEST_TMPDIR/elsewhere" /run/numasafe
+	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 16M --to "$LAST" "$STANDIN_PID"
+	rm /run/numasafe
+	assert_failure 1
+	assert_equal "$stderr" "numa-migrate: lock for pid $STANDIN_PID: /run/numasafe: is a symbolic link; refusing to keep lock files there"
+	assert_equal "$(ls -A "$BATS_TEST_TMPDIR/elsewhere")" ""
+	mkdir -m 0777 /run/numasafe
+	chmod 0777 /run/numasafe
+	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 16M --to "$LAST" "$STANDIN_PID"
+	assert_failure 1
+	assert_equal "$stderr" "numa-migrate: lock for pid $STANDIN_PID: /run/numasafe: writable by others (mode 0777); refusing to keep lock files there"
+	chmod 0755 /run/numasafe
+	chown 65534 /run/numasafe
+	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 16M --to "$LAST" "$STANDIN_PID"
+	assert_failure 1
+	assert_equal "$stderr" "numa-migrate: lock for pid $STANDIN_PID: /run/numasafe: owned by uid 65534, not root; refusing to keep lock files there"
+	assert_equal "$(ls -A /run/numasafe)" ""
+	assert_anon_on "$STANDIN_PID" 0 99
+	# put right, and made when missing: root's, 0755
+	rm -rf /run/numasafe
+	run "$NS_BIN/numa-migrate" -q --reserve 16M --to "$LAST" "$STANDIN_PID"
+	assert_success
+	assert_equal "$(stat -c '%U %a' /run/numasafe)" "root 755"
+	assert_anon_on "$STANDIN_PID" "$LAST" 99
+	standin_verify
+}
+
+@test "lab: THPs split after they arrived all come back in a rollback, and are counted" {
+	thp=/sys/kernel/mm/transparent_hugepage/enabled
+	[ -w "$thp" ] || ns_skip "needs THP"
+	echo madvise >"$thp"
+	[ -w /sys/kernel/debug/split_huge_pages ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+	[ -w /sys/kernel/debug/split_huge_pages ] || ns_skip "needs debugfs split_huge_pages"
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 200M --thp
+	range=
+	while read -r r _; do
+		if (((16#${r#*-}) - (16#${r%-*}) >= 200 * 1048576)); then
+			range=0x${r%-*},0x${r#*-}
+			break
+		fi
+	done <"/proc/$STANDIN_PID/maps"
+	[ -n "$range" ] || fail "no 200 MiB mapping in the stand-in"
+	before=$(numastat_mib "$STANDIN_PID" "$LAST")
+	room=$(($(node_headroom "$LAST" 64M) / 1048576))
+	"$NS_REAL_BIN/numa-migrate" --json --reserve 64M --rate 16M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	mig=$!
+	# meanwhile every THP of the stand-in is split, those already moved among them: moving a
+	# split THP's head back moves one base page of 512
+	(for _ in $(seq 1 40); do
+		sleep 0.25
+		echo "$STANDIN_PID,$range" >/sys/kernel/debug/split_huge_pages 2>/dev/null || true
+	done) &
+	splitter=$!
+	# and a neighbour takes the target's room: the move stops and rolls back
+	sleep 1.5
+	hog_start "$LAST" $((room - 100))
+	rc=0
+	wait "$mig" || rc=$?
+	kill "$splitter" 2>/dev/null || true
+	wait "$splitter" 2>/dev/null || true
+	[ "$rc" -eq 4 ] || fail "exit $rc, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
+	after=$(numastat_mib "$STANDIN_PID" "$LAST")
+	echo "# moved $(jq '.result.moved_total / 1048576' "$BATS_TEST_TMPDIR/out") MiB ($(jq .result.thp_moved "$BATS_TEST_TMPDIR/out") THP, $(jq .result.thp_still_huge "$BATS_TEST_TMPDIR/out") still huge); numastat on node $LAST: $before MiB before, $after after the rollback" >&3
+	awk -v a="$after" -v b="$before" 'BEGIN {exit !(a - b < 1)}' ||
+		fail "numastat: $after MiB on node $LAST after the rollback, $before before"
+	jq -e '.result.rollback.done and .result.rollback.complete and .result.moved_total > 0
+		and .result.thp_moved > 0' "$BATS_TEST_TMPDIR/out" || fail "$(cat "$BATS_TEST_TMPDIR/out")"
+	assert_account "$BATS_TEST_TMPDIR/out"
+	standin_verify
+	assert_no_oom
 }
 
 @test "lab: the process exiting mid-run: clear message, exit 1" {

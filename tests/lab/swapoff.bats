@@ -236,3 +236,124 @@ evict() {
 	rm -rf /dev/shm/nstest
 	assert_no_oom
 }
+
+# fast-swapoff's pid once it has DIR open (its shmem walk is inside it).
+walking() { # PID DIR
+	local i
+	for i in $(seq 1 600); do
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -q " -> $2\$" && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "lab: a user flipping FIFOs and files in /dev/shm never stalls the shmem walk; the area goes off" {
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	swapped_standin 32M 1
+	mkdir /dev/shm/nstest
+	chown nobody /dev/shm/nstest
+	# few names, so each flips often: a walk that checks a name's type and then opens it
+	# meets a FIFO where it saw a file, and waits in open for ever
+	setpriv --reuid nobody --regid nogroup --clear-groups "$NS_HELPERS/shmseg" flip /dev/shm/nstest 4 3>&- &
+	PIDS+=($!)
+	for _ in $(seq 1 100); do [ -p /dev/shm/nstest/x3 ] || [ -p /dev/shm/nstest/f3 ] && break; sleep 0.1; done
+	for i in 1 2 3 4 5; do
+		# (SIGTERM alone did not end the old code: it went on to the next FIFO)
+		run --separate-stderr timeout -k 10 120 "$NS_BIN/fast-swapoff" --no-swapoff /dev/vda
+		[ "$status" -ne 124 ] && [ "$status" -ne 137 ] || fail "fast-swapoff hung in walk $i (killed after 120 s)"
+		assert_success
+	done
+	run --separate-stderr timeout -k 10 120 "$NS_BIN/fast-swapoff" /dev/vda
+	[ "$status" -ne 124 ] && [ "$status" -ne 137 ] || fail "fast-swapoff hung (killed after 120 s)"
+	assert_success
+	inactive /dev/vda
+	assert_equal "$(swapped_kb "${PIDS[0]}")" 0
+	standin_verify "${PIDS[0]}"
+	assert_no_oom
+}
+
+@test "lab: SIGTERM during the shmem walk stops it: exit 5, the area stays on" {
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	# nothing in process memory to read back: the walk is the whole run, so nothing after
+	# it would have noticed the signal (the old code then swapped off and exited 0)
+	standin_start --size 16M
+	mkdir /dev/shm/nstest
+	# enough files that the walk takes a while
+	/usr/bin/python3 -c 'import sys
+for i in range(40000): open("/dev/shm/nstest/%d" % i, "w").close()'
+	"$NS_BIN/fast-swapoff" /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	so=$!
+	walking "$so" /dev/shm/nstest || fail "never saw the walk: $(cat "$BATS_TEST_TMPDIR/err")"
+	kill -TERM "$so"
+	rc=0
+	wait "$so" || rc=$?
+	[ "$rc" -eq 5 ] || fail "exit $rc, want 5: $(cat "$BATS_TEST_TMPDIR/err")"
+	grep -q "stopped: interrupted; the area stays on, what came back .*stays in" "$BATS_TEST_TMPDIR/err"
+	active /dev/vda
+	standin_verify
+}
+
+@test "lab: one fast-swapoff per area: a second run meanwhile is busy (exit 4, names the first); the first finishes" {
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	swapped_standin 64M 1
+	"$NS_BIN/fast-swapoff" --rate 8M /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	first=$!
+	lock=/run/numasafe/swapoff-dev-$(stat -c '%Hr:%Lr' /dev/vda).lock
+	for _ in $(seq 1 300); do [ -e "$lock" ] && ! flock -n "$lock" true && break; sleep 0.1; done
+	run --separate-stderr "$NS_BIN/fast-swapoff" /dev/vda
+	assert_failure 4
+	assert_equal "$stderr" "fast-swapoff: /dev/vda: another fast-swapoff (pid $first) is working on this area; try again when it is done"
+	# the same area by another name is the same lock
+	ln -s /dev/vda "$BATS_TEST_TMPDIR/alias"
+	run --separate-stderr "$NS_BIN/fast-swapoff" "$BATS_TEST_TMPDIR/alias"
+	assert_failure 4
+	# a dry run takes no lock
+	run "$NS_BIN/fast-swapoff" -n /dev/vda
+	assert_success
+	rc=0
+	wait "$first" || rc=$?
+	[ "$rc" -eq 0 ] || fail "first run: exit $rc: $(cat "$BATS_TEST_TMPDIR/err")"
+	inactive /dev/vda
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: pages read back but still counted in /proc/swaps: root pages in and swaps off, never told it lacks a capability" {
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	swapped_standin 48M 1
+	# the stand-in reads all of its memory back itself: the slots stay in the swap cache, so
+	# /proc/swaps still counts them, and its VmSwap may lag (folded in every 64 faults)
+	standin_verify
+	used=$(awk '$1 == "/dev/vda" {print $4}' /proc/swaps)
+	echo "# after the stand-in read itself back: /dev/vda Used $used kB, VmSwap $(swapped_kb "$STANDIN_PID") kB" >&3
+	[ "$used" -gt 0 ] || fail "nothing left counted in /proc/swaps"
+	run --separate-stderr "$NS_BIN/fast-swapoff" /dev/vda
+	assert_success
+	[[ "$stderr" != *CAP_SYS_ADMIN* ]] || fail "$stderr"
+	inactive /dev/vda
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: the area swapped off meanwhile by swapoff(8): said so, exit 0, not \"still on\"" {
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	swapped_standin 64M 1
+	"$NS_BIN/fast-swapoff" --rate 8M /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	so=$!
+	sleep 2
+	swapoff /dev/vda
+	rc=0
+	wait "$so" || rc=$?
+	[ "$rc" -eq 0 ] || fail "exit $rc: $(cat "$BATS_TEST_TMPDIR/err")"
+	grep -q "^fast-swapoff: warning: /dev/vda: was swapped off meanwhile by another program$" "$BATS_TEST_TMPDIR/err" ||
+		fail "stderr: $(cat "$BATS_TEST_TMPDIR/err")"
+	if grep -q "still on" "$BATS_TEST_TMPDIR/err"; then fail "said the area is still on"; fi
+	inactive /dev/vda
+	standin_verify
+}

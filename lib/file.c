@@ -1,0 +1,424 @@
+/* Safe handling of files a user could create or redirect (see numasafe/file.h): regular files
+ * opened without following links or blocking, atomic replacement for root's writes, and the
+ * run-time lock files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "file_int.h"
+#include "numasafe/file.h"
+
+static void say(char *errmsg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void say(char *errmsg, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!errmsg || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errmsg, len, fmt, ap);
+	va_end(ap);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Open the O_PATH descriptor's file for reading. Through /proc/self/fd it is the inode that
+ * was checked, whatever happened to the name since; without /proc the name is opened again
+ * (O_NOFOLLOW|O_NONBLOCK: no link followed, no FIFO waited on) and must be that inode. */
+static int reopen(int pfd, int dirfd, const char *name, int flags, const struct stat *want)
+{
+	char self[64];
+	struct stat st;
+	int fd;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, flags);
+	if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
+		fd = open(self, flags & ~O_NOATIME);
+	if (fd < 0 && errno == ENOENT) {
+		fd = openat(dirfd, name, flags | O_NOFOLLOW);
+		if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
+			fd = openat(dirfd, name, (flags & ~O_NOATIME) | O_NOFOLLOW);
+	}
+	if (fd < 0)
+		fd = -errno;
+	else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !same_file(&st, want)) {
+		close(fd);
+		fd = -EAGAIN; /* renamed or replaced under us: the caller may look again */
+	}
+	return fd;
+}
+
+int ns_file_open_regular(int dirfd, const char *name, int flags, struct stat *out)
+{
+	struct stat st;
+	int pfd, fd;
+
+	pfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &st) < 0) {
+		fd = -errno;
+		goto out;
+	}
+	if (S_ISLNK(st.st_mode))
+		fd = -ELOOP;
+	else if (S_ISDIR(st.st_mode))
+		fd = -EISDIR;
+	else if (!S_ISREG(st.st_mode))
+		fd = -EINVAL;
+	else
+		fd = reopen(pfd, dirfd, name, (flags & ~(O_CREAT | O_TRUNC | O_PATH)) | O_CLOEXEC | O_NONBLOCK, &st);
+	if (fd >= 0 && out)
+		*out = st;
+out:
+	close(pfd);
+	return fd;
+}
+
+int ns_file_read_all(const char *path, size_t max, char **buf, size_t *len)
+{
+	struct stat st;
+	size_t cap, off = 0;
+	char *b = NULL;
+	int fd, rc;
+
+	*buf = NULL;
+	*len = 0;
+	fd = ns_file_open_regular(AT_FDCWD, path, O_RDONLY, &st);
+	if (fd < 0)
+		return fd;
+	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
+		rc = -EFBIG;
+		goto out;
+	}
+	/* read one byte past the limit: a file that grows while it is read is caught too */
+	cap = (size_t)st.st_size + 1;
+	b = malloc(cap + 1);
+	if (!b) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (off == cap) {
+			size_t nc = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			char *nb;
+
+			if (nc <= cap) {
+				rc = -EFBIG;
+				goto out;
+			}
+			nb = realloc(b, nc + 1);
+			if (!nb) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			b = nb;
+			cap = nc;
+		}
+		n = read(fd, b + off, cap - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off > max) {
+		rc = -EFBIG;
+		goto out;
+	}
+	b[off] = '\0';
+	*buf = b;
+	*len = off;
+	b = NULL;
+	rc = 0;
+out:
+	free(b);
+	close(fd);
+	return rc;
+}
+
+/* The directory part of path ("." for a bare name) and the last component. */
+static int split_path(const char *path, char *dir, size_t dlen, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash) {
+		snprintf(dir, dlen, ".");
+		*base = path;
+	} else if (slash == path) {
+		snprintf(dir, dlen, "/");
+		*base = slash + 1;
+	} else {
+		if ((size_t)(slash - path) >= dlen)
+			return -ENAMETOOLONG;
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		*base = slash + 1;
+	}
+	return **base ? 0 : -EISDIR; /* "dir/" names no file */
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int ns_file_replace(const char *path, const void *data, size_t len, mode_t mode_if_new)
+{
+	char dir[4096], tmp[4096 + 64];
+	const char *base;
+	struct stat st;
+	mode_t mode = mode_if_new & 07777;
+	int fd = -1, dfd = -1, rc;
+
+	rc = split_path(path, dir, sizeof(dir), &base);
+	if (rc < 0)
+		return rc;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	/* what is there now, without following a link: only a regular file lends its mode */
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			rc = -EISDIR;
+			goto out;
+		}
+		if (S_ISREG(st.st_mode))
+			mode = st.st_mode & 07777;
+		else if (!S_ISLNK(st.st_mode)) {
+			rc = -EINVAL;
+			goto out;
+		}
+	} else if (errno != ENOENT) {
+		rc = -errno;
+		goto out;
+	}
+	/* mkstemp needs a path; it is opened O_EXCL, so nothing planted there is used */
+	if (snprintf(tmp, sizeof(tmp), "%s/.%.64s.XXXXXX", dir, base) >= (int)sizeof(tmp)) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = write_all(fd, data, len);
+	if (rc == 0 && fchmod(fd, mode) < 0)
+		rc = -errno;
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	fd = -1;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tmp);
+		goto out;
+	}
+	/* the rename itself is durable once the directory is */
+	if (fsync(dfd) < 0 && errno != EINVAL)
+		rc = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return rc;
+}
+
+/* ---- lock files ---- */
+
+static bool lock_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 64 || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == ':' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* The lock directory, created root-owned 0755 when missing; refused unless it is a real
+ * directory owned by root that only root may write to. Returns an O_DIRECTORY descriptor. */
+static int rundir_open(const char *dir, char *errmsg, size_t len)
+{
+	struct stat st, lst;
+	bool made = false;
+	int dfd = -1, rc;
+
+	if (mkdir(dir, 0755) == 0)
+		made = true;
+	else if (errno != EEXIST) {
+		rc = -errno;
+		say(errmsg, len, "%s: %s", dir, strerror(-rc));
+		goto out;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+		say(errmsg, len, "%s: %s; refusing to keep lock files there", dir,
+		    lstat(dir, &lst) == 0 && S_ISLNK(lst.st_mode) ? "is a symbolic link" : "is not a directory");
+		rc = -EPERM;
+		goto out;
+	}
+	if (dfd < 0 || fstat(dfd, &st) < 0) {
+		rc = -errno;
+		say(errmsg, len, "%s: %s", dir, strerror(-rc));
+		goto out;
+	}
+	/* mkdir's mode went through the umask */
+	if (made && (st.st_mode & 07777) != 0755 && fchmod(dfd, 0755) == 0)
+		st.st_mode = (st.st_mode & ~07777u) | 0755;
+	if (st.st_uid != 0) {
+		say(errmsg, len, "%s: owned by uid %u, not root; refusing to keep lock files there", dir,
+		    (unsigned)st.st_uid);
+		rc = -EPERM;
+		goto out;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		say(errmsg, len, "%s: writable by %s (mode %04o); refusing to keep lock files there", dir,
+		    st.st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st.st_mode & 07777));
+		rc = -EPERM;
+		goto out;
+	}
+	rc = dfd;
+	dfd = -1;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+/* The pid in a lock file held by someone else. The holder writes it right after taking the
+ * lock, so an empty file is read again for a moment. 0 when it cannot be read. */
+static pid_t lock_holder(int fd)
+{
+	char buf[32];
+
+	for (int i = 0; i < 20; i++) {
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		long v;
+		char *end;
+
+		if (n > 0) {
+			buf[n] = '\0';
+			v = strtol(buf, &end, 10);
+			if (end != buf && (*end == '\n' || *end == '\0') && v > 0 && v <= 0x3fffffff)
+				return (pid_t)v;
+			return 0;
+		}
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
+	return 0;
+}
+
+int ns_runlock_take_in(const char *dir, const char *name, int *fd, pid_t *holder, char *errmsg, size_t len)
+{
+	char file[96], buf[32];
+	struct stat st;
+	int dfd, f = -1, rc, n;
+
+	*fd = -1;
+	if (holder)
+		*holder = 0;
+	if (errmsg && len)
+		errmsg[0] = '\0';
+	if (!lock_name_ok(name)) {
+		say(errmsg, len, "'%s' is not a lock name", name);
+		return -EINVAL;
+	}
+	snprintf(file, sizeof(file), "%s.lock", name);
+	dfd = rundir_open(dir, errmsg, len);
+	if (dfd < 0)
+		return dfd;
+	f = openat(dfd, file, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (f < 0) {
+		rc = -errno;
+		say(errmsg, len, "%s/%s: %s", dir, file, rc == -ELOOP ? "is a symbolic link; refusing it" : strerror(-rc));
+		goto out;
+	}
+	if (fstat(f, &st) < 0) {
+		rc = -errno;
+		say(errmsg, len, "%s/%s: %s", dir, file, strerror(-rc));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
+		say(errmsg, len, "%s/%s: not a plain lock file of ours (type, owner or links); refusing it", dir, file);
+		rc = -EPERM;
+		goto out;
+	}
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		rc = -errno;
+		if (rc == -EWOULDBLOCK) {
+			if (holder)
+				*holder = lock_holder(f);
+			rc = -EBUSY;
+		} else
+			say(errmsg, len, "%s/%s: %s", dir, file, strerror(-rc));
+		goto out;
+	}
+	/* ours now: only now is the old holder's pid replaced */
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(f, 0) < 0 || pwrite(f, buf, (size_t)n, 0) != n) {
+		rc = errno ? -errno : -EIO;
+		say(errmsg, len, "%s/%s: %s", dir, file, strerror(-rc));
+		goto out;
+	}
+	*fd = f;
+	f = -1;
+	rc = 0;
+out:
+	if (f >= 0)
+		close(f);
+	close(dfd);
+	return rc;
+}
+
+int ns_runlock_take(const char *name, int *fd, pid_t *holder, char *errmsg, size_t len)
+{
+	return ns_runlock_take_in(NS_RUNDIR, name, fd, holder, errmsg, len);
+}
+
+void ns_runlock_release(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

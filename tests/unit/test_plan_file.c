@@ -1,0 +1,175 @@
+/* Unit tests: the plan reader's strictness (ns_plan_read) on files that are not plans or not
+ * quite plans, and a step's identity check against a fixture host (ns_plan_step_verify). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "numasafe/plan.h"
+#include "unit.h"
+
+#define HEAD "{\"version\":1,\"kind\":\"numasafe-rebalance\",\"steps\":["
+#define STEP_A "\"step\":1,\"vm\":\"a\",\"domain\":false,\"pid\":7,\"to\":0,\"temporary\":false"
+
+static char *file_with(const char *text, size_t len)
+{
+	static char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/ns-unit-plan.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/* The reader's verdict on text: rc, and errmsg (without the path prefix) when it fails. */
+static void expect(const char *text, int rc, const char *msg)
+{
+	struct ns_plan_exec_step *ex = NULL;
+	char err[512], want[600], *path = file_with(text, strlen(text));
+	int nr = 0;
+
+	assert_int_equal(ns_plan_read(path, &ex, &nr, err, sizeof(err)), rc);
+	if (rc == 0) {
+		assert_non_null(ex);
+		free(ex);
+	} else {
+		snprintf(want, sizeof(want), "%s: %s", path, msg);
+		assert_string_equal(err, want);
+		assert_null(strchr(err, '\n'));
+		assert_null(ex);
+	}
+	unlink(path);
+}
+
+static void t_whole_object(void **state)
+{
+	(void)state;
+	expect(HEAD "]}\n  \n", 0, NULL);
+	expect(HEAD "]} x", -EINVAL, "not valid JSON: unexpected text after the plan at line 1");
+	expect(HEAD "]}\n{}\n", -EINVAL, "not valid JSON: unexpected text after the plan at line 2");
+	expect(HEAD "]", -EINVAL, "not valid JSON: the text ends inside the plan");
+	expect("{\"version\":01,\"kind\":\"numasafe-rebalance\",\"steps\":[]}", -EINVAL,
+	       "not valid JSON: number expected at line 1");
+	expect(HEAD "],}", -EINVAL, "not valid JSON: unexpected character at line 1");
+	expect("", -EINVAL, "not valid JSON: the text ends inside the plan");
+}
+
+static void t_numbers(void **state)
+{
+	(void)state;
+	/* json-c clamps both to UINT64_MAX: neither may pass as that, or as anything */
+	expect("{\"version\":18446744073709551617,\"kind\":\"numasafe-rebalance\",\"steps\":[]}", -EINVAL,
+	       "\"version\" is out of range");
+	expect(HEAD "{" STEP_A ",\"start_time\":5,\"bytes\":18446744073709551616}]}", -EINVAL,
+	       "step 1: \"bytes\" is out of range");
+	expect(HEAD "{" STEP_A ",\"start_time\":5,\"bytes\":18446744073709551615}]}", -EINVAL,
+	       "step 1: \"bytes\" is out of range");
+	expect(HEAD "{" STEP_A ",\"start_time\":5,\"bytes\":18446744073709551614}]}", 0, NULL);
+	expect(HEAD "{" STEP_A ",\"start_time\":99999999999999999999999,\"bytes\":1}]}", -EINVAL,
+	       "step 1: \"start_time\" is out of range");
+	expect(HEAD "{" STEP_A ",\"start_time\":-99999999999999999999999,\"bytes\":1}]}", -EINVAL,
+	       "step 1: \"start_time\" is negative");
+	expect(HEAD "{" STEP_A ",\"start_time\":5,\"bytes\":1.0}]}", -EINVAL, "step 1: \"bytes\" is not an integer");
+	/* the pid-reuse guard is required and cannot be switched off */
+	expect(HEAD "{" STEP_A ",\"start_time\":0,\"bytes\":1}]}", -EINVAL,
+	       "step 1: \"start_time\" is not a process start time (must be positive)");
+	expect(HEAD "{" STEP_A ",\"bytes\":1}]}", -EINVAL, "step 1: \"start_time\" is missing");
+}
+
+static void t_names(void **state)
+{
+	(void)state;
+	expect(HEAD "{\"step\":1,\"vm\":\"std\\u0000in\",\"domain\":false,\"pid\":7,\"start_time\":5,\"to\":0,"
+		    "\"bytes\":1,\"temporary\":false}]}",
+	       -EINVAL, "step 1: \"vm\" contains a NUL or control character");
+	expect(HEAD "{\"step\":1,\"vm\":\"a\\nb\",\"domain\":false,\"pid\":7,\"start_time\":5,\"to\":0,"
+		    "\"bytes\":1,\"temporary\":false}]}",
+	       -EINVAL, "step 1: \"vm\" contains a NUL or control character");
+	expect(HEAD "{\"step\":1,\"vm\":\"\",\"domain\":false,\"pid\":7,\"start_time\":5,\"to\":0,"
+		    "\"bytes\":1,\"temporary\":false}]}",
+	       -EINVAL, "step 1: \"vm\" is empty");
+	expect("{\"version\":1,\"kind\":\"numasafe-rebalance\\u0000x\",\"steps\":[]}", -EINVAL,
+	       "\"kind\" is not \"numasafe-rebalance\"");
+}
+
+static void t_not_files(void **state)
+{
+	struct ns_plan_exec_step *ex;
+	char err[512], path[64];
+	int nr;
+
+	(void)state;
+	assert_int_equal(ns_plan_read("/dev/zero", &ex, &nr, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "/dev/zero: not a regular file");
+	snprintf(path, sizeof(path), "/tmp/ns-unit-fifo.%d", (int)getpid());
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(ns_plan_read(path, &ex, &nr, err, sizeof(err)), -EINVAL);
+	unlink(path);
+	/* 64 MiB and one byte, sparse */
+	{
+		char *p = file_with("{", 1);
+
+		assert_int_equal(truncate(p, NS_PLAN_MAX_BYTES + 1), 0);
+		assert_int_equal(ns_plan_read(p, &ex, &nr, err, sizeof(err)), -EFBIG);
+		assert_non_null(strstr(err, ": larger than 64 MiB, the limit for a plan file"));
+		unlink(p);
+	}
+}
+
+static struct ns_plan_exec_step step(const char *vm, int domain, pid_t pid, unsigned long long st)
+{
+	struct ns_plan_exec_step s;
+
+	memset(&s, 0, sizeof(s));
+	s.index = 1;
+	snprintf(s.vm, sizeof(s.vm), "%s", vm);
+	s.is_domain = domain;
+	s.pid = pid;
+	s.start_time = st;
+	return s;
+}
+
+static void verify(const struct ns_plan_exec_step s, int rc, const char *msg)
+{
+	char err[256];
+
+	assert_int_equal(ns_plan_step_verify(fixture("qemu1"), &s, err, sizeof(err)), rc);
+	if (msg)
+		assert_string_equal(err, msg);
+}
+
+/* qemu1: domain web1 is pid 100 (start 5000, -name guest=web1); pid 200 a QEMU without
+ * -name (start 6000); pid 300 bash (start 7000). */
+static void t_step_verify(void **state)
+{
+	(void)state;
+	verify(step("web1", 1, 100, 5000), 0, NULL);
+	verify(step("web1", 1, 100, 5001), -ESTALE, "pid 100 started at 5000, not 5001: another process has the pid now");
+	verify(step("web2", 1, 100, 5000), -ESTALE, "domain web2 has no QEMU process here (no /run/libvirt/qemu/web2.pid)");
+	verify(step("web1", 1, 200, 6000), -ESTALE, "domain web1 runs as pid 100 now, not 200");
+	/* a bare process: its -name, or its comm */
+	verify(step("web1", 0, 100, 5000), 0, NULL);
+	verify(step("qemu-system-x86", 0, 100, 5000), 0, NULL);
+	verify(step("web9", 0, 100, 5000), -ESTALE, "pid 100 is \"web1\" (qemu-system-x86) now, not \"web9\"");
+	verify(step("pid 200", 0, 200, 6000), 0, NULL);
+	verify(step("bash", 0, 300, 7000), -ESTALE, "pid 300 (bash) is not a VM now");
+	verify(step("gone", 0, 999, 1), -ESTALE, "gone (pid 999) is gone");
+	verify(step("web1", 0, 100, 0), -EINVAL, "the step names no process start time");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_whole_object),
+		cmocka_unit_test(t_numbers),
+		cmocka_unit_test(t_names),
+		cmocka_unit_test(t_not_files),
+		cmocka_unit_test(t_step_verify),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
