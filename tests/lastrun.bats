@@ -92,6 +92,8 @@ assert_record() {
 	assert_success
 	run "$NS_BIN/numa-plan" check --to 0 "$STANDIN_PID"
 	assert_success
+	run "$NS_BIN/numa-plan" metrics --sample 0
+	assert_success
 	[ ! -e "$STATE" ] || fail "written: $(ls -la "$STATE")"
 }
 
