@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nsc.h"
 #include "numasafe/state.h"
@@ -14,6 +15,10 @@ void nsc_last_run_record(struct nsc *c, int rc)
 	struct timespec now, mono;
 	int err;
 
+	/* the record is root's (the timers, cron): another user could not write it, and the
+	 * commands that change things need root anyway */
+	if (geteuid() != 0)
+		return;
 	memset(&r, 0, sizeof(r));
 	/* "numa-migrate"; numa-plan records nothing, so a subcommand's name never gets here */
 	snprintf(r.command, sizeof(r.command), "%s", c->prog);

@@ -182,8 +182,9 @@ void nsc_json_print(const struct nsc *c, struct json_object *o);
  * Takes doc's reference. Returns the exit code. */
 int nsc_finish(struct nsc *c, int rc, struct json_object *doc);
 /* Record the run's exit code and reason as the command's last run in /var/lib/numasafe
- * (numasafe/state.h), for numa-plan metrics. Called by nsc_finish when c->record is set; a
- * record that cannot be written is said on stderr and leaves the exit code as it is. */
+ * (numasafe/state.h), for numa-plan metrics. Called by nsc_finish when c->record is set; runs
+ * as root only; a record that cannot be written is said on stderr and leaves the exit code as
+ * it is. */
 void nsc_last_run_record(struct nsc *c, int rc);
 
 /* ---- a VM's identity, the same in every document ---- */

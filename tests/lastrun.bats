@@ -134,6 +134,13 @@ assert_record() {
 	[ -z "$(ls -A "$STATE")" ]
 }
 
+@test "a run by another user than root records nothing and says nothing about it" {
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups "$NS_BIN/numa-migrate" --no-log --to 0 "$(no_pid)"
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "numa-migrate: pid $(no_pid): No such process"
+	[ ! -e "$STATE" ]
+}
+
 @test "a symlink in place of the state directory is not followed" {
 	mkdir "$BATS_TEST_TMPDIR/elsewhere"
 	ln -s "$BATS_TEST_TMPDIR/elsewhere" "$STATE"
