@@ -92,8 +92,13 @@ assert_not_executed() {
 @test "this host: the real planner finds nothing to do; the plan is kept in /var/lib/numasafe" {
 	policy REBALANCE_EXECUTE=yes REBALANCE_MAX_BYTES=1G
 	rebalance
-	assert_success
-	assert_output --partial "numasafe-rebalance: nothing to do"
+	# one node: nothing moves; a VM of someone else's with more vCPUs than the host has CPUs
+	# would fit nowhere (4)
+	case $status in
+	0) assert_output --partial "numasafe-rebalance: nothing to do: every VM is already local" ;;
+	4) [[ $stderr == *"numasafe-rebalance: nothing to execute: every VM that can be placed is local; "* ]] || fail "$stderr" ;;
+	*) fail "exit $status: $output $stderr" ;;
+	esac
 	assert_json_schema "$STATE/rebalance-plan.json"
 	run stat -c '%u %a' "$STATE" "$STATE/rebalance-plan.json"
 	assert_output $'0 755\n0 644'
@@ -150,6 +155,16 @@ assert_not_executed() {
 	rebalance --from-plan "$PLANF"
 	assert_success
 	assert_output --partial "the plan does not measure CPU demand (no excess_before/excess_after): REBALANCE_MIN_EXCESS cannot fire"
+	assert_not_executed
+}
+
+@test "a plan with no step and a VM that fits nowhere: nothing to execute, refused as the planner does (4)" {
+	policy REBALANCE_EXECUTE=yes REBALANCE_MAX_BYTES=1G
+	plan 0 "" "" 1
+	jq '.steps = []' "$PLANF" >"$PLANF.new" && mv "$PLANF.new" "$PLANF"
+	rebalance --from-plan "$PLANF"
+	[ "$status" -eq 4 ] || fail "exit $status: $output $stderr"
+	assert_equal "$stderr" "numasafe-rebalance: nothing to execute: every VM that can be placed is local; 1 VM(s) cannot be placed (see $PLANF)"
 	assert_not_executed
 }
 
