@@ -136,7 +136,7 @@ lab-check: all
 
 # Every JSON document the suites produced (kept by tests/bin) against schema/; each kind must
 # have been seen at least once, so no schema goes untested.
-JSON_KINDS := numasafe-show,numasafe-steal,numasafe-check,numasafe-move,numasafe-swapoff,numasafe-pin,\
+JSON_KINDS := numasafe-show,numasafe-steal,numasafe-check,numasafe-move,numasafe-swapoff,numasafe-pin,numasafe-place,\
 	numasafe-pin-show,numasafe-plan-run,numasafe-rebalance,numasafe-error,numasafe-progress
 json-check:
 	/usr/bin/python3 tests/json-validate --require $(JSON_KINDS) build/json-log/*

@@ -44,8 +44,7 @@ struct poptOption nsc_reserve_options[] = {
 };
 
 struct poptOption nsc_throttle_options[] = {
-	{"rate", 'r', POPT_ARG_STRING, &nsc_shared.rate, 0, "bytes per second at most (default 0: unlimited)",
-	 "SIZE"},
+	{"rate", 'r', POPT_ARG_STRING, &nsc_shared.rate, 0, "bytes per second at most (default 0: unlimited)", "SIZE"},
 	{"max-psi", '\0', POPT_ARG_STRING, &nsc_shared.max_psi, 0,
 	 "memory some avg10 (%) that pauses the work (default 10; 0: do not watch pressure)", "PCT"},
 	{"psi-grace", '\0', POPT_ARG_STRING, &nsc_shared.psi_grace, 0,
@@ -293,8 +292,7 @@ uint64_t nsc_opt_size(struct nsc *c, const char *opt, const char *arg, bool allo
 	if (rc == -ERANGE)
 		nsc_usage(c, "%s: '%s' is too large", opt, arg);
 	if (rc < 0)
-		nsc_usage(c, "%s: '%s' is not a size (like 512M, 2G or 1.5GiB; KB/MB/GB are powers of 1000)", opt,
-			  arg);
+		nsc_usage(c, "%s: '%s' is not a size (like 512M, 2G or 1.5GiB; KB/MB/GB are powers of 1000)", opt, arg);
 	if (v == 0 && !allow_zero)
 		nsc_usage(c, "%s: must be greater than 0", opt);
 	if (mem_total && v > mem_total)
@@ -348,6 +346,31 @@ void nsc_opt_cpus(struct nsc *c, const char *opt, const char *arg, const struct 
 		nsc_usage(c, "%s: '%s' is not a CPU list (like 1, 0-3,8, all or !0)", opt, arg);
 }
 
+void nsc_opt_to_from(struct nsc *c, const char *to, const char *from, const struct ns_topo *t, struct ns_mig_opts *o)
+{
+	struct ns_set both;
+
+	nsc_opt_nodes(c, "--to", to, ns_topo_nodes(t), &o->to);
+	if (!from)
+		return;
+	nsc_opt_nodes(c, "--from", from, ns_topo_nodes(t), &o->from);
+	both = o->from;
+	ns_set_andnot(&both, &o->to);
+	if (!ns_set_equal(&both, &o->from))
+		nsc_usage(c, "--from and --to name the same node: memory on a target node stays where it is");
+}
+
+void nsc_opt_exclude(struct nsc *c, const char *arg, const struct ns_topo *t, struct ns_set *online,
+		     struct ns_set *exclude)
+{
+	ns_set_clear(online);
+	for (int i = 0; i < ns_topo_nr_nodes(t); i++)
+		ns_set_or(online, &ns_topo_node(t, i)->cpus);
+	ns_set_clear(exclude);
+	if (arg)
+		nsc_opt_cpus(c, "--exclude-cpus", arg, online, exclude);
+}
+
 pid_t nsc_opt_pid(struct nsc *c, const char *what, const char *arg)
 {
 	unsigned long long v;
@@ -386,6 +409,25 @@ int nsc_topo(struct nsc *c, const char *root, struct ns_topo **t)
 		*t = NULL;
 		return nsc_fail_errno(c, rc, NULL, "reading the host's NUMA topology");
 	}
+	return NS_EXIT_OK;
+}
+
+int nsc_psi_required(struct nsc *c, double max_psi)
+{
+	struct ns_psi psi;
+	int rc;
+
+	if (max_psi <= 0)
+		return NS_EXIT_OK;
+	rc = ns_psi_read(NULL, &psi);
+	if (rc == -ENOENT || rc == -EOPNOTSUPP)
+		return nsc_fail(c, NS_EXIT_UNSUPPORTED, NSC_R_UNSUPPORTED,
+				"memory pressure (PSI) is not available on this host%s: give --max-psi 0 to go on "
+				"without "
+				"watching it",
+				rc == -EOPNOTSUPP ? " (psi=0)" : "");
+	if (rc < 0)
+		return nsc_fail_errno(c, rc, NULL, "reading memory pressure");
 	return NS_EXIT_OK;
 }
 

@@ -77,9 +77,9 @@ static void plan_text(const struct nsc *c, const struct ns_so_plan *p)
 	for (int i = 0; i < p->ncgroups; i++) {
 		const struct ns_so_cgroup *g = &p->cgroups[i];
 
-		printf("  cgroup %s: %s to come back, room %s (limit %s, in use %s)\n", g->path, nsc_size(g->swapped, a),
-		       nsc_size(room(g), b), g->max == UINT64_MAX ? "max" : nsc_size(g->max, cc),
-		       nsc_size(g->current, d));
+		printf("  cgroup %s: %s to come back, room %s (limit %s, in use %s)\n", g->path,
+		       nsc_size(g->swapped, a), nsc_size(room(g), b),
+		       g->max == UINT64_MAX ? "max" : nsc_size(g->max, cc), nsc_size(g->current, d));
 	}
 	printf("  memory: %s available, reserve %s\n", nsc_size(p->available, a), nsc_size(p->reserve, b));
 	printf("  verdict: %s\n", p->fits && !p->tight ? "safe" : "unsafe");
@@ -145,9 +145,10 @@ static struct json_object *area_json(const struct area *ar)
 	json_object_object_add(o, "cgroups", cgs);
 	json_object_object_add(o, "verdict", json_object_new_string(p->fits && !p->tight ? "safe" : "unsafe"));
 	json_object_object_add(o, "shortfall", nsc_json_u64(p->shortfall));
-	json_object_object_add(o, "stop", ar->ran ? json_object_new_string(ar->res.stop == NS_SO_DONE ? "done"
-										: stop_reason(ar->res.stop))
-					      : NULL);
+	json_object_object_add(o, "stop",
+			       ar->ran ? json_object_new_string(ar->res.stop == NS_SO_DONE ? "done"
+											   : stop_reason(ar->res.stop))
+				       : NULL);
 	json_object_object_add(o, "back", nsc_json_u64(ar->res.back));
 	json_object_object_add(o, "shmem_back", nsc_json_u64(ar->res.shmem_back));
 	json_object_object_add(o, "shmem_objects", nsc_json_u64(ar->res.shmem_objects));
@@ -166,6 +167,9 @@ static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 	char a[32], b[32], d[32], e[32];
 	int rc, prio;
 
+	rc = nsc_psi_required(c, o->max_psi);
+	if (rc != NS_EXIT_OK)
+		return rc;
 	rc = ns_so_preflight(o, dev, &ar->plan);
 	if (rc == -ENOENT)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_SWAP, "%s: not an active swap area", dev);
@@ -173,13 +177,17 @@ static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 		ar->plan = NULL;
 		return nsc_fail_errno(c, rc, NULL, "%s", dev);
 	}
+	nsc_info(c, "%s: preflight: %llu bytes in %d process%s, %llu elsewhere, %llu available", dev,
+		 (unsigned long long)ar->plan->proc_bytes, ar->plan->nprocs, ar->plan->nprocs == 1 ? "" : "es",
+		 (unsigned long long)ar->plan->other, (unsigned long long)ar->plan->available);
 	plan_text(c, ar->plan);
 	if (ar->plan->tight) {
 		const struct ns_so_cgroup *g = ar->plan->tight;
 
 		ar->outcome = "refused";
 		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_CGROUP,
-				"%s: refused: cgroup %s would need %s back but has %s of room (limit %s): its processes "
+				"%s: refused: cgroup %s would need %s back but has %s of room (limit %s): its "
+				"processes "
 				"would be OOM-killed; raise its memory limit first",
 				dev, g->path, nsc_size(g->swapped, a), nsc_size(room(g), b), nsc_size(g->max, d));
 	}
@@ -212,7 +220,8 @@ static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 	}
 	ar->ran = true;
 	if (nsc_text(c))
-		printf("%s: read back %s in %.1f s (%llu reads; shmem %s in %llu files or segments), %llu process%s gone "
+		printf("%s: read back %s in %.1f s (%llu reads; shmem %s in %llu files or segments), %llu process%s "
+		       "gone "
 		       "meanwhile\n",
 		       ns_so_stop_str(ar->res.stop), nsc_size(ar->res.back, a), ar->res.duration,
 		       (unsigned long long)ar->res.batches, nsc_size(ar->res.shmem_back, b),
@@ -232,13 +241,15 @@ static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 	rc = NS_EXIT_OK;
 	ar->outcome = "done";
 	if (swapoff_after) {
+		nsc_info(c, "%s: paged in; swapoff(2)", dev);
 		if (swapoff(ar->plan->path) < 0) {
 			int err = errno;
 
 			ar->outcome = "partial";
 			rc = nsc_fail(c, err == ENOMEM ? NS_EXIT_PARTIAL : NS_EXIT_FAIL,
 				      err == ENOMEM ? NSC_R_MEMORY : NSC_R_FAILED,
-				      "%s: swapoff: %s; the area is still on, what came back stays in", dev, strerror(err));
+				      "%s: swapoff: %s; the area is still on, what came back stays in", dev,
+				      strerror(err));
 		} else {
 			ar->swapped_off = true;
 			if (nsc_text(c))
@@ -247,8 +258,9 @@ static int one_area(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 	}
 out:
 	prio = rc == NS_EXIT_OK ? LOG_NOTICE : rc == NS_EXIT_PARTIAL ? LOG_WARNING : LOG_ERR;
-	nsc_audit(c, prio, "swapoff", "end", NULL, "device=%s outcome=%s code=%d back=%llu duration_s=%.3f swapped_off=%s",
-		  dev, ar->outcome ? ar->outcome : "failed", rc, (unsigned long long)ar->res.back, ar->res.duration,
+	nsc_audit(c, prio, "swapoff", "end", NULL,
+		  "device=%s outcome=%s code=%d back=%llu duration_s=%.3f swapped_off=%s", dev,
+		  ar->outcome ? ar->outcome : "failed", rc, (unsigned long long)ar->res.back, ar->res.duration,
 		  ar->swapped_off ? "yes" : "no");
 	return rc;
 }

@@ -38,6 +38,9 @@ int nsc_check_run(struct nsc *c, const struct nsc_target *tg, const struct ns_mi
 	int rc;
 
 	memset(chk, 0, sizeof(*chk));
+	rc = nsc_psi_required(c, o->max_psi);
+	if (rc != NS_EXIT_OK)
+		return rc;
 	chk->id = tg->id;
 	chk->to = o->to;
 	chk->from = o->from;
@@ -56,8 +59,8 @@ int nsc_check_run(struct nsc *c, const struct nsc_target *tg, const struct ns_mi
 		return nsc_fail_errno(c, rc, NULL, "%s", what);
 	chk->complete = true;
 	if (tg->id.domain) {
-		rc = ns_domain_numatune_get(c->connect, tg->id.name, &chk->numa_mode, chk->nodeset, sizeof(chk->nodeset),
-					    msg, sizeof(msg));
+		rc = ns_domain_numatune_get(c->connect, tg->id.name, &chk->numa_mode, chk->nodeset,
+					    sizeof(chk->nodeset), msg, sizeof(msg));
 		if (rc < 0)
 			return nsc_fail_libvirt(c, rc, what, msg);
 		chk->domain = true;
@@ -69,14 +72,16 @@ int nsc_check_run(struct nsc *c, const struct nsc_target *tg, const struct ns_mi
 	if (!chk->plan.mems_ok && !chk->widen) {
 		chk->verdict = NSC_NOT_ALLOWED;
 		if (chk->domain)
-			return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_ALLOWED,
-					"%s: node %s is outside its numatune nodeset (%s, mode %s), which libvirt cannot "
-					"change while the domain runs: set <numatune><memory mode='restrictive'/> in its "
-					"definition (virsh edit) and restart it, or give the new nodeset with "
-					"'virsh numatune %s --nodeset %s --config' and restart",
-					what, tostr, allowed, ns_numa_mode_name(chk->numa_mode), tg->id.name, tostr);
+			return nsc_fail(
+				c, NS_EXIT_FAIL, NSC_R_NOT_ALLOWED,
+				"%s: node %s is outside its numatune nodeset (%s, mode %s), which libvirt cannot "
+				"change while the domain runs: set <numatune><memory mode='restrictive'/> in its "
+				"definition (virsh edit) and restart it, or give the new nodeset with "
+				"'virsh numatune %s --nodeset %s --config' and restart",
+				what, tostr, allowed, ns_numa_mode_name(chk->numa_mode), tg->id.name, tostr);
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_ALLOWED,
-				"%s: node %s is not in its allowed memory nodes (%s): its cpuset forbids it; add the node "
+				"%s: node %s is not in its allowed memory nodes (%s): its cpuset forbids it; add the "
+				"node "
 				"to the cpuset's cpuset.mems first",
 				what, tostr, allowed);
 	}
@@ -126,11 +131,11 @@ void nsc_check_text(const struct nsc *c, const struct nsc_check *k)
 	printf("  headroom:   %s before, %s after the move\n", nsc_size(p->headroom, a),
 	       after_text(p->headroom, p->move_total, b));
 	for (unsigned i = 0; i < p->nr_pools; i++)
-		printf("  hugetlb %s: %s to move, %s free in the targets' pools, %s after\n", nsc_size(p->pool_size[i], a),
-		       nsc_size(p->huge_move[i], b), nsc_size(p->huge_free[i], cc),
+		printf("  hugetlb %s: %s to move, %s free in the targets' pools, %s after\n",
+		       nsc_size(p->pool_size[i], a), nsc_size(p->huge_move[i], b), nsc_size(p->huge_free[i], cc),
 		       after_text(p->huge_free[i], p->huge_move[i], d));
 	printf("  memory:     allowed on node%s %s%s\n", nsc_plural(ns_set_count(&p->mems_allowed)), allowed,
-	       p->mems_ok   ? ""
+	       p->mems_ok ? ""
 	       : k->widen ? " (restrictive numatune: widened to include the target for the move)"
 			  : " (the target is not among them)");
 	if (k->verdict == NSC_NOT_ALLOWED)
@@ -140,7 +145,8 @@ void nsc_check_text(const struct nsc *c, const struct nsc_check *k)
 	else if (k->verdict == NSC_SAFE)
 		printf("  verdict:    safe: %s of %s headroom\n", nsc_size(p->move_total, a), nsc_size(p->headroom, b));
 	else
-		printf("  verdict:    unsafe: short by %s%s\n", nsc_size(p->shortfall, a), p->huge_short ? " (hugetlb pool)" : "");
+		printf("  verdict:    unsafe: short by %s%s\n", nsc_size(p->shortfall, a),
+		       p->huge_short ? " (hugetlb pool)" : "");
 }
 
 static struct json_object *kinds_json(const uint64_t *v)
@@ -186,8 +192,9 @@ struct json_object *nsc_check_json(const struct nsc_check *k)
 	json_object_object_add(o, "headroom_before", nsc_json_u64(p->headroom));
 	/* what is left once the move is made: negative when it does not fit */
 	json_object_object_add(o, "headroom_after",
-			       json_object_new_int64(p->headroom >= p->move_total ? (int64_t)(p->headroom - p->move_total)
-										  : -(int64_t)(p->move_total - p->headroom)));
+			       json_object_new_int64(p->headroom >= p->move_total
+							     ? (int64_t)(p->headroom - p->move_total)
+							     : -(int64_t)(p->move_total - p->headroom)));
 	for (unsigned i = 0; i < p->nr_pools; i++) {
 		struct json_object *h = json_object_new_object();
 
@@ -233,7 +240,8 @@ static void on_progress(void *arg, const struct ns_mig_progress *mp)
 	struct watch *w = arg;
 
 	if (mp->rolling_back && !w->rollback_logged) {
-		nsc_audit(w->c, LOG_WARNING, "rollback", "start", w->id, "moved=%llu", (unsigned long long)mp->total_bytes);
+		nsc_audit(w->c, LOG_WARNING, "rollback", "start", w->id, "moved=%llu",
+			  (unsigned long long)mp->total_bytes);
 		w->rollback_logged = true;
 	}
 	if (nsc_progress_on(&w->prog))
@@ -255,7 +263,8 @@ static int domain_policy(struct nsc *c, struct nsc_move *mv, const char *to)
 		if (ns_domain_numatune_set(c->connect, k->id.name, to, msg, sizeof(msg)) < 0) {
 			nsc_audit(c, LOG_ERR, "numatune", "end", &k->id, "outcome=failed");
 			return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT,
-					"%s: the memory moved, but setting numatune nodeset %s failed: %s", what, to, msg);
+					"%s: the memory moved, but setting numatune nodeset %s failed: %s", what, to,
+					msg);
 		}
 		nsc_audit(c, LOG_NOTICE, "numatune", "end", &k->id, "outcome=done");
 		mv->numatune_set = true;
@@ -282,8 +291,8 @@ static int widen_nodeset(struct nsc *c, struct nsc_move *mv, const struct ns_set
 		  k->nodeset[0] ? k->nodeset : "-", widestr);
 	if (ns_domain_numatune_set(c->connect, k->id.name, widestr, msg, sizeof(msg)) < 0) {
 		nsc_audit(c, LOG_ERR, "numatune", "end", &k->id, "outcome=failed");
-		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT, "%s: widening numatune nodeset to %s: %s", what, widestr,
-				msg);
+		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT, "%s: widening numatune nodeset to %s: %s", what,
+				widestr, msg);
 	}
 	nsc_audit(c, LOG_NOTICE, "numatune", "end", &k->id, "outcome=done");
 	nsc_info(c, "%s: numatune nodeset %s -> %s (widened for the move, restrictive, live)", what, k->nodeset,
@@ -359,12 +368,17 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 		rc = ns_mig_lock(NULL, tg->id.pid, &lock_fd, &holder);
 		if (rc == -EBUSY)
 			return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_BUSY,
-					"%s: another numa-migrate (pid %d) is moving it; try again when it is done", what,
-					(int)holder);
+					"%s: another numa-migrate (pid %d) is moving it; try again when it is done",
+					what, (int)holder);
 		if (rc < 0)
 			return nsc_fail_errno(c, rc, NULL, "lock for pid %d", (int)tg->id.pid);
+		nsc_info(c, "%s: locked for this run", what);
 	}
 	rc = nsc_check_run(c, tg, o, k);
+	if (k->complete)
+		nsc_info(c, "%s: preflight: %llu bytes to move, %llu of headroom on node %s: %s", what,
+			 (unsigned long long)k->plan.move_total, (unsigned long long)k->plan.headroom, tostr,
+			 k->verdict == NSC_SAFE ? "safe" : "not safe");
 	nsc_check_text(c, k);
 	if (rc != NS_EXIT_OK || dry_run)
 		goto out;
@@ -388,8 +402,11 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 	o->progress_arg = &w;
 	o->plan = &k->plan; /* the run takes its totals from this preflight instead of walking again */
 	nodes_text(&o->from, fromstr, sizeof(fromstr));
-	nsc_audit(c, LOG_NOTICE, "move", "start", &k->id, "from=%s to=%s bytes=%llu", ns_set_empty(&o->from) ? "other" : fromstr,
-		  tostr, (unsigned long long)k->plan.move_total);
+	nsc_info(c, "%s: moving: rate %s, chunk %s, jobs %s, max PSI %.1f%% for %.0f s, on pressure %s", what,
+		 o->rate ? "limited" : "unlimited", o->chunk ? "fixed" : "adaptive", o->jobs ? "as given" : "default",
+		 o->max_psi, o->psi_grace, o->rollback ? "rollback" : "stop");
+	nsc_audit(c, LOG_NOTICE, "move", "start", &k->id, "from=%s to=%s bytes=%llu",
+		  ns_set_empty(&o->from) ? "other" : fromstr, tostr, (unsigned long long)k->plan.move_total);
 	rc = ns_mig_run(tg->id.pid, o, &mv->res);
 	nsc_progress_end(&w.prog);
 	o->progress = NULL;
@@ -407,7 +424,8 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 		rc = move_outcome(c, mv);
 	}
 	if (mv->res.rolled_back)
-		nsc_audit(c, LOG_WARNING, "rollback", "end", &k->id, "outcome=%s rollback_bytes=%llu rollback_failed=%llu",
+		nsc_audit(c, LOG_WARNING, "rollback", "end", &k->id,
+			  "outcome=%s rollback_bytes=%llu rollback_failed=%llu",
 			  mv->res.rollback_failed ? "partial" : "done", (unsigned long long)mv->res.rollback_bytes,
 			  (unsigned long long)mv->res.rollback_failed);
 	prio = rc == NS_EXIT_OK ? LOG_NOTICE : rc == NS_EXIT_REFUSED || rc == NS_EXIT_PARTIAL ? LOG_WARNING : LOG_ERR;
@@ -454,15 +472,17 @@ void nsc_move_text(const struct nsc *c, const struct nsc_move *mv)
 		       (unsigned long long)r->chunk_max);
 	printf("pages: moved %llu, busy %llu (retried %llu), shared with other processes %llu, not movable %llu, "
 	       "not present %llu, no memory %llu, other %llu; swapped out %s\n",
-	       (unsigned long long)r->pages_moved, (unsigned long long)r->pages_busy, (unsigned long long)r->pages_retried,
-	       (unsigned long long)r->pages_acces, (unsigned long long)r->pages_fault, (unsigned long long)r->pages_noent,
+	       (unsigned long long)r->pages_moved, (unsigned long long)r->pages_busy,
+	       (unsigned long long)r->pages_retried, (unsigned long long)r->pages_acces,
+	       (unsigned long long)r->pages_fault, (unsigned long long)r->pages_noent,
 	       (unsigned long long)r->pages_nomem, (unsigned long long)r->pages_other, nsc_size(r->swapped, b));
 	if (r->thp_seen)
 		printf("THP: %llu moved, %llu still huge on arrival\n", (unsigned long long)r->thp_seen,
 		       (unsigned long long)r->thp_arrived_huge);
 	if (r->rolled_back)
-		printf("rollback: %s back on their original nodes (%llu units), %llu not back\n", nsc_size(r->rollback_bytes, a),
-		       (unsigned long long)r->rollback_pages, (unsigned long long)r->rollback_failed);
+		printf("rollback: %s back on their original nodes (%llu units), %llu not back\n",
+		       nsc_size(r->rollback_bytes, a), (unsigned long long)r->rollback_pages,
+		       (unsigned long long)r->rollback_failed);
 	if (mv->numatune_set)
 		printf("%s: numatune nodeset %s -> %s (restrictive, live)\n", mv->check.id.name,
 		       mv->check.nodeset[0] ? mv->check.nodeset : "(none)", mv->nodeset_after);
@@ -492,7 +512,8 @@ struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run)
 	const struct ns_mig_result *r = &mv->res;
 	struct json_object *o, *pg, *rb;
 
-	if (dry_run)
+	/* a dry run, and a move refused before the engine ran, are their preflight */
+	if (dry_run || !mv->ran)
 		return nsc_check_json(&mv->check);
 	o = nsc_doc(NSC_KIND_MOVE);
 	json_object_object_add(o, "vm", nsc_vmid_json(&mv->check.id));
@@ -534,7 +555,8 @@ struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run)
 		json_object_object_add(n, "mode", json_object_new_string(ns_numa_mode_name(mv->check.numa_mode)));
 		json_object_object_add(n, "nodeset_before", json_object_new_string(mv->check.nodeset));
 		json_object_object_add(n, "nodeset_after",
-				       json_object_new_string(mv->numatune_set ? mv->nodeset_after : mv->check.nodeset));
+				       json_object_new_string(mv->numatune_set ? mv->nodeset_after
+									       : mv->check.nodeset));
 		json_object_object_add(o, "numatune", n);
 	} else
 		json_object_object_add(o, "numatune", NULL);

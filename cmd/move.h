@@ -16,10 +16,10 @@ struct nsc_check {
 	char comm[64];
 	struct ns_set to, from;
 	struct ns_mig_plan plan;
-	bool domain;	    /* numatune was read */
-	int numa_mode;	    /* libvirt's numatune mode */
-	char nodeset[256];  /* its nodeset ("" none) */
-	bool widen;	    /* restrictive numatune: the move widens it to old + new */
+	bool domain; /* numatune was read */
+	int numa_mode; /* libvirt's numatune mode */
+	char nodeset[256]; /* its nodeset ("" none) */
+	bool widen; /* restrictive numatune: the move widens it to old + new */
 	enum nsc_verdict verdict;
 	bool complete; /* the preflight ran to its verdict: there is a report to show */
 };
@@ -29,8 +29,8 @@ struct nsc_move {
 	struct nsc_check check;
 	bool ran; /* the engine ran: res is filled */
 	struct ns_mig_result res;
-	const char *outcome;	   /* "done", "rolled_back", "partial", "failed"; NULL: refused */
-	bool numatune_set;	   /* the nodeset now points at the target */
+	const char *outcome; /* "done", "rolled_back", "partial", "failed"; NULL: refused */
+	bool numatune_set; /* the nodeset now points at the target */
 	char nodeset_after[256];
 };
 
@@ -46,10 +46,9 @@ struct json_object *nsc_check_json(const struct nsc_check *chk);
  * records. o->stop and o->progress are set here. Prints the preflight before moving and the
  * result after (text mode). Returns the exit code: 0 done, 1 failed, 4 refused or rolled
  * back, 5 stopped partway. */
-int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts *o, bool dry_run,
-		 struct nsc_move *mv);
+int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts *o, bool dry_run, struct nsc_move *mv);
 void nsc_move_text(const struct nsc *c, const struct nsc_move *mv);
-/* The numasafe-move document (numasafe-check when dry_run). */
+/* The numasafe-move document; numasafe-check for a dry run or when the engine did not run. */
 struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run);
 
 #endif

@@ -19,38 +19,38 @@
 #include "numasafe/numasafe.h"
 
 /* ---- limits, in one place ---- */
-#define NSC_CHUNK_MAX 16384	     /* --chunk: base pages per move_pages call */
+#define NSC_CHUNK_MAX 16384 /* --chunk: base pages per move_pages call */
 #define NSC_JOBS_MAX NS_MIG_JOBS_MAX /* --jobs */
-#define NSC_PSI_MAX 100.0	     /* --max-psi: a percentage */
-#define NSC_GRACE_MAX 86400.0	     /* --psi-grace: a day */
-#define NSC_INTERVAL_MAX 3600.0	     /* steal --interval, --sample */
+#define NSC_PSI_MAX 100.0 /* --max-psi: a percentage */
+#define NSC_GRACE_MAX 86400.0 /* --psi-grace: a day */
+#define NSC_INTERVAL_MAX 3600.0 /* steal --interval, --sample */
 #define NSC_INTERVAL_MIN 0.01
 #define NSC_OVERCOMMIT_MAX 1000.0
 #define NSC_PIDS_MAX 64 /* fast-swapoff --pid */
 
 /* ---- stable reasons: the "reason" of a numasafe-error document ---- */
-#define NSC_R_USAGE "usage"			/* 2: bad option or argument */
-#define NSC_R_UNSUPPORTED "unsupported"		/* 3: the host lacks a feature */
-#define NSC_R_HEADROOM "headroom"		/* 4: a target node lacks headroom */
-#define NSC_R_MEMORY "memory"			/* 4: too little memory available (swap) */
-#define NSC_R_CGROUP "cgroup"			/* 4: a memory cgroup lacks room */
-#define NSC_R_PRESSURE "pressure"		/* 4/5: memory pressure (PSI) */
-#define NSC_R_BUSY "busy"			/* 4: another run holds the lock */
-#define NSC_R_SIGNAL "signal"			/* 4/5: stopped on request (SIGINT/SIGTERM) */
-#define NSC_R_PLAN_UNPLACED "unplaced"		/* 4: rebalance: some VM fits nowhere */
-#define NSC_R_NO_FIT "no-fit"			/* 4: place: no node fits the new VM */
-#define NSC_R_NOT_ALLOWED "not-allowed"		/* 1: cpuset or numatune forbids the node */
-#define NSC_R_NO_PROCESS "no-such-process"	/* 1 */
-#define NSC_R_NO_DOMAIN "no-such-domain"	/* 1 */
-#define NSC_R_NOT_RUNNING "not-running"		/* 1: the domain is not running */
-#define NSC_R_NOT_A_VM "not-a-vm"		/* 1 */
-#define NSC_R_EXITED "exited"			/* 1: the process exited during the change */
-#define NSC_R_PERMISSION "permission"		/* 1: a privilege or capability is missing */
-#define NSC_R_BAD_INPUT "bad-input"		/* 1: a host fact or file could not be read or parsed */
-#define NSC_R_STALE "stale-plan"		/* 1: a plan step no longer matches the host */
-#define NSC_R_LIBVIRT "libvirt"			/* 1: libvirt failed or is missing */
-#define NSC_R_NOT_SWAP "not-swap"		/* 1: not an active swap area */
-#define NSC_R_FAILED "failed"			/* 1: anything else */
+#define NSC_R_USAGE "usage" /* 2: bad option or argument */
+#define NSC_R_UNSUPPORTED "unsupported" /* 3: the host lacks a feature */
+#define NSC_R_HEADROOM "headroom" /* 4: a target node lacks headroom */
+#define NSC_R_MEMORY "memory" /* 4: too little memory available (swap) */
+#define NSC_R_CGROUP "cgroup" /* 4: a memory cgroup lacks room */
+#define NSC_R_PRESSURE "pressure" /* 4/5: memory pressure (PSI) */
+#define NSC_R_BUSY "busy" /* 4: another run holds the lock */
+#define NSC_R_SIGNAL "signal" /* 4/5: stopped on request (SIGINT/SIGTERM) */
+#define NSC_R_PLAN_UNPLACED "unplaced" /* 4: rebalance: some VM fits nowhere */
+#define NSC_R_NO_FIT "no-fit" /* 4: place: no node fits the new VM */
+#define NSC_R_NOT_ALLOWED "not-allowed" /* 1: cpuset or numatune forbids the node */
+#define NSC_R_NO_PROCESS "no-such-process" /* 1 */
+#define NSC_R_NO_DOMAIN "no-such-domain" /* 1 */
+#define NSC_R_NOT_RUNNING "not-running" /* 1: the domain is not running */
+#define NSC_R_NOT_A_VM "not-a-vm" /* 1 */
+#define NSC_R_EXITED "exited" /* 1: the process exited during the change */
+#define NSC_R_PERMISSION "permission" /* 1: a privilege or capability is missing */
+#define NSC_R_BAD_INPUT "bad-input" /* 1: a host fact or file could not be read or parsed */
+#define NSC_R_STALE "stale-plan" /* 1: a plan step no longer matches the host */
+#define NSC_R_LIBVIRT "libvirt" /* 1: libvirt failed or is missing */
+#define NSC_R_NOT_SWAP "not-swap" /* 1: not an active swap area */
+#define NSC_R_FAILED "failed" /* 1: anything else */
 
 /* ---- document kinds and their versions (one JSON Schema each under schema/) ---- */
 #define NSC_KIND_SHOW "numasafe-show", 2
@@ -73,7 +73,7 @@ struct nsc {
 	int json, quiet, verbose, no_log;
 	enum nsc_progress_mode progress;
 	char *domain, *connect; /* -d/--domain, -c/--connect */
-	bool json_asked;	/* --json anywhere in argv: usage errors get a JSON document too */
+	bool json_asked; /* --json anywhere in argv: usage errors get a JSON document too */
 	/* the failure reported, for the numasafe-error document */
 	int code;
 	const char *reason;
@@ -102,8 +102,7 @@ void nsc_warn(const struct nsc *c, const char *fmt, ...) __attribute__((format(p
 void nsc_info(const struct nsc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Report the outcome: the stderr line, recorded for the error document. Returns code. The
  * first failure reported wins the document; later ones are printed only. */
-int nsc_fail(struct nsc *c, int code, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+int nsc_fail(struct nsc *c, int code, const char *reason, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The same for a library error: "what: strerror", or the library's detail (file and line of
  * a bad input) when it gave one. The reason follows the errno unless given (NULL). */
 int nsc_fail_errno(struct nsc *c, int err, const char *reason, const char *fmt, ...)
@@ -116,8 +115,14 @@ __attribute__((noreturn, format(printf, 2, 3))) void nsc_usage(struct nsc *c, co
  * nsc_init); the command reads them through that struct, never through a global. */
 extern struct poptOption nsc_common_options[];
 extern struct poptOption nsc_target_options[];
-#define NSC_COMMON_TABLE {NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_common_options, 0, "Common options:", NULL}
-#define NSC_TARGET_TABLE {NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_target_options, 0, "Target:", NULL}
+#define NSC_COMMON_TABLE                                                                                               \
+	{                                                                                                              \
+		NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_common_options, 0, "Common options:", NULL                     \
+	}
+#define NSC_TARGET_TABLE                                                                                               \
+	{                                                                                                              \
+		NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_target_options, 0, "Target:", NULL                             \
+	}
 /* --reserve, and the throttle options (--rate, --max-psi, --psi-grace), shared by the moving
  * commands; parsed by nsc_reserve / nsc_throttle. */
 struct nsc_shared_opts {
@@ -126,8 +131,14 @@ struct nsc_shared_opts {
 extern struct nsc_shared_opts nsc_shared;
 extern struct poptOption nsc_reserve_options[];
 extern struct poptOption nsc_throttle_options[];
-#define NSC_RESERVE_TABLE {NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_reserve_options, 0, NULL, NULL}
-#define NSC_THROTTLE_TABLE {NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_throttle_options, 0, "Throttle:", NULL}
+#define NSC_RESERVE_TABLE                                                                                              \
+	{                                                                                                              \
+		NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_reserve_options, 0, NULL, NULL                                 \
+	}
+#define NSC_THROTTLE_TABLE                                                                                             \
+	{                                                                                                              \
+		NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_throttle_options, 0, "Throttle:", NULL                         \
+	}
 enum {
 	NSC_OPT_HELP = 'h',
 	NSC_OPT_VERSION = 'V',
@@ -151,10 +162,16 @@ uint64_t nsc_opt_size(struct nsc *c, const char *opt, const char *arg, bool allo
 uint64_t nsc_opt_rate(struct nsc *c, const char *opt, const char *arg);
 void nsc_opt_amount(struct nsc *c, const char *opt, const char *arg, uint64_t mem_total, struct ns_amount *out);
 /* numactl's node list forms (all, !N, ranges), against the nodes that exist. */
-void nsc_opt_nodes(struct nsc *c, const char *opt, const char *arg, const struct ns_set *online,
-		   struct ns_set *out);
+void nsc_opt_nodes(struct nsc *c, const char *opt, const char *arg, const struct ns_set *online, struct ns_set *out);
 void nsc_opt_cpus(struct nsc *c, const char *opt, const char *arg, const struct ns_set *online, struct ns_set *out);
 pid_t nsc_opt_pid(struct nsc *c, const char *what, const char *arg);
+/* --to and --from of a move into the engine's options: numactl's forms against the nodes
+ * that exist; a node in both is a usage error. from may be NULL. */
+void nsc_opt_to_from(struct nsc *c, const char *to, const char *from, const struct ns_topo *t, struct ns_mig_opts *o);
+/* The CPUs of the host's nodes into online, and --exclude-cpus (arg, NULL when not given)
+ * parsed against them into exclude. */
+void nsc_opt_exclude(struct nsc *c, const char *arg, const struct ns_topo *t, struct ns_set *online,
+		     struct ns_set *exclude);
 /* --reserve (NULL when not given) and the throttle options into the engine's fields. */
 const struct ns_amount *nsc_reserve(struct nsc *c, const struct ns_topo *t, struct ns_amount *buf);
 void nsc_throttle(struct nsc *c, uint64_t *rate, double *max_psi, double *psi_grace);
@@ -162,6 +179,11 @@ void nsc_throttle(struct nsc *c, uint64_t *rate, double *max_psi, double *psi_gr
 /* ---- the host ---- */
 /* The topology, or a reported failure (returns the exit code, *t NULL). */
 int nsc_topo(struct nsc *c, const char *root, struct ns_topo **t);
+
+/* Memory pressure is a safety input: when it is to be watched (max_psi > 0) and the host
+ * cannot give it, the command stops before changing anything (exit 3, or 1 for a damaged
+ * file). Returns NS_EXIT_OK when PSI is readable or not watched. */
+int nsc_psi_required(struct nsc *c, double max_psi);
 
 /* ---- output ---- */
 /* Sizes for people: "1.5G". */
@@ -206,8 +228,8 @@ struct json_object *nsc_json_memory(const struct ns_topo *t, const uint64_t *per
 struct nsc_progress {
 	const struct nsc *c;
 	enum nsc_progress_mode mode; /* resolved: NONE, TTY or JSON */
-	double last;		     /* when the last JSON line was written (monotonic s) */
-	bool drawn;		     /* a meter line is on the terminal */
+	double last; /* when the last JSON line was written (monotonic s) */
+	bool drawn; /* a meter line is on the terminal */
 };
 void nsc_progress_init(struct nsc_progress *p, const struct nsc *c);
 bool nsc_progress_on(const struct nsc_progress *p);

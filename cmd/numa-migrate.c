@@ -58,8 +58,8 @@ int main(int argc, char **argv)
 		;
 	args = nsc_args(ctx, &nargs);
 	c->record = !opt.dry_run;
-	if (opt.plan && (opt.to || opt.from || nargs || c->domain || opt.chunk || opt.jobs || opt.on_pressure ||
-			 opt.all_shared))
+	if (opt.plan &&
+	    (opt.to || opt.from || nargs || c->domain || opt.chunk || opt.jobs || opt.on_pressure || opt.all_shared))
 		nsc_usage(c, "--plan takes the targets and nodes from the plan file (only --reserve, --dry-run and "
 			     "the common options go with it)");
 	if (!opt.plan && !opt.to)
@@ -71,22 +71,16 @@ int main(int argc, char **argv)
 		goto out;
 	o.reserve = nsc_reserve(c, topo, &reserve);
 	if (opt.plan) {
-		struct nsc_plan_run run = {.file = opt.plan, .topo = topo, .reserve = o.reserve, .dry_run = opt.dry_run};
+		struct nsc_plan_run run = {.file = opt.plan,
+					   .topo = topo,
+					   .reserve = o.reserve,
+					   .dry_run = opt.dry_run};
 
 		ns_set_clear(&run.exclude);
 		rc = nsc_plan_run(c, &run, &doc);
 		goto out;
 	}
-	nsc_opt_nodes(c, "--to", opt.to, ns_topo_nodes(topo), &o.to);
-	if (opt.from) {
-		struct ns_set both;
-
-		nsc_opt_nodes(c, "--from", opt.from, ns_topo_nodes(topo), &o.from);
-		both = o.from;
-		ns_set_andnot(&both, &o.to);
-		if (!ns_set_equal(&both, &o.from))
-			nsc_usage(c, "--from and --to name the same node: memory on a target node stays where it is");
-	}
+	nsc_opt_to_from(c, opt.to, opt.from, topo, &o);
 	nsc_throttle(c, &o.rate, &o.max_psi, &o.psi_grace);
 	if (opt.chunk)
 		o.chunk = (unsigned)nsc_opt_uint(c, "--chunk", opt.chunk, 1, NSC_CHUNK_MAX);

@@ -10,11 +10,7 @@
 char *nsc_plan_root;
 
 static const struct nsc_subcmd *const subcmds[] = {
-	&nsc_plan_show,
-	&nsc_plan_steal,
-	&nsc_plan_check,
-	&nsc_plan_rebalance,
-	&nsc_plan_metrics,
+	&nsc_plan_show, &nsc_plan_steal, &nsc_plan_check, &nsc_plan_rebalance, &nsc_plan_place, &nsc_plan_metrics,
 };
 #define NR_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
 
@@ -57,13 +53,15 @@ int main(int argc, char **argv)
 			     0);
 	if (sub == subcmds[0]) {
 		/* show, the default, lists the other subcommands in its usage */
-		off += (size_t)snprintf(usage + off, sizeof(usage) - off, "%s%s\n       numa-plan COMMAND [OPTIONS], COMMAND one of:",
+		off += (size_t)snprintf(usage + off, sizeof(usage) - off,
+					"%s%s\n       numa-plan COMMAND [OPTIONS], COMMAND one of:",
 					first == 1 ? "[show] " : "", sub->usage);
 		for (size_t i = 0; i < NR_SUBCMDS && off < sizeof(usage); i++)
-			off += (size_t)snprintf(usage + off, sizeof(usage) - off, "\n         %-10s %s", subcmds[i]->name,
-						subcmds[i]->summary);
+			off += (size_t)snprintf(usage + off, sizeof(usage) - off, "\n         %-10s %s",
+						subcmds[i]->name, subcmds[i]->summary);
 		if (off < sizeof(usage))
-			snprintf(usage + off, sizeof(usage) - off, "\n       'numa-plan COMMAND --help' shows its options");
+			snprintf(usage + off, sizeof(usage) - off,
+				 "\n       'numa-plan COMMAND --help' shows its options");
 		poptSetOtherOptionHelp(ctx, usage);
 	} else
 		poptSetOtherOptionHelp(ctx, sub->usage);

@@ -55,8 +55,8 @@ static void undo(struct nsc *c, const struct nsc_target *tg, const struct nsc_pi
 		nsc_audit(c, LOG_NOTICE, "weight", "start", &p->id, "before=%llu after=%llu restore=yes",
 			  (unsigned long long)p->weight_after, (unsigned long long)p->weight_before);
 		if (tg->id.domain)
-			rc = ns_weight_domain(c->connect, tg->id.name, p->weight_vcpus, p->weight_before, 0, &b, &a, msg,
-					      sizeof(msg));
+			rc = ns_weight_domain(c->connect, tg->id.name, p->weight_vcpus, p->weight_before, 0, &b, &a,
+					      msg, sizeof(msg));
 		else
 			rc = ns_weight_pid(NULL, tg->id.pid, p->weight_vcpus, p->weight_before, 0, &b, &a, path,
 					   sizeof(path));
@@ -132,7 +132,8 @@ static int pin_step(struct nsc *c, const struct nsc_target *tg, const struct nsc
 			       nsc_set_text(&it->after, b, sizeof(b)), job->req.dry_run ? " (dry run)" : "");
 	}
 	if (!p->res.nchanged)
-		printf("%s: already pinned as asked (%d thread%s): nothing changed\n", what, p->res.n, nsc_plural(p->res.n));
+		printf("%s: already pinned as asked (%d thread%s): nothing changed\n", what, p->res.n,
+		       nsc_plural(p->res.n));
 	else if (!job->req.dry_run)
 		printf("%s: %d of %d thread%s pinned\n", what, p->res.nchanged, p->res.n, nsc_plural(p->res.n));
 	return NS_EXIT_OK;
@@ -169,8 +170,8 @@ static int weight_step(struct nsc *c, const struct nsc_target *tg, const struct 
 		nsc_audit(c, LOG_NOTICE, "weight", "start", &p->id, "before=%llu after=%llu vcpus=%d",
 			  (unsigned long long)p->weight_before, (unsigned long long)p->weight_after, nv);
 		if (tg->id.domain)
-			rc = ns_weight_domain(c->connect, tg->id.name, nv, 0, 0, &p->weight_before, &p->weight_after, msg,
-					      sizeof(msg));
+			rc = ns_weight_domain(c->connect, tg->id.name, nv, 0, 0, &p->weight_before, &p->weight_after,
+					      msg, sizeof(msg));
 		else
 			rc = ns_weight_pid(NULL, tg->id.pid, nv, 0, 0, &p->weight_before, &p->weight_after, path,
 					   sizeof(path));
@@ -180,9 +181,11 @@ static int weight_step(struct nsc *c, const struct nsc_target *tg, const struct 
 	if (rc < 0) {
 		if (rc == -EPERM && !tg->id.domain)
 			return nsc_fail(c, NS_EXIT_FAIL, NSC_R_FAILED,
-					"%s: --weight: the process is in the root cgroup; weights need a cgroup per VM", what);
+					"%s: --weight: the process is in the root cgroup; weights need a cgroup per VM",
+					what);
 		if (tg->id.domain)
-			return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT, "%s: --weight: %s", what, msg[0] ? msg : strerror(-rc));
+			return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT, "%s: --weight: %s", what,
+					msg[0] ? msg : strerror(-rc));
 		return nsc_fail_errno(c, rc, NULL, "%s: --weight %s", what, path);
 	}
 	p->weighted = true;
@@ -207,8 +210,8 @@ int nsc_pin_run(struct nsc *c, const struct nsc_target *tg, const struct nsc_pin
 	p->dry_run = job->req.dry_run;
 	nsc_vmid_text(&tg->id, what, sizeof(what));
 	if (job->mem && tg->id.pid <= 0)
-		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT, "%s: --mem needs the domain's QEMU process on this host",
-				what);
+		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT,
+				"%s: --mem needs the domain's QEMU process on this host", what);
 	if (!p->dry_run)
 		nsc_signals_catch();
 	rc = pin_step(c, tg, job, p);

@@ -41,16 +41,7 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	rc = nsc_topo(c, NULL, &t);
 	if (rc != NS_EXIT_OK)
 		return rc;
-	nsc_opt_nodes(c, "--to", opt.to, ns_topo_nodes(t), &o.to);
-	if (opt.from) {
-		struct ns_set both;
-
-		nsc_opt_nodes(c, "--from", opt.from, ns_topo_nodes(t), &o.from);
-		both = o.from;
-		ns_set_andnot(&both, &o.to);
-		if (!ns_set_equal(&both, &o.from))
-			nsc_usage(c, "--from and --to name the same node: memory on a target node stays where it is");
-	}
+	nsc_opt_to_from(c, opt.to, opt.from, t, &o);
 	o.reserve = nsc_reserve(c, t, &reserve);
 	rc = nsc_target(c, nargs ? args[0] : NULL, NSC_TG_ANY_PROCESS | NSC_TG_LOCAL, &tg);
 	if (rc != NS_EXIT_OK)

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "numasafe/state.h"
 #include "numasafe/steal.h"
@@ -48,86 +47,18 @@ struct metrics {
 
 /* ---- vCPU wait ---- */
 
-static void sleep_s(double s)
-{
-	struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int snap(struct ns_steal_vm *sv, int n, int second)
-{
-	for (int v = 0; v < n; v++)
-		for (int i = 0; i < sv[v].nthreads; i++) {
-			struct ns_steal_thread *th = &sv[v].th[i];
-			int rc = ns_schedstat_read(nsc_plan_root, sv[v].pid, th->tid, second ? &th->b : &th->a);
-
-			if (rc == -EOPNOTSUPP)
-				return rc;
-			/* a thread that ended (the VM stopped) is left out, not an error */
-			th->ok = (second ? th->ok : true) && rc == 0;
-		}
-	return 0;
-}
-
-/* vCPU run-queue wait of every named VM over window seconds, as numa-plan steal measures it
- * (schedstat of each vCPU thread and /proc/stat, before and after, then ns_steal_compute).
- * The one place metrics measures: when the measurement moves into the library with the
- * planner's demand (ns_steal_measure), this function becomes that call. 0, -EOPNOTSUPP (no
- * schedstat), -ENOMEM, or -errno from /proc/stat. */
+/* vCPU run-queue wait of every named VM over window seconds: the library's measurement, the
+ * one numa-plan steal and the planner use. 0, -EOPNOTSUPP (no schedstat), -ENOMEM, -errno. */
 static int wait_measure(struct metrics *m, double window)
 {
-	int n = m->vms.n, rc;
-	double t0;
+	int rc = ns_steal_vms_new(m->vms.v, m->vms.n, &m->sv);
 
-	m->sv = calloc(n ? (size_t)n : 1, sizeof(*m->sv));
-	if (!m->sv)
-		return -ENOMEM;
-	for (int v = 0; v < n; v++) {
-		const struct ns_vm *vm = &m->vms.v[v];
-
-		m->sv[v].pid = vm->pid;
-		m->sv[v].weight = -1;
-		m->sv[v].th = calloc(vm->nthreads ? (size_t)vm->nthreads : 1, sizeof(*m->sv[v].th));
-		if (!m->sv[v].th)
-			return -ENOMEM;
-		for (int i = 0; vm->named && i < vm->nthreads; i++)
-			if (vm->threads[i].kind == NS_THREAD_VCPU) {
-				m->sv[v].th[m->sv[v].nthreads].tid = vm->threads[i].tid;
-				m->sv[v].th[m->sv[v].nthreads++].index = vm->threads[i].index;
-			}
+	if (rc < 0) {
+		m->sv = NULL;
+		return rc;
 	}
 	m->h.numa_balancing = ns_topo_numa_balancing(m->t);
-	t0 = mono_s();
-	rc = ns_cpustat_read(nsc_plan_root, &m->h.a);
-	if (rc == 0)
-		rc = snap(m->sv, n, 0);
-	if (rc == 0) {
-		sleep_s(window);
-		rc = snap(m->sv, n, 1);
-	}
-	if (rc == 0)
-		rc = ns_cpustat_read(nsc_plan_root, &m->h.b);
-	m->h.interval_s = mono_s() - t0;
-	if (rc == 0)
-		rc = ns_steal_compute(&m->h, m->sv, n);
-	return rc;
-}
-
-static void sv_free(struct ns_steal_vm *sv, int n)
-{
-	for (int v = 0; sv && v < n; v++)
-		free(sv[v].th);
-	free(sv);
+	return ns_steal_measure(nsc_plan_root, &m->h, m->sv, m->vms.n, window, NULL);
 }
 
 /* ---- the exposition format ---- */
@@ -408,7 +339,7 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 		if (rc == -EOPNOTSUPP) {
 			nsc_warn(c, "vCPU wait not measured: this kernel has no /proc/PID/task/TID/schedstat "
 				    "(CONFIG_SCHED_INFO)");
-			sv_free(m.sv, m.vms.n);
+			ns_steal_vms_free(m.sv, m.vms.n);
 			m.sv = NULL;
 		} else if (rc < 0) {
 			rc = nsc_fail_errno(c, rc, NULL, "measuring vCPU wait");
@@ -435,7 +366,7 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	rc = NS_EXIT_OK;
 out:
 	free(text);
-	sv_free(m.sv, m.vms.n);
+	ns_steal_vms_free(m.sv, m.vms.n);
 	free(m.labelled);
 	nsc_vm_views_free(m.views, m.vms.n);
 	ns_vm_list_free(&m.vms);

@@ -11,7 +11,7 @@
 #include "plan.h"
 
 static struct {
-	char *exclude, *out, *overcommit;
+	char *exclude, *out, *overcommit, *sample, *max_move;
 } opt;
 
 static struct poptOption options[] = {
@@ -19,6 +19,11 @@ static struct poptOption options[] = {
 	 "LIST"},
 	{"cpu-overcommit", '\0', POPT_ARG_STRING, &opt.overcommit, 0,
 	 "vCPUs allowed per usable CPU of a node, 1-1000 (default 1: no overcommit)", "RATIO"},
+	{"sample", '\0', POPT_ARG_STRING, &opt.sample, 0,
+	 "measure each VM's CPU demand over this many seconds first, 0-3600 (default 5; 0: by vCPU counts alone)",
+	 "SECONDS"},
+	{"max-move", '\0', POPT_ARG_STRING, &opt.max_move, 0,
+	 "move at most this many bytes in this plan (the best plan within it, and what the cap cost)", "SIZE"},
 	{"out", 'o', POPT_ARG_STRING, &opt.out, 0, "write the plan (JSON) to FILE for numa-migrate --plan", "FILE"},
 	NSC_RESERVE_TABLE,
 	NSC_ROOT_OPTION,
@@ -29,7 +34,8 @@ static struct poptOption options[] = {
 /* Write the plan next to FILE and rename it into place: a reader never sees half a plan. */
 static int write_plan(const char *file, struct json_object *plan)
 {
-	const char *text = json_object_to_json_string_ext(plan, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *text =
+		json_object_to_json_string_ext(plan, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *buf;
 	size_t len = strlen(text);
 	int rc;
@@ -44,42 +50,6 @@ static int write_plan(const char *file, struct json_object *plan)
 	return rc;
 }
 
-/* The solver only moves memory; a VM whose memory is already home but whose threads may run
- * elsewhere still needs pinning. Those steps move nothing, so they fit anywhere: first. */
-static int add_pin_steps(const struct ns_plan_in *in, struct ns_plan_out *out)
-{
-	struct ns_plan_step *steps;
-	int extra = 0, k = 0;
-	bool *has = calloc((size_t)in->nr_vms + 1, sizeof(*has));
-
-	if (!has)
-		return -ENOMEM;
-	for (int i = 0; i < out->nr_steps; i++)
-		has[out->steps[i].vm] = true;
-	for (int v = 0; v < in->nr_vms; v++)
-		extra += out->placement[v] >= 0 && !has[v] && !out->why[v][0] &&
-			 in->vms[v].threads_node != in->nodes[out->placement[v]].id;
-	if (!extra) {
-		free(has);
-		return 0;
-	}
-	steps = calloc((size_t)(out->nr_steps + extra), sizeof(*steps));
-	if (!steps) {
-		free(has);
-		return -ENOMEM;
-	}
-	for (int v = 0; v < in->nr_vms; v++)
-		if (out->placement[v] >= 0 && !has[v] && !out->why[v][0] &&
-		    in->vms[v].threads_node != in->nodes[out->placement[v]].id)
-			steps[k++] = (struct ns_plan_step){.vm = v, .to = out->placement[v], .bytes = 0, .via_temp = 0};
-	memcpy(steps + k, out->steps, (size_t)out->nr_steps * sizeof(*steps));
-	free(out->steps);
-	out->steps = steps;
-	out->nr_steps += extra;
-	free(has);
-	return 0;
-}
-
 static void plan_text(const struct ns_plan_in *in, const struct ns_plan_out *out, int unplaced)
 {
 	char a[32], b[32];
@@ -89,23 +59,44 @@ static void plan_text(const struct ns_plan_in *in, const struct ns_plan_out *out
 	else
 		printf("rebalance: %d VM%s on %d node%s; %d step%s move %s (%s)\n", in->nr_vms, nsc_plural(in->nr_vms),
 		       in->nr_nodes, nsc_plural(in->nr_nodes), out->nr_steps, nsc_plural(out->nr_steps),
-		       nsc_size(out->bytes_moved, a), out->exact ? "proven optimal" : "heuristic: greedy placement and local search");
-	printf("%-6s %10s %6s\n", "node", "headroom", "cpus");
-	for (int i = 0; i < in->nr_nodes; i++)
-		printf("%-6d %10s %6d\n", in->nodes[i].id, nsc_size(in->nodes[i].headroom, a), in->nodes[i].cpus);
+		       nsc_size(out->bytes_moved, a),
+		       out->exact ? "proven optimal" : "heuristic: greedy placement and local search");
+	if (in->have_demand)
+		printf("CPU demand measured over %.1f s; excess demand (beyond the nodes' CPUs) %.2f -> %.2f CPUs\n",
+		       in->sample_s, out->excess_before, out->excess_after);
+	printf("%-6s %10s %6s %8s %17s\n", "node", "headroom", "vcpus", "cpus", "demand");
+	for (int i = 0; i < in->nr_nodes; i++) {
+		char d[40] = "-";
+
+		if (in->have_demand)
+			snprintf(d, sizeof(d), "%.2f -> %.2f", out->demand_before[i], out->demand_after[i]);
+		printf("%-6d %10s %6d %8.2f %17s%s\n", in->nodes[i].id, nsc_size(in->nodes[i].headroom, a),
+		       in->nodes[i].cpus, in->nodes[i].capacity, d, in->nodes[i].memory_only ? "  (memory only)" : "");
+	}
 	for (int i = 0; i < out->nr_steps; i++) {
 		const struct ns_plan_step *st = &out->steps[i];
 		const struct ns_plan_vm *v = &in->vms[st->vm];
-		char who[64] = "";
+		char who[64] = "", dem[32] = "";
 
 		if (strncmp(v->name, "pid ", 4) != 0)
 			snprintf(who, sizeof(who), "%s %d, ", v->is_domain ? "domain, pid" : "pid", (int)v->pid);
-		printf("step %d: %s (%s%d vCPU%s) -> node %d, %s%s\n", i + 1, v->name, who, v->vcpus, nsc_plural(v->vcpus),
-		       in->nodes[st->to].id, nsc_size(st->bytes, b), st->via_temp ? " (parked until its own step)" : "");
+		if (in->have_demand)
+			snprintf(dem, sizeof(dem), ", demand %.2f", v->demand);
+		printf("step %d: %s (%s%d vCPU%s%s) -> node %d, %s%s\n", i + 1, v->name, who, v->vcpus,
+		       nsc_plural(v->vcpus), dem, in->nodes[st->to].id, st->bytes ? nsc_size(st->bytes, b) : "pin only",
+		       st->via_temp ? " (parked until its own step)" : "");
 	}
-	for (int i = 0; i < in->nr_vms; i++)
+	for (int i = 0; i < in->nr_vms; i++) {
 		if (out->why[i][0])
 			printf("%s: %s\n", in->vms[i].name, out->why[i]);
+		if (out->note[i][0])
+			printf("%s: %s\n", in->vms[i].name, out->note[i]);
+	}
+	if (out->max_move_bound)
+		printf("--max-move %s kept this plan from the best one, which moves %s and leaves %.2f CPUs of excess "
+		       "demand (this plan leaves %.2f) and %d VM%s unplaced\n",
+		       nsc_size(in->max_move, a), nsc_size(out->bytes_uncapped, b), out->excess_uncapped,
+		       out->excess_after, out->unplaced_uncapped, nsc_plural(out->unplaced_uncapped));
 	if (in->nr_vms && out->nr_steps == 0 && !unplaced && !out->nr_unordered)
 		printf("every VM is already on one node: nothing to do\n");
 }
@@ -121,7 +112,8 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	struct ns_set exclude, online;
 	const char **args;
 	int nargs, rc, skipped = 0, unplaced = 0;
-	double overcommit = 1.0;
+	double overcommit = 1.0, sample = 5.0;
+	uint64_t max_move = 0;
 
 	memset(&in, 0, sizeof(in));
 	memset(&out, 0, sizeof(out));
@@ -132,26 +124,25 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 		nsc_usage(c, "rebalance: unexpected argument '%s' (it plans every VM on the host)", args[0]);
 	if (opt.overcommit)
 		overcommit = nsc_opt_double(c, "--cpu-overcommit", opt.overcommit, 1, NSC_OVERCOMMIT_MAX);
+	if (opt.sample)
+		sample = nsc_opt_double(c, "--sample", opt.sample, 0, NSC_INTERVAL_MAX);
+	if (sample > 0 && sample < NSC_INTERVAL_MIN)
+		nsc_usage(c, "--sample: at least %g seconds (or 0: by vCPU counts alone)", NSC_INTERVAL_MIN);
 	rc = nsc_topo(c, nsc_plan_root, &topo);
 	if (rc != NS_EXIT_OK)
 		return rc;
 	reserve = nsc_reserve(c, topo, &reserve_buf);
-	ns_set_clear(&online);
-	for (int i = 0; i < ns_topo_nr_nodes(topo); i++)
-		ns_set_or(&online, &ns_topo_node(topo, i)->cpus);
-	ns_set_clear(&exclude);
-	if (opt.exclude)
-		nsc_opt_cpus(c, "--exclude-cpus", opt.exclude, &online, &exclude);
-	rc = ns_plan_gather(nsc_plan_root, reserve, &exclude, &in, &skipped);
-	if (rc < 0) {
-		rc = nsc_fail_errno(c, rc, NULL, "gathering the VMs");
+	nsc_opt_exclude(c, opt.exclude, topo, &online, &exclude);
+	if (opt.max_move)
+		max_move = nsc_opt_size(c, "--max-move", opt.max_move, true, 0);
+	rc = nsc_gather(c, reserve, &exclude, sample, overcommit, &in, &skipped);
+	if (rc != NS_EXIT_OK)
 		goto out;
+	if (opt.max_move) {
+		in.flags |= NS_PLAN_MAX_MOVE;
+		in.max_move = max_move;
 	}
-	for (int i = 0; i < in.nr_nodes; i++)
-		in.nodes[i].cpus = (int)((double)in.nodes[i].cpus * overcommit);
 	rc = ns_plan_solve(&in, &out);
-	if (rc == 0)
-		rc = add_pin_steps(&in, &out);
 	if (rc < 0) {
 		rc = nsc_fail_errno(c, rc, NSC_R_FAILED, "planning");
 		goto out;
@@ -173,11 +164,13 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	if (nsc_text(c)) {
 		plan_text(&in, &out, unplaced);
 		if (opt.out && out.nr_steps)
-			printf("plan written to %s: run it with 'numa-migrate --plan %s' (or 'vm-pin --plan %s')\n", opt.out,
-			       opt.out, opt.out);
+			printf("plan written to %s: run it with 'numa-migrate --plan %s' (or 'vm-pin --plan %s')\n",
+			       opt.out, opt.out, opt.out);
 	}
 	if (skipped)
-		nsc_warn(c, "%d QEMU process%s without thread names left out (start QEMU with -name NAME,debug-threads=on)",
+		nsc_warn(c,
+			 "%d QEMU process%s without thread names left out (start QEMU with -name "
+			 "NAME,debug-threads=on)",
 			 skipped, skipped == 1 ? "" : "es");
 	/* a partial plan is still written, but orchestration must know not every VM is settled */
 	rc = NS_EXIT_OK;
@@ -197,8 +190,9 @@ out:
 
 const struct nsc_subcmd nsc_plan_rebalance = {
 	.name = "rebalance",
-	.summary = "a whole-host plan, every VM on one node, for numa-migrate to execute",
-	.usage = "[--exclude-cpus LIST] [--cpu-overcommit RATIO] [--reserve SIZE|PCT] [-o FILE]",
+	.summary = "a whole-host plan, every VM on one node, by measured CPU demand, for numa-migrate to execute",
+	.usage = "[--sample SECONDS] [--max-move SIZE] [--exclude-cpus LIST] [--cpu-overcommit RATIO] "
+		 "[--reserve SIZE|PCT] [-o FILE]",
 	.options = options,
 	.run = run,
 };

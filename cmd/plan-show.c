@@ -73,8 +73,9 @@ static void hpools_text(const struct ns_node *n, char *buf, size_t len)
 	buf[0] = '\0';
 	for (unsigned i = 0; i < n->nr_hpools; i++) {
 		char sz[32];
-		int k = snprintf(buf + off, len - off, "%s%s:%llu/%llu", i ? " " : "", nsc_size(n->hpools[i].page_size, sz),
-				 (unsigned long long)n->hpools[i].free, (unsigned long long)n->hpools[i].total);
+		int k = snprintf(buf + off, len - off, "%s%s:%llu/%llu", i ? " " : "",
+				 nsc_size(n->hpools[i].page_size, sz), (unsigned long long)n->hpools[i].free,
+				 (unsigned long long)n->hpools[i].total);
 
 		if (k < 0 || (size_t)k >= len - off)
 			break;
@@ -104,11 +105,13 @@ static void host_text(const struct show *s)
 	printf("host: %d node%s, memory %s total, %s available, swap %s free of %s\n", nr, nsc_plural(nr),
 	       nsc_size(hm->mem_total, a), nsc_size(hm->mem_available, b), nsc_size(hm->swap_free, c),
 	       nsc_size(hm->swap_total, d));
-	printf("automatic NUMA balancing: %s\n",
-	       nb < 0 ? "not in this kernel" : nb == 0 ? "off" : "ON (it moves pages and fights pinning)");
+	printf("automatic NUMA balancing: %s\n", nb < 0    ? "not in this kernel"
+						 : nb == 0 ? "off"
+							   : "ON (it moves pages and fights pinning)");
 	if (s->psi_rc == 0)
-		printf("memory pressure (PSI avg10/60/300 %%): some %.2f %.2f %.2f, full %.2f %.2f %.2f\n", s->psi.some.avg10,
-		       s->psi.some.avg60, s->psi.some.avg300, s->psi.full.avg10, s->psi.full.avg60, s->psi.full.avg300);
+		printf("memory pressure (PSI avg10/60/300 %%): some %.2f %.2f %.2f, full %.2f %.2f %.2f\n",
+		       s->psi.some.avg10, s->psi.some.avg60, s->psi.some.avg300, s->psi.full.avg10, s->psi.full.avg60,
+		       s->psi.full.avg300);
 	else
 		printf("memory pressure (PSI): not available (%s)\n",
 		       s->psi_rc == -EOPNOTSUPP ? "disabled, psi=0" : "kernel without CONFIG_PSI");
@@ -133,7 +136,8 @@ static void host_text(const struct show *s)
 		for (int i = 0; i < nr; i++) {
 			printf("%-4d", ns_topo_node(s->t, i)->id);
 			for (int j = 0; j < nr; j++)
-				printf(" %4d", ns_topo_distance(s->t, ns_topo_node(s->t, i)->id, ns_topo_node(s->t, j)->id));
+				printf(" %4d",
+				       ns_topo_distance(s->t, ns_topo_node(s->t, i)->id, ns_topo_node(s->t, j)->id));
 			putchar('\n');
 		}
 	}
@@ -150,8 +154,8 @@ static void host_text(const struct show *s)
 				snprintf(ty, sizeof(ty), "%d", w->type);
 			else
 				snprintf(ty, sizeof(ty), "%s", opt.swap_types ? "?" : "-");
-			printf("%-24s  %-9s  %8s  %8s  %5d  %s\n", w->path, w->kind, nsc_size(w->size, a), nsc_size(w->used, b),
-			       w->priority, ty);
+			printf("%-24s  %-9s  %8s  %8s  %5d  %s\n", w->path, w->kind, nsc_size(w->size, a),
+			       nsc_size(w->used, b), w->priority, ty);
 		}
 	}
 }
@@ -165,8 +169,8 @@ static void vms_text(const struct show *s)
 		printf("\nVMs: none\n");
 		return;
 	}
-	printf("\nVMs: %d (own memory in MiB: anonymous, shmem, hugetlb)\n%-20s  %-6s  %7s  %5s  %-9s", n, "name", "kind",
-	       "pid", "vcpus", "cpu nodes");
+	printf("\nVMs: %d (own memory in MiB: anonymous, shmem, hugetlb)\n%-20s  %-6s  %7s  %5s  %-9s", n, "name",
+	       "kind", "pid", "vcpus", "cpu nodes");
 	for (int i = 0; i < nr; i++) {
 		char hdr[16];
 
@@ -182,8 +186,8 @@ static void vms_text(const struct show *s)
 			snprintf(vc, sizeof(vc), "%d", v->vm->nvcpus);
 		else
 			snprintf(vc, sizeof(vc), "?");
-		printf("%-20s  %-6s  %7d  %5s  %-9s", v->vm->name, v->vm->is_domain ? "domain" : "qemu", (int)v->vm->pid, vc,
-		       nodes[0] ? nodes : "-");
+		printf("%-20s  %-6s  %7d  %5s  %-9s", v->vm->name, v->vm->is_domain ? "domain" : "qemu",
+		       (int)v->vm->pid, vc, nodes[0] ? nodes : "-");
 		for (int i = 0; i < nr; i++)
 			printf("  %10s", v->u ? mib(v->loc.own[ns_topo_node(s->t, i)->id], buf, sizeof(buf)) : "-");
 		if (v->u)
@@ -271,12 +275,14 @@ static struct json_object *vms_json(const struct show *s)
 		json_object_object_add(o, "memory", v->u ? nsc_json_memory(s->t, v->loc.own) : NULL);
 		json_object_object_add(o, "memory_total", v->u ? nsc_json_u64(v->loc.own_bytes) : NULL);
 		json_object_object_add(o, "swap_bytes", v->u ? nsc_json_u64(v->u->swap_bytes) : NULL);
-		json_object_object_add(o, "home_node", v->loc.home_node >= 0 ? json_object_new_int(v->loc.home_node) : NULL);
+		json_object_object_add(o, "home_node",
+				       v->loc.home_node >= 0 ? json_object_new_int(v->loc.home_node) : NULL);
 		json_object_object_add(o, "locality_ratio", v->u ? nsc_json_round(v->loc.ratio, 3) : NULL);
 		json_object_object_add(o, "local", v->u ? json_object_new_boolean(v->loc.local) : NULL);
-		json_object_object_add(o, "note", !v->vm->named ? json_object_new_string(NSC_NO_THREAD_NAMES)
-						  : !v->u	 ? json_object_new_string(strerror(-v->u_rc))
-								 : NULL);
+		json_object_object_add(o, "note",
+				       !v->vm->named ? json_object_new_string(NSC_NO_THREAD_NAMES)
+				       : !v->u       ? json_object_new_string(strerror(-v->u_rc))
+						     : NULL);
 		json_object_array_add(a, o);
 	}
 	return a;

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "numasafe/steal.h"
 #include "plan.h"
@@ -22,40 +21,6 @@ static struct poptOption options[] = {
 	NSC_COMMON_TABLE,
 	POPT_TABLEEND,
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* One snapshot of every vCPU thread; a thread that cannot be read is marked not ok. */
-static int snap(struct ns_steal_vm *sv, int n, int second)
-{
-	for (int v = 0; v < n; v++)
-		for (int i = 0; i < sv[v].nthreads; i++) {
-			struct ns_steal_thread *t = &sv[v].th[i];
-			int rc = ns_schedstat_read(nsc_plan_root, sv[v].pid, t->tid, second ? &t->b : &t->a);
-
-			if (rc == -EOPNOTSUPP)
-				return rc;
-			if (second)
-				t->ok = t->ok && rc == 0;
-			else
-				t->ok = rc == 0;
-		}
-	return 0;
-}
 
 /* Nodes holding a noticeable share (2% or more) of a VM's own memory. */
 static void mem_nodes(const struct nsc_vm_view *v, struct ns_set *nodes)
@@ -89,7 +54,8 @@ static void causes(const struct steal *s, struct json_object *arr)
 		if (v < 0 && s->h.numa_balancing > 0) {
 			kind = "numa_balancing";
 			snprintf(text, sizeof(text),
-				 "automatic NUMA balancing is on (/proc/sys/kernel/numa_balancing = %d): it migrates VM "
+				 "automatic NUMA balancing is on (/proc/sys/kernel/numa_balancing = %d): it migrates "
+				 "VM "
 				 "threads and pages between nodes; turn it off where VMs are pinned",
 				 s->h.numa_balancing);
 		} else if (v >= 0 && s->sv[v].spans_nodes) {
@@ -99,8 +65,9 @@ static void causes(const struct steal *s, struct json_object *arr)
 			snprintf(text, sizeof(text),
 				 "%s spans nodes: its vCPU threads may run on node%s %s, its memory is on "
 				 "node%s %s; pin it to one node",
-				 nsc_vmid_text(&s->views[v].id, who, sizeof(who)), nsc_plural(ns_set_count(&s->sv[v].cpu_nodes)),
-				 a[0] ? a : "-", nsc_plural(ns_set_count(&s->sv[v].mem_nodes)), b[0] ? b : "-");
+				 nsc_vmid_text(&s->views[v].id, who, sizeof(who)),
+				 nsc_plural(ns_set_count(&s->sv[v].cpu_nodes)), a[0] ? a : "-",
+				 nsc_plural(ns_set_count(&s->sv[v].mem_nodes)), b[0] ? b : "-");
 		}
 		if (kind) {
 			if (arr) {
@@ -120,8 +87,9 @@ static void causes(const struct steal *s, struct json_object *arr)
 			snprintf(text, sizeof(text),
 				 "%s: cgroup %s has CPU weight %lld for %d vCPU%s (%.0f per vCPU), out of "
 				 "proportion with the other VMs: weight cgroups by vCPU count",
-				 nsc_vmid_text(&s->views[v].id, who, sizeof(who)), s->sv[v].cgroup, (long long)s->sv[v].weight,
-				 s->sv[v].nvcpus, nsc_plural(s->sv[v].nvcpus), (double)s->sv[v].weight / s->sv[v].nvcpus);
+				 nsc_vmid_text(&s->views[v].id, who, sizeof(who)), s->sv[v].cgroup,
+				 (long long)s->sv[v].weight, s->sv[v].nvcpus, nsc_plural(s->sv[v].nvcpus),
+				 (double)s->sv[v].weight / s->sv[v].nvcpus);
 			if (arr) {
 				struct json_object *o = json_object_new_object();
 
@@ -164,7 +132,8 @@ static struct json_object *steal_json(const struct steal *s)
 	json_object_object_add(ho, "vcpu_demand", nsc_json_round(h->vcpu_demand, 3));
 	json_object_object_add(ho, "max_wait_pct", nsc_json_round(h->max_wait_pct, 2));
 	json_object_object_add(ho, "procs_running", json_object_new_int((int)h->b.procs_running));
-	json_object_object_add(ho, "numa_balancing", h->numa_balancing < 0 ? NULL : json_object_new_int(h->numa_balancing));
+	json_object_object_add(ho, "numa_balancing",
+			       h->numa_balancing < 0 ? NULL : json_object_new_int(h->numa_balancing));
 	json_object_object_add(o, "host", ho);
 	json_object_object_add(o, "classification", json_object_new_string(ns_steal_class_name(h->cls)));
 	for (int v = 0; v < s->n; v++) {
@@ -188,15 +157,17 @@ static struct json_object *steal_json(const struct steal *s)
 		json_object_object_add(vo, "cpu_pct", nsc_json_round(sv->cpu_pct, 2));
 		json_object_object_add(vo, "wait_pct", nsc_json_round(sv->wait_pct, 2));
 		json_object_object_add(vo, "max_wait_pct", nsc_json_round(sv->max_wait_pct, 2));
-		json_object_object_add(vo, "demand", nsc_json_round((sv->cpu_pct + sv->wait_pct) / 100.0, 3));
+		json_object_object_add(vo, "demand", nsc_json_round(sv->demand, 3));
 		json_object_object_add(vo, "cpu_nodes", nsc_json_set(&sv->cpu_nodes));
 		json_object_object_add(vo, "mem_nodes", nsc_json_set(&sv->mem_nodes));
 		json_object_object_add(vo, "cgroup", sv->cgroup ? json_object_new_string(sv->cgroup) : NULL);
-		json_object_object_add(vo, "cgroup_version", sv->weight >= 0 ? json_object_new_int(sv->weight_version) : NULL);
+		json_object_object_add(vo, "cgroup_version",
+				       sv->weight >= 0 ? json_object_new_int(sv->weight_version) : NULL);
 		json_object_object_add(vo, "cpu_weight", sv->weight >= 0 ? json_object_new_int64(sv->weight) : NULL);
 		json_object_object_add(vo, "spans_nodes", json_object_new_boolean(sv->spans_nodes));
 		json_object_object_add(vo, "weight_off", json_object_new_boolean(sv->weight_off));
-		json_object_object_add(vo, "note", s->vms[v].named ? NULL : json_object_new_string(NSC_NO_THREAD_NAMES));
+		json_object_object_add(vo, "note",
+				       s->vms[v].named ? NULL : json_object_new_string(NSC_NO_THREAD_NAMES));
 		json_object_array_add(arr, vo);
 	}
 	json_object_object_add(o, "vms", arr);
@@ -216,7 +187,8 @@ static void steal_text(const struct steal *s)
 	if (s->n == 0)
 		printf("\nVMs: none\n");
 	else
-		printf("\n%-20s  %7s  %4s  %7s  %6s  %6s  %6s\n", "VM", "pid", "vcpu", "tid", "cpu%", "wait%", "slices");
+		printf("\n%-20s  %7s  %4s  %7s  %6s  %6s  %6s\n", "VM", "pid", "vcpu", "tid", "cpu%", "wait%",
+		       "slices");
 	for (int v = 0; v < s->n; v++) {
 		const struct ns_vm *vm = &s->vms[v];
 
@@ -234,8 +206,8 @@ static void steal_text(const struct steal *s)
 				printf("%-20s  %7s  %4d  %7d  %6.1f  %6.1f  %6llu\n", i ? "" : vm->name, p, th->index,
 				       (int)th->tid, th->cpu_pct, th->wait_pct, (unsigned long long)th->slices);
 			else
-				printf("%-20s  %7s  %4d  %7d  %6s  %6s  %6s  (thread ended)\n", i ? "" : vm->name, p, th->index,
-				       (int)th->tid, "-", "-", "-");
+				printf("%-20s  %7s  %4d  %7d  %6s  %6s  %6s  (thread ended)\n", i ? "" : vm->name, p,
+				       th->index, (int)th->tid, "-", "-", "-");
 		}
 		printf("%-20s  %7s  %4s  %7s  %6.1f  %6.1f\n", "", "", "all", "", s->sv[v].cpu_pct, s->sv[v].wait_pct);
 	}
@@ -249,7 +221,7 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	struct steal s;
 	struct ns_topo *t = NULL;
 	const char **args;
-	double interval = 1.0, t0;
+	double interval = 1.0;
 	int nargs, rc;
 
 	memset(&s, 0, sizeof(s));
@@ -282,51 +254,32 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 		s.n = list.n;
 	}
 	rc = nsc_vm_views_read(t, s.vms, s.n, &s.views);
-	s.sv = calloc(s.n ? (size_t)s.n : 1, sizeof(*s.sv));
+	if (rc == 0)
+		rc = ns_steal_vms_new(s.vms, s.n, &s.sv);
 	s.cg = calloc(s.n ? (size_t)s.n : 1, sizeof(*s.cg));
-	if (rc < 0 || !s.sv || !s.cg) {
+	if (rc < 0 || !s.cg) {
 		rc = nsc_fail_errno(c, rc < 0 ? rc : -ENOMEM, NULL, "reading VMs");
 		goto out;
 	}
 	for (int v = 0; v < s.n; v++) {
 		const struct ns_vm *vm = &s.vms[v];
-		pid_t first = vm->pid;
 
-		s.sv[v].pid = vm->pid;
-		s.sv[v].nvcpus = vm->named ? vm->nvcpus : 0;
 		s.sv[v].cpu_nodes = s.views[v].cpu_nodes;
 		mem_nodes(&s.views[v], &s.sv[v].mem_nodes);
-		s.sv[v].th = calloc(vm->nthreads ? (size_t)vm->nthreads : 1, sizeof(*s.sv[v].th));
-		if (!s.sv[v].th) {
-			rc = nsc_fail_errno(c, -ENOMEM, NULL, "reading VMs");
-			goto out;
-		}
-		for (int i = 0; vm->named && i < vm->nthreads; i++)
-			if (vm->threads[i].kind == NS_THREAD_VCPU) {
-				if (!s.sv[v].nthreads)
-					first = vm->threads[i].tid;
-				s.sv[v].th[s.sv[v].nthreads].tid = vm->threads[i].tid;
-				s.sv[v].th[s.sv[v].nthreads++].index = vm->threads[i].index;
-			}
-		s.sv[v].weight = -1;
-		if (ns_cgroup_cpu_weight(nsc_plan_root, vm->pid, first, &s.cg[v]) == 0) {
+		if (ns_cgroup_cpu_weight(nsc_plan_root, vm->pid, s.sv[v].nthreads ? s.sv[v].th[0].tid : vm->pid,
+					 &s.cg[v]) == 0) {
 			s.sv[v].weight = (int64_t)s.cg[v].weight;
 			s.sv[v].weight_version = s.cg[v].version;
 			s.sv[v].cgroup = s.cg[v].path;
 		}
 	}
 	s.h.numa_balancing = ns_topo_numa_balancing(t);
-	t0 = now_s();
-	rc = ns_cpustat_read(nsc_plan_root, &s.h.a);
-	if (rc == 0)
-		rc = snap(s.sv, s.n, 0);
-	if (rc == 0) {
-		sleep_s(interval);
-		rc = snap(s.sv, s.n, 1);
+	nsc_signals_catch();
+	rc = ns_steal_measure(nsc_plan_root, &s.h, s.sv, s.n, interval, &nsc_stop_requests);
+	if (rc == -EINTR) {
+		rc = nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "interrupted: nothing measured");
+		goto out;
 	}
-	if (rc == 0)
-		rc = ns_cpustat_read(nsc_plan_root, &s.h.b);
-	s.h.interval_s = now_s() - t0;
 	if (rc == -EOPNOTSUPP) {
 		rc = nsc_fail(c, NS_EXIT_UNSUPPORTED, NSC_R_UNSUPPORTED,
 			      "this kernel has no /proc/PID/task/TID/schedstat (CONFIG_SCHED_INFO)");
@@ -336,15 +289,12 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 		rc = nsc_fail_errno(c, rc, NULL, "reading CPU counters");
 		goto out;
 	}
-	ns_steal_compute(&s.h, s.sv, s.n);
 	rc = NS_EXIT_OK;
 	*doc = steal_json(&s);
 	if (nsc_text(c))
 		steal_text(&s);
 out:
-	for (int v = 0; s.sv && v < s.n; v++)
-		free(s.sv[v].th);
-	free(s.sv);
+	ns_steal_vms_free(s.sv, s.n);
 	free(s.cg);
 	nsc_vm_views_free(s.views, s.n);
 	nsc_target_release(&tg);

@@ -9,22 +9,24 @@
 
 struct nsc_subcmd {
 	const char *name;
-	const char *summary;	     /* one line for the list of subcommands */
-	const char *usage;	     /* what follows "numa-plan NAME" in the usage line */
+	const char *summary; /* one line for the list of subcommands */
+	const char *usage; /* what follows "numa-plan NAME" in the usage line */
 	struct poptOption *options;
 	/* Parse the remaining options from ctx, do the work, print text (unless --json or
 	 * --quiet), fill *doc; returns the exit code. */
 	int (*run)(struct nsc *c, poptContext ctx, struct json_object **doc);
 };
 
-extern const struct nsc_subcmd nsc_plan_show, nsc_plan_steal, nsc_plan_check, nsc_plan_rebalance;
+extern const struct nsc_subcmd nsc_plan_show, nsc_plan_steal, nsc_plan_check, nsc_plan_rebalance, nsc_plan_place;
 extern const struct nsc_subcmd nsc_plan_metrics;
 
 /* --root DIR: read /proc and /sys under DIR (fixture trees for tests; reads only). */
 extern char *nsc_plan_root;
-#define NSC_ROOT_OPTION                                                                                       \
-	{"root", '\0', POPT_ARG_STRING | POPT_ARGFLAG_DOC_HIDDEN, &nsc_plan_root, 0,                              \
-	 "read /proc and /sys under DIR (fixture trees, for tests)", "DIR"}
+#define NSC_ROOT_OPTION                                                                                                \
+	{                                                                                                              \
+		"root", '\0', POPT_ARG_STRING | POPT_ARGFLAG_DOC_HIDDEN, &nsc_plan_root, 0,                            \
+			"read /proc and /sys under DIR (fixture trees, for tests)", "DIR"                              \
+	}
 
 /* What show and steal know about a VM beyond discovery: where its vCPU threads may run, its
  * memory, its locality (one definition: numasafe/locality.h). */
@@ -38,6 +40,12 @@ struct nsc_vm_view {
 };
 int nsc_vm_views_read(const struct ns_topo *t, struct ns_vm *vms, int n, struct nsc_vm_view **out);
 void nsc_vm_views_free(struct nsc_vm_view *v, int n);
+
+/* Gather the planner's input (rebalance, place): nodes, VMs, demand over sample seconds (0:
+ * none), the vCPU cap times overcommit. Returns the exit code of a reported failure. */
+struct ns_plan_in;
+int nsc_gather(struct nsc *c, const struct ns_amount *reserve, const struct ns_set *exclude, double sample,
+	       double overcommit, struct ns_plan_in *in, int *skipped);
 
 #define NSC_NO_THREAD_NAMES "no thread names: start QEMU with -name NAME,debug-threads=on"
 

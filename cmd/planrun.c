@@ -38,7 +38,8 @@ static int step_target(struct nsc *c, const char *file, const struct ns_plan_exe
 	tg->vm_rc = -ENOEXEC;
 	rc = ns_plan_step_verify(NULL, s, &tg->vm, msg, sizeof(msg));
 	if (rc == -ESTALE)
-		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_STALE, "%s: step %d: %s: the plan is stale", file, s->index, msg);
+		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_STALE, "%s: step %d: %s: the plan is stale", file, s->index,
+				msg);
 	if (rc == -EOPNOTSUPP && s->is_domain) {
 		/* a domain without a local QEMU (test:///): libvirt acts on it alone */
 		snprintf(tg->id.name, sizeof(tg->id.name), "%s", s->vm);
@@ -64,7 +65,8 @@ static struct json_object *step_json(const struct ns_plan_exec_step *s, const st
 	json_object_object_add(o, "temporary", json_object_new_boolean(s->temporary));
 	json_object_object_add(o, "outcome", json_object_new_string(outcome_name(rc)));
 	json_object_object_add(o, "code", json_object_new_int(rc));
-	json_object_object_add(o, "reason", rc == NS_EXIT_OK ? NULL : json_object_new_string(reason ? reason : NSC_R_FAILED));
+	json_object_object_add(o, "reason",
+			       rc == NS_EXIT_OK ? NULL : json_object_new_string(reason ? reason : NSC_R_FAILED));
 	json_object_object_add(o, "pin", pin);
 	return o;
 }
@@ -109,8 +111,8 @@ int nsc_plan_run(struct nsc *c, const struct nsc_plan_run *run, struct json_obje
 		job.req.cpus = node->cpus;
 		ns_set_andnot(&job.req.cpus, &run->exclude);
 		if (ns_set_empty(&job.req.cpus)) {
-			rc = nsc_fail(c, NS_EXIT_FAIL, NSC_R_STALE, "%s: step %d: node %d has no usable CPUs", run->file,
-				      s->index, s->to_node);
+			rc = nsc_fail(c, NS_EXIT_FAIL, NSC_R_STALE, "%s: step %d: node %d has no usable CPUs",
+				      run->file, s->index, s->to_node);
 			json_object_array_add(arr, step_json(s, &id, rc, c->reason, NULL));
 			break;
 		}
@@ -126,11 +128,11 @@ int nsc_plan_run(struct nsc *c, const struct nsc_plan_run *run, struct json_obje
 			break;
 		}
 		if (nsc_text(c))
-			printf("step %d: %s to node %d%s\n", s->index, nsc_vmid_text(&tg.id, what, sizeof(what)), s->to_node,
-			       s->temporary ? " (parked there until its own step)" : "");
+			printf("step %d: %s to node %d%s\n", s->index, nsc_vmid_text(&tg.id, what, sizeof(what)),
+			       s->to_node, s->temporary ? " (parked there until its own step)" : "");
 		if (!run->dry_run)
-			nsc_audit(c, LOG_NOTICE, "plan-step", "start", &tg.id, "plan=%s step=%d to=%d bytes=%llu", run->file,
-				  s->index, s->to_node, (unsigned long long)s->bytes);
+			nsc_audit(c, LOG_NOTICE, "plan-step", "start", &tg.id, "plan=%s step=%d to=%d bytes=%llu",
+				  run->file, s->index, s->to_node, (unsigned long long)s->bytes);
 		rc = nsc_pin_run(c, &tg, &job, &p);
 		if (!run->dry_run)
 			nsc_audit(c, rc == NS_EXIT_OK ? LOG_NOTICE : LOG_WARNING, "plan-step", "end", &tg.id,

@@ -95,6 +95,7 @@ int nsc_target(struct nsc *c, const char *pidarg, int flags, struct nsc_target *
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT, "%s: %s", what, msg);
 	if (rc < 0)
 		return nsc_fail_libvirt(c, rc, what, msg);
+	nsc_info(c, "%s: its QEMU is pid %d", what, (int)pid);
 	rc = resolve_pid(c, pid, true, tg);
 	if (rc != NS_EXIT_OK)
 		return rc;

@@ -7,15 +7,15 @@
 
 /* What a command accepts as its target (flags). */
 enum {
-	NSC_TG_OPTIONAL = 1,	/* no target at all is fine (nsc_target returns -1) */
+	NSC_TG_OPTIONAL = 1, /* no target at all is fine (nsc_target returns -1) */
 	NSC_TG_ANY_PROCESS = 2, /* a PID need not be a VM (its name is then its comm) */
-	NSC_TG_LOCAL = 4,	/* a domain must have its QEMU process on this host */
+	NSC_TG_LOCAL = 4, /* a domain must have its QEMU process on this host */
 };
 
 struct nsc_target {
 	struct nsc_vmid id;
 	struct ns_vm vm; /* the VM when the process is one (vm_rc 0, or -ENODATA: no thread names) */
-	int vm_rc;	 /* ns_vm_from_pid's answer; -ENOEXEC: not a VM, or no local process */
+	int vm_rc; /* ns_vm_from_pid's answer; -ENOEXEC: not a VM, or no local process */
 };
 
 /* Resolve the PID argument or --domain. Returns NS_EXIT_OK, -1 when no target was given and

@@ -24,7 +24,8 @@ static struct poptOption options[] = {
 	{"to", 't', POPT_ARG_STRING, &opt.to, 0, "pin to these nodes' CPUs (a list like 1, 0-1, all, !0)", "NODES"},
 	{"node", '\0', POPT_ARG_STRING, &opt.node, 0, "the same as --to (its older name)", "NODES"},
 	{"cpus", '\0', POPT_ARG_STRING, &opt.cpus, 0, "pin to these CPUs", "LIST"},
-	{"show", '\0', POPT_ARG_NONE, &opt.show, 0, "show the pinning, memory and locality of one VM or every VM", NULL},
+	{"show", '\0', POPT_ARG_NONE, &opt.show, 0, "show the pinning, memory and locality of one VM or every VM",
+	 NULL},
 	{"vcpus", '\0', POPT_ARG_STRING, &opt.vcpus, 0, "which vCPUs (default all)", "LIST"},
 	{"no-emulator", '\0', POPT_ARG_NONE, &opt.no_emulator, 0, "leave emulator threads alone", NULL},
 	{"iothreads", '\0', POPT_ARG_NONE, &opt.iothreads, 0, "pin I/O threads too", NULL},
@@ -87,8 +88,7 @@ static struct json_object *view_json(const struct ns_topo *t, const struct view 
 	json_object_object_add(o, "home_node", v->loc.home_node >= 0 ? json_object_new_int(v->loc.home_node) : NULL);
 	json_object_object_add(o, "locality_ratio", v->mem ? nsc_json_round(v->loc.ratio, 3) : NULL);
 	json_object_object_add(o, "local", v->mem ? json_object_new_boolean(v->loc.local) : NULL);
-	json_object_object_add(o, "note", v->mem || !v->id.pid ? NULL
-			       : json_object_new_string(strerror(-v->mem_rc)));
+	json_object_object_add(o, "note", v->mem || !v->id.pid ? NULL : json_object_new_string(strerror(-v->mem_rc)));
 	return o;
 }
 
@@ -280,8 +280,8 @@ int main(int argc, char **argv)
 	if (opt.show && (opt.to || opt.cpus || opt.mem || nsc_shared.reserve || opt.weight || opt.spread || opt.vcpus ||
 			 opt.plan || opt.config || opt.dry_run || opt.exclude || opt.iothreads || opt.no_emulator))
 		nsc_usage(c, "--show takes only a target (PID or --domain)");
-	if (opt.plan && (pidarg || c->domain || opt.to || opt.cpus || opt.vcpus || opt.spread || opt.mem || opt.weight ||
-			 opt.config || opt.iothreads || opt.no_emulator))
+	if (opt.plan && (pidarg || c->domain || opt.to || opt.cpus || opt.vcpus || opt.spread || opt.mem ||
+			 opt.weight || opt.config || opt.iothreads || opt.no_emulator))
 		nsc_usage(c, "--plan takes the targets and nodes from the plan file (only --exclude-cpus, --reserve, "
 			     "--dry-run and the common options go with it)");
 	if (c->connect && !c->domain)
@@ -297,21 +297,17 @@ int main(int argc, char **argv)
 	rc = nsc_topo(c, NULL, &topo);
 	if (rc != NS_EXIT_OK)
 		goto out;
-	if (ns_cpus_online(NULL, &online) < 0) {
-		ns_set_clear(&online);
-		for (int i = 0; i < ns_topo_nr_nodes(topo); i++)
-			ns_set_or(&online, &ns_topo_node(topo, i)->cpus);
-	}
-	ns_set_clear(&exclude);
-	if (opt.exclude)
-		nsc_opt_cpus(c, "--exclude-cpus", opt.exclude, &online, &exclude);
+	nsc_opt_exclude(c, opt.exclude, topo, &online, &exclude);
 	job.reserve = nsc_reserve(c, topo, &reserve_buf);
 	if (opt.show) {
 		rc = show(c, topo, pidarg, &doc);
 		goto out;
 	}
 	if (opt.plan) {
-		struct nsc_plan_run run = {.file = opt.plan, .topo = topo, .exclude = exclude, .reserve = job.reserve,
+		struct nsc_plan_run run = {.file = opt.plan,
+					   .topo = topo,
+					   .exclude = exclude,
+					   .reserve = job.reserve,
 					   .dry_run = opt.dry_run};
 
 		rc = nsc_plan_run(c, &run, &doc);
@@ -359,8 +355,8 @@ int main(int argc, char **argv)
 	if (opt.config && !tg.id.domain)
 		nsc_usage(c, "--config: only meaningful for a libvirt domain");
 	if (!tg.id.domain && !opt.dry_run && ns_cap_have(CAP_SYS_NICE) != 1) {
-		rc = nsc_fail(c, NS_EXIT_FAIL, NSC_R_PERMISSION, "pinning another process's threads needs %s (run as root)",
-			      ns_cap_name(CAP_SYS_NICE));
+		rc = nsc_fail(c, NS_EXIT_FAIL, NSC_R_PERMISSION,
+			      "pinning another process's threads needs %s (run as root)", ns_cap_name(CAP_SYS_NICE));
 		goto out;
 	}
 	if (ns_topo_numa_balancing(topo) > 0)

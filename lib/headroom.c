@@ -20,9 +20,8 @@ uint64_t ns_reserve_for(const struct ns_node *n, const struct ns_amount *amount)
 
 uint64_t ns_node_headroom(const struct ns_node *n, uint64_t reserve)
 {
-	uint64_t floor = n->wmark_high + reserve;
-
-	return n->mem_free > floor ? n->mem_free - floor : 0;
+	/* saturating: a reserve of 2^64 - 1 must leave no headroom, not wrap into plenty */
+	return ns_sat_sub(n->mem_free, ns_sat_add(n->wmark_high, reserve));
 }
 
 int ns_fit_check(const struct ns_topo *t, int node, uint64_t bytes, const struct ns_amount *reserve,
@@ -48,7 +47,7 @@ int ns_fit_check(const struct ns_topo *t, int node, uint64_t bytes, const struct
 	}
 	fit->free = n->mem_free;
 	fit->reserve = ns_reserve_for(n, reserve);
-	fit->floor = n->wmark_high + fit->reserve;
+	fit->floor = ns_sat_add(n->wmark_high, fit->reserve);
 	fit->headroom = ns_node_headroom(n, fit->reserve);
 	if (bytes <= fit->headroom)
 		fit->reason = NS_FIT_OK;
@@ -73,7 +72,7 @@ int ns_fit_check_huge(const struct ns_topo *t, int node, uint64_t page_size, uin
 		return -EINVAL;
 	memset(fit, 0, sizeof(*fit));
 	fit->node = node;
-	fit->want = npages * page_size;
+	fit->want = ns_sat_mul(npages, page_size);
 	n = ns_topo_find(t, node);
 	if (!n) {
 		fit->reason = NS_FIT_NO_NODE;
@@ -82,7 +81,7 @@ int ns_fit_check_huge(const struct ns_topo *t, int node, uint64_t page_size, uin
 	}
 	for (unsigned i = 0; i < n->nr_hpools; i++)
 		if (n->hpools[i].page_size == page_size) {
-			fit->free = fit->headroom = n->hpools[i].free * page_size;
+			fit->free = fit->headroom = ns_sat_mul(n->hpools[i].free, page_size);
 			break;
 		}
 	if (fit->want <= fit->headroom)

@@ -11,9 +11,9 @@ uint64_t ns_own_bytes(const struct ns_proc_usage *u, unsigned node)
 
 	if (node >= NS_MAX_NODES)
 		return 0;
-	s = ns_add_sat(s, u->bytes[NS_KIND_ANON][node]);
-	s = ns_add_sat(s, u->bytes[NS_KIND_SHMEM][node]);
-	return ns_add_sat(s, u->bytes[NS_KIND_HUGETLB][node]);
+	s = ns_sat_add(s, u->bytes[NS_KIND_ANON][node]);
+	s = ns_sat_add(s, u->bytes[NS_KIND_SHMEM][node]);
+	return ns_sat_add(s, u->bytes[NS_KIND_HUGETLB][node]);
 }
 
 void ns_locality_compute(const struct ns_topo *t, const struct ns_set *thread_nodes, const struct ns_proc_usage *u,
@@ -33,7 +33,7 @@ void ns_locality_compute(const struct ns_topo *t, const struct ns_set *thread_no
 			continue;
 		b = ns_own_bytes(u, (unsigned)id);
 		out->own[id] = b;
-		out->own_bytes = ns_add_sat(out->own_bytes, b);
+		out->own_bytes = ns_sat_add(out->own_bytes, b);
 		if (b > best) {
 			best = b;
 			out->memory_node = id;

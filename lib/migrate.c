@@ -1071,6 +1071,7 @@ int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan 
 	struct mig m;
 	int rc;
 
+	ns_detail_clear();
 	memset(plan, 0, sizeof(*plan));
 	plan->pid = pid;
 	rc = mig_init(&m, pid, o);
@@ -1089,24 +1090,26 @@ int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan 
 	rc = walk(&m, plan, true);
 	if (rc < 0)
 		goto out;
+	/* every sum saturates: a reserve near 2^64 must read as no headroom, not wrap into plenty */
 	for (int k = 0; k < NS_KIND_COUNT; k++)
 		if (k != NS_KIND_HUGETLB)
-			plan->move_total += plan->move[k];
+			plan->move_total = ns_sat_add(plan->move_total, plan->move[k]);
 	for (int t = ns_set_next(&o->to, 0); t >= 0; t = ns_set_next(&o->to, (unsigned)t + 1)) {
 		if (plan->nr_targets < 16)
 			ns_fit_check(m.topo, t, plan->move_total, o->reserve, &plan->target_fit[plan->nr_targets++]);
-		plan->headroom += ns_node_headroom(ns_topo_find(m.topo, t), ns_reserve_for(ns_topo_find(m.topo, t), o->reserve));
+		plan->headroom = ns_sat_add(plan->headroom, ns_node_headroom(ns_topo_find(m.topo, t),
+									   ns_reserve_for(ns_topo_find(m.topo, t), o->reserve)));
 		for (unsigned p = 0; p < plan->nr_pools; p++)
-			plan->huge_free[p] += huge_free(&m, t, plan->pool_size[p]) * plan->pool_size[p];
+			plan->huge_free[p] = ns_sat_add(plan->huge_free[p],
+							ns_sat_mul(huge_free(&m, t, plan->pool_size[p]), plan->pool_size[p]));
 	}
 	plan->fits = plan->move_total <= plan->headroom;
-	if (!plan->fits)
-		plan->shortfall = plan->move_total - plan->headroom;
+	plan->shortfall = ns_sat_sub(plan->move_total, plan->headroom);
 	for (unsigned p = 0; p < plan->nr_pools; p++)
 		if (plan->huge_move[p] > plan->huge_free[p]) {
 			plan->fits = false;
 			plan->huge_short = true;
-			plan->shortfall += plan->huge_move[p] - plan->huge_free[p];
+			plan->shortfall = ns_sat_add(plan->shortfall, plan->huge_move[p] - plan->huge_free[p]);
 		}
 out:
 	free(u);
@@ -1220,6 +1223,7 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 	struct mig m;
 	int rc;
 
+	ns_detail_clear();
 	memset(res, 0, sizeof(*res));
 	plan = calloc(1, sizeof(*plan));
 	if (!plan)
@@ -1234,7 +1238,9 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 		goto out;
 	}
 	m.t_start = m.t_phase = ns_now();
-	ns_throttle_init(&m.thr, o->root, o->rate, o->max_psi, o->psi_grace, o->stop);
+	rc = ns_throttle_init(&m.thr, o->root, o->rate, o->max_psi, o->psi_grace, o->stop);
+	if (rc < 0)
+		goto out;
 	if (o->plan)
 		*plan = *o->plan;
 	else {

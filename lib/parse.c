@@ -1,13 +1,16 @@
 /* Node/CPU lists, sizes and percentages: the only place they are parsed and printed. */
 #include <ctype.h>
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "numasafe/numasafe.h"
 #include "numasafe/parse.h"
+#include "util.h"
 
 void ns_set_clear(struct ns_set *s)
 {
@@ -81,21 +84,14 @@ void ns_set_andnot(struct ns_set *dst, const struct ns_set *src)
 
 static int parse_id(const char **p, unsigned max, unsigned *out)
 {
-	const char *s = *p;
-	unsigned long v = 0;
+	unsigned long long v;
+	int rc = ns_uint_take(p, ~0ULL, &v);
 
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	while (isdigit((unsigned char)*s)) {
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v >= NS_SET_MAX * 16UL)
-			return -ERANGE;
-		s++;
-	}
+	if (rc < 0)
+		return rc;
 	if (v >= max)
 		return -ERANGE;
 	*out = (unsigned)v;
-	*p = s;
 	return 0;
 }
 
@@ -145,6 +141,116 @@ int ns_set_parse(const char *str, unsigned max, struct ns_set *out)
 	return 0;
 }
 
+/* One id of a person's list: decimal, bounded; relative ids map to the universe's members. */
+static int parse_user_id(const char **p, bool relative, const struct ns_set *universe, unsigned *out)
+{
+	unsigned long long v;
+	const char *s = *p;
+	int rc = ns_uint_take(p, ~0ULL, &v);
+
+	if (rc == -ERANGE)
+		return ns_detail(rc, "%.*s is too large (at most %u)", (int)(*p - s), s, NS_SET_MAX - 1);
+	if (rc < 0)
+		return rc;
+	if (relative) {
+		unsigned long long k = v;
+		int id = ns_set_next(universe, 0);
+
+		while (id >= 0 && k > 0) {
+			id = ns_set_next(universe, (unsigned)id + 1);
+			k--;
+		}
+		if (id < 0)
+			return ns_detail(-ERANGE, "+%llu: there are only %u", v, ns_set_count(universe));
+		*out = (unsigned)id;
+		return 0;
+	}
+	if (v >= NS_SET_MAX)
+		return ns_detail(-ERANGE, "%llu is too large (at most %u)", v, NS_SET_MAX - 1);
+	*out = (unsigned)v;
+	return 0;
+}
+
+int ns_set_parse_in(const char *str, const struct ns_set *universe, struct ns_set *out)
+{
+	struct ns_set s, named;
+	const char *p = str;
+	bool invert = false, relative = false;
+	int rc = 0, bad = -1;
+
+	ns_detail_clear();
+	if (!str || !universe || !out)
+		return -EINVAL;
+	ns_set_clear(&s);
+	ns_set_clear(&named);
+	if (*p == '!') {
+		invert = true;
+		p++;
+	}
+	if (*p == '+') {
+		relative = true;
+		p++;
+	}
+	if (strcmp(p, "all") == 0) {
+		s = *universe;
+		p += 3;
+	} else
+		for (;;) {
+			unsigned lo = 0, hi = 0;
+			int r = parse_user_id(&p, relative, universe, &lo), r2 = 0;
+
+			hi = lo;
+			if (*p == '-') {
+				p++;
+				r2 = parse_user_id(&p, relative, universe, &hi);
+			}
+			if (r == -EINVAL || r2 == -EINVAL)
+				return ns_detail(-EINVAL, "'%s' is not a list (like 0, 0-2,4, all or !0)", str);
+			if (r < 0 || r2 < 0) {
+				/* out of range: later syntax may still be wrong, which says more */
+				if (rc == 0)
+					rc = r < 0 ? r : r2;
+			} else {
+				if (hi < lo)
+					return ns_detail(-EINVAL, "'%s': %u-%u is a range backwards", str, lo, hi);
+				ns_set_add(&named, lo);
+				ns_set_add(&named, hi);
+				if (bad < 0 && !ns_set_has(universe, lo))
+					bad = (int)lo;
+				if (bad < 0 && !ns_set_has(universe, hi))
+					bad = (int)hi;
+				for (unsigned i = lo; i <= hi; i++)
+					if (ns_set_has(universe, i))
+						ns_set_add(&s, i);
+			}
+			if (*p != ',')
+				break;
+			p++;
+		}
+	if (*p != '\0')
+		return ns_detail(-EINVAL, "'%s' is not a list (like 0, 0-2,4, all or !0)", str);
+	if (rc == 0 && bad >= 0) {
+		char have[256];
+
+		if (ns_set_format(universe, have, sizeof(have)) < 0)
+			snprintf(have, sizeof(have), "%u of them", ns_set_count(universe));
+		rc = ns_detail(-ERANGE, "%d is not in %s", bad, have[0] ? have : "the empty set");
+	}
+	if (rc < 0) {
+		ns_set_or(&named, &s);
+		*out = named;
+		return rc;
+	}
+	if (invert) {
+		struct ns_set all = *universe;
+
+		ns_set_andnot(&all, &s);
+		s = all;
+	}
+	*out = s;
+	return 0;
+}
+
 int ns_set_format(const struct ns_set *s, char *buf, size_t len)
 {
 	size_t off = 0;
@@ -170,59 +276,74 @@ int ns_set_format(const struct ns_set *s, char *buf, size_t len)
 	return 0;
 }
 
-static int unit_shift(const char *u, unsigned *shift)
+/* The unit after a size's number: multiplier base^power (util-linux's parse_size rules). */
+static int size_unit(const char *u, uint64_t *mult)
 {
-	static const struct {
-		const char *name;
-		unsigned shift;
-	} units[] = {
-		{"", 0},   {"b", 0},   {"k", 10},  {"kb", 10},	{"kib", 10}, {"m", 20},
-		{"mb", 20}, {"mib", 20}, {"g", 30},  {"gb", 30},	{"gib", 30}, {"t", 40},
-		{"tb", 40}, {"tib", 40}, {"p", 50},  {"pb", 50},	{"pib", 50},
-	};
+	static const char up[] = "KMGTPE", low[] = "kmgtpe";
+	const char *hit;
+	uint64_t base = 1024;
+	int power;
 
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcasecmp(u, units[i].name) == 0) {
-			*shift = units[i].shift;
-			return 0;
-		}
-	return -EINVAL;
+	if (*u == '\0') {
+		*mult = 1;
+		return 0;
+	}
+	hit = strchr(up, *u);
+	if (hit)
+		power = (int)(hit - up) + 1;
+	else if ((hit = strchr(low, *u)))
+		power = (int)(hit - low) + 1;
+	else
+		return -EINVAL;
+	if (u[1] == 'i' && (u[2] == 'B' || u[2] == 'b') && u[3] == '\0')
+		base = 1024;
+	else if ((u[1] == 'B' || u[1] == 'b') && u[2] == '\0')
+		base = 1000;
+	else if (u[1] != '\0')
+		return -EINVAL;
+	*mult = 1;
+	while (power--)
+		*mult *= base; /* at most 1024^6 = 2^60 */
+	return 0;
 }
 
 int ns_size_parse(const char *str, uint64_t *out)
 {
-	const char *p = str;
-	long double v = 0, frac = 0, scale = 1;
-	unsigned shift;
-	int digits = 0;
+	const char *p = str, *frac = NULL;
+	unsigned long long whole = 0;
+	uint64_t v, mult, part = 0;
+	size_t nfrac = 0;
+	int rc;
 
 	if (!str || !out)
 		return -EINVAL;
-	while (isdigit((unsigned char)*p)) {
-		v = v * 10 + (*p - '0');
-		p++;
-		digits++;
-	}
+	rc = ns_uint_take(&p, UINT64_MAX, &whole);
+	if (rc == -EINVAL)
+		return rc;
 	if (*p == '.') {
-		p++;
-		while (isdigit((unsigned char)*p)) {
-			scale /= 10;
-			frac += scale * (*p - '0');
+		frac = ++p;
+		while (isdigit((unsigned char)*p))
 			p++;
-			digits++;
-		}
+		nfrac = (size_t)(p - frac);
+		if (nfrac == 0)
+			return -EINVAL;
 	}
-	if (digits == 0)
+	if (size_unit(p, &mult) < 0)
 		return -EINVAL;
-	if (unit_shift(p, &shift) < 0)
-		return -EINVAL;
-	v = (v + frac) * (long double)(1ULL << shift);
-	if (v >= 18446744073709551616.0L)
-		return -ERANGE;
 	/* a fraction of a byte makes no sense; "1.5" bytes is a typo */
-	if (shift == 0 && frac != 0)
+	if (frac && mult == 1)
 		return -EINVAL;
-	*out = (uint64_t)v;
+	/* out of range only now: bad syntax after a long number says more */
+	if (rc < 0 || __builtin_mul_overflow((uint64_t)whole, mult, &v))
+		return -ERANGE;
+	/* floor(0.d1..dn * mult), exactly: from the last digit, part = (d * mult + part) / 10
+	 * (the floor of a floor divided by 10 is the floor of the whole); part stays <= mult, so
+	 * d * mult + part <= 10 * 2^60 fits */
+	for (size_t i = nfrac; i > 0; i--)
+		part = ((uint64_t)(frac[i - 1] - '0') * mult + part) / 10;
+	if (__builtin_add_overflow(v, part, &v))
+		return -ERANGE;
+	*out = v;
 	return 0;
 }
 
@@ -255,9 +376,15 @@ int ns_amount_parse(const char *str, struct ns_amount *out)
 
 uint64_t ns_amount_resolve(const struct ns_amount *a, uint64_t whole)
 {
+	long double v;
+
 	if (!a->is_pct)
 		return a->bytes;
-	return (uint64_t)((long double)whole * a->pct / 100.0L);
+	v = (long double)whole * a->pct / 100.0L;
+	/* pct is at most 100 when parsed; a hand-made amount must not convert out of range */
+	if (!(v >= 0))
+		return 0;
+	return v >= 18446744073709551615.0L ? UINT64_MAX : (uint64_t)v;
 }
 
 const char *ns_size_format(uint64_t bytes, char *buf, size_t len)
@@ -283,64 +410,55 @@ int ns_uint_parse(const char *str, unsigned long long max, unsigned long long *o
 {
 	unsigned long long v = 0;
 	const char *p = str;
+	bool over = false;
 
-	if (!str || !*str)
+	if (!str || !out || !*str)
 		return -EINVAL;
 	for (; *p; p++) {
 		if (!isdigit((unsigned char)*p))
 			return -EINVAL;
-		if (v > (max - (unsigned long long)(*p - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (unsigned long long)(*p - '0');
+		/* read every digit first: "12x" with a huge prefix is bad syntax, not a range error */
+		over |= __builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (unsigned long long)(*p - '0'), &v);
 	}
+	if (over || v > max)
+		return -ERANGE;
 	*out = v;
 	return 0;
 }
 
 int ns_double_parse(const char *str, double *out)
 {
+	const char *p = str;
+	size_t digits = 0, dots = 0;
+	locale_t c;
 	char *end;
 	double v;
 
-	if (!str || !*str || isspace((unsigned char)*str) || *str == '-' || *str == '+')
+	if (!str || !out)
 		return -EINVAL;
-	errno = 0;
-	v = strtod(str, &end);
-	if (errno || *end != '\0' || isnan(v) || isinf(v) || v < 0)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-int ns_set_parse_in(const char *str, const struct ns_set *universe, struct ns_set *out)
-{
-	struct ns_set s;
-	bool negate = false;
-	int rc;
-
-	if (!str || !universe || !out)
-		return -EINVAL;
-	if (*str == '!') {
-		negate = true;
-		str++;
-	}
-	if (strcmp(str, "all") == 0)
-		s = *universe;
-	else {
-		rc = ns_set_parse(str, NS_SET_MAX, &s);
-		if (rc < 0)
-			return rc;
-		if (!str[0] || str[0] == '\n')
+	for (; *p; p++) {
+		if (isdigit((unsigned char)*p))
+			digits++;
+		else if (*p == '.' && dots == 0)
+			dots++;
+		else
 			return -EINVAL;
-		if (!ns_set_subset(&s, universe))
-			return -ERANGE;
 	}
-	if (negate) {
-		struct ns_set rest = *universe;
-
-		ns_set_andnot(&rest, &s);
-		s = rest;
-	}
-	*out = s;
+	if (digits == 0)
+		return -EINVAL;
+	/* the text is plain decimal by now; strtod in the C locale reads it exactly rounded,
+	 * whatever LC_NUMERIC the program set */
+	c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	if (c == (locale_t)0)
+		return -ENOMEM;
+	v = strtod_l(str, &end, c);
+	freelocale(c);
+	if (*end != '\0')
+		return -EINVAL;
+	/* an overflow is HUGE_VAL; an underflow ("0.000...1") reads as the nearest double (0 or
+	 * subnormal), which is as near as a double gets */
+	if (isinf(v))
+		return -ERANGE;
+	*out = v;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "numasafe/plan.h"
 #include "numasafe/procmem.h"
 #include "numasafe/vm.h"
+#include "plan_int.h"
 #include "util.h"
 
 /* ---- JSON ---- */
@@ -52,6 +53,47 @@ static int add_node(struct json_object *o, const char *key, const struct ns_plan
 	return add(o, key, json_object_new_int(in->nodes[n].id));
 }
 
+/* CPUs measured: a number, or null when the plan was made without measuring demand. */
+static int add_cpus(struct json_object *o, const char *key, const struct ns_plan_in *in, double cpus)
+{
+	if (!in->have_demand)
+		return json_object_object_add(o, key, NULL) ? -ENOMEM : 0;
+	return add(o, key, ns_plan_json_cpus(cpus));
+}
+
+/* The top level's demand fields: the excess before and after, the sampling window, and the
+ * byte limit with what it cost. */
+static int add_demand(struct json_object *root, const struct ns_plan_in *in, const struct ns_plan_out *out)
+{
+	struct json_object *mm;
+	int bound = out->max_move_bound;
+
+	if (add_cpus(root, "excess_before", in, out->excess_before) ||
+	    add_cpus(root, "excess_after", in, out->excess_after))
+		return -ENOMEM;
+	if (in->have_demand ? add(root, "sample_s", json_object_new_double(in->sample_s))
+			    : json_object_object_add(root, "sample_s", NULL))
+		return -ENOMEM;
+	if (!(in->flags & NS_PLAN_MAX_MOVE))
+		return json_object_object_add(root, "max_move", NULL) ? -ENOMEM : 0;
+	mm = json_object_new_object();
+	if (add(root, "max_move", mm) || add(mm, "limit", json_object_new_uint64(in->max_move)) ||
+	    add(mm, "bound", json_object_new_boolean(bound)) ||
+	    add(mm, "vms_left", json_object_new_int(out->nr_limited)))
+		return -ENOMEM;
+	if (!bound)
+		return json_object_object_add(mm, "excess_uncapped", NULL) ||
+			       json_object_object_add(mm, "bytes_uncapped", NULL) ||
+			       json_object_object_add(mm, "unplaced_uncapped", NULL)
+		       ? -ENOMEM
+		       : 0;
+	if (add_cpus(mm, "excess_uncapped", in, out->excess_uncapped) ||
+	    add(mm, "bytes_uncapped", json_object_new_uint64(out->bytes_uncapped)) ||
+	    add(mm, "unplaced_uncapped", json_object_new_int(out->unplaced_uncapped)))
+		return -ENOMEM;
+	return 0;
+}
+
 struct json_object *ns_plan_to_json(const struct ns_plan_in *in, const struct ns_plan_out *out)
 {
 	struct json_object *root = NULL, *nodes = NULL, *vms = NULL, *steps = NULL;
@@ -90,6 +132,8 @@ struct json_object *ns_plan_to_json(const struct ns_plan_in *in, const struct ns
 	    add(root, "exact", json_object_new_boolean(out->exact)) ||
 	    add(root, "bytes_moved", json_object_new_uint64(out->bytes_moved)))
 		goto out;
+	if (add_demand(root, in, out))
+		goto out;
 	nodes = json_object_new_array();
 	if (add(root, "nodes", nodes))
 		goto out;
@@ -100,7 +144,10 @@ struct json_object *ns_plan_to_json(const struct ns_plan_in *in, const struct ns
 		    add(o, "headroom", json_object_new_uint64(in->nodes[n].headroom)) ||
 		    add(o, "cpus", json_object_new_int(in->nodes[n].cpus)) ||
 		    add(o, "vcpus_after", json_object_new_int(vcpus_after[n])) ||
-		    add(o, "bytes_after", json_object_new_uint64(bytes_after[n])))
+		    add(o, "bytes_after", json_object_new_uint64(bytes_after[n])) ||
+		    add(o, "capacity", ns_plan_json_cpus(in->nodes[n].capacity)) ||
+		    add_cpus(o, "demand_before", in, out->demand_before[n]) ||
+		    add_cpus(o, "demand_after", in, out->demand_after[n]))
 			goto out;
 	}
 	vms = json_object_new_array();
@@ -125,6 +172,9 @@ struct json_object *ns_plan_to_json(const struct ns_plan_in *in, const struct ns
 		    add(o, "bytes_to_move", json_object_new_uint64(move)))
 			goto out;
 		if (out->why[v][0] && add(o, "reason", json_object_new_string(out->why[v])))
+			goto out;
+		if (add_cpus(o, "demand", in, vm->demand) ||
+		    (out->note && out->note[v][0] && add(o, "note", json_object_new_string(out->note[v]))))
 			goto out;
 	}
 	steps = json_object_new_array();

@@ -1,5 +1,6 @@
-/* The planner's input read from the host: nodes with headroom and usable CPUs, VMs with their
- * own memory per node. Kept apart from lib/plan.c so the solver stays pure arithmetic. */
+/* The planner's input read from the host: nodes with headroom, usable CPUs and whether they
+ * have CPUs at all, VMs with their own memory per node and, sampled over a window, the CPU
+ * demand of their vCPUs. Kept apart from lib/plan.c so the solver stays pure arithmetic. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,14 +48,19 @@ void ns_plan_in_release(struct ns_plan_in *in)
 }
 
 int ns_plan_gather(const char *root, const struct ns_amount *reserve, const struct ns_set *exclude,
-		   struct ns_plan_in *in, int *skipped)
+		   double sample_s, volatile sig_atomic_t *stop, struct ns_plan_in *in, int *skipped)
 {
 	struct ns_vm_list list = {0};
 	struct ns_topo *t = NULL;
+	struct ns_steal_vm *sv = NULL;
+	struct ns_steal_host h;
 	int rc, idx_of[NS_MAX_NODES];
 
+	ns_detail_clear();
 	memset(in, 0, sizeof(*in));
 	*skipped = 0;
+	if (!(sample_s >= 0 && sample_s <= 3600))
+		return -EINVAL;
 	rc = ns_topo_read(root, &t);
 	if (rc < 0)
 		return rc;
@@ -73,6 +79,9 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 		pn->id = n->id;
 		pn->headroom = ns_node_headroom(n, ns_reserve_for(n, reserve));
 		pn->cpus = (int)ns_set_count(&cpus);
+		pn->capacity = pn->cpus;
+		/* no CPUs at all, not merely all excluded: CXL and other memory-only nodes */
+		pn->memory_only = ns_set_count(&n->cpus) == 0;
 		if (n->id >= 0 && n->id < NS_MAX_NODES)
 			idx_of[n->id] = in->nr_nodes;
 		in->nr_nodes++;
@@ -85,6 +94,17 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 		rc = -ENOMEM;
 		goto out;
 	}
+	if (sample_s > 0) {
+		/* demand first, memory after: the plan starts from memory as fresh as it can be */
+		memset(&h, 0, sizeof(h));
+		rc = ns_steal_vms_new(list.v, list.n, &sv);
+		if (rc == 0)
+			rc = ns_steal_measure(root, &h, sv, list.n, sample_s, stop);
+		if (rc < 0)
+			goto out;
+		in->have_demand = 1;
+		in->sample_s = h.interval_s;
+	}
 	for (int i = 0; i < list.n; i++) {
 		const struct ns_vm *vm = &list.v[i];
 		struct ns_plan_vm *pv = &in->vms[in->nr_vms];
@@ -94,6 +114,8 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 			(*skipped)++;
 			continue;
 		}
+		if (sv && sv[i].gone)
+			continue; /* it exited during the window */
 		if (ns_proc_usage_read(root, vm->pid, &u) < 0)
 			continue; /* it exited meanwhile */
 		snprintf(pv->name, sizeof(pv->name), "%s", vm->name);
@@ -103,11 +125,14 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 		pv->vcpus = vm->nvcpus;
 		pv->pinned_node = -1;
 		pv->threads_node = threads_node(root, t, vm);
+		pv->demand = sv ? sv[i].demand : 0;
 		for (unsigned n = 0; n < u->max_node && n < NS_MAX_NODES; n++) {
-			uint64_t b = u->bytes[NS_KIND_ANON][n] + u->bytes[NS_KIND_SHMEM][n] + u->bytes[NS_KIND_HUGETLB][n];
+			uint64_t b = ns_sat_add(ns_sat_add(u->bytes[NS_KIND_ANON][n], u->bytes[NS_KIND_SHMEM][n]),
+						u->bytes[NS_KIND_HUGETLB][n]);
 
+			/* saturating: ns_plan_solve refuses a size past its bound instead of wrapping */
 			if (idx_of[n] >= 0)
-				pv->mem[idx_of[n]] += b;
+				pv->mem[idx_of[n]] = ns_sat_add(pv->mem[idx_of[n]], b);
 		}
 		free(u);
 		in->nr_vms++;
@@ -116,6 +141,7 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 out:
 	if (rc < 0)
 		ns_plan_in_release(in);
+	ns_steal_vms_free(sv, list.n);
 	ns_vm_list_free(&list);
 	ns_topo_free(t);
 	return rc;

@@ -21,7 +21,20 @@ struct ctx {
 	int nfixed;
 	long shift_budget;
 	uint64_t rng;
+	int64_t budget; /* bytes one run may move (INT64_MAX: no --max-move) */
+	/* CPU demand in thousandths of a CPU, so sums and ties are exact */
+	int demand;			 /* in->have_demand: objective (2) counts */
+	int64_t *dm;			 /* per VM (0 when !demand) */
+	int *home;			 /* per VM: ns_plan_vm_node, where it stays when unplaced */
+	int64_t capm[NS_PLAN_MAX_NODES]; /* capacity per node */
+	int64_t base[NS_PLAN_MAX_NODES]; /* demand of the fixed VMs (on their home) */
 };
+
+/* Thousandths of a CPU, rounded (x >= 0). */
+static inline int64_t plan_milli(double x)
+{
+	return (int64_t)(x * 1000.0 + 0.5);
+}
 
 static inline int64_t vmem(const struct ctx *c, int v, int n)
 {
@@ -38,16 +51,24 @@ static inline int vcpus(const struct ctx *c, int v)
 	return c->in->vms[v].vcpus;
 }
 
+/* A VM may live on node n: not a memory-only node, and the node it is pinned to if any. */
 static inline int allowed(const struct ctx *c, int v, int n)
 {
 	int p = c->in->vms[v].pinned_node;
 
-	return p < 0 || p == n;
+	return !c->in->nodes[n].memory_only && (p < 0 || p == n);
 }
 
-static inline int better(int u1, int64_t b1, int u2, int64_t b2)
+/* Demand beyond node n's capacity when it carries d. */
+static inline int64_t over(const struct ctx *c, int n, int64_t d)
 {
-	return u1 < u2 || (u1 == u2 && b1 < b2);
+	return d > c->capm[n] ? d - c->capm[n] : 0;
+}
+
+/* The objective: fewer unplaced VMs, then less excess demand, then fewer bytes. */
+static inline int better(int u1, int64_t e1, int64_t b1, int u2, int64_t e2, int64_t b2)
+{
+	return u1 < u2 || (u1 == u2 && (e1 < e2 || (e1 == e2 && b1 < b2)));
 }
 
 /* VMs sorted by a key, largest first (qsort with ns_plan_keyed_desc; ties by index). */
@@ -65,6 +86,10 @@ static inline const char *plan_size(char *buf, int64_t b)
 
 /* A reason into a why[] field; a long list of VM names is cut at the field's end. */
 void ns_plan_say(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A number of CPUs for the plan files: rounded to thousandths, written with at most three
+ * decimals (1.25, not 1.2500000000000002). NULL when out of memory. */
+struct json_object *ns_plan_json_cpus(double cpus);
 
 /* Order the placement at[] (node index per VM, -1 unplaced) into out->steps, out->why and
  * out->nr_unordered (see ns_plan_solve). 0 or -ENOMEM. */

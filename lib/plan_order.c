@@ -235,7 +235,8 @@ static int park_one(const struct ord *o, int *which)
 		for (int k = 0; k < c->nn; k++) {
 			int64_t legbytes, r = 0, after, score;
 
-			if (k == o->to[s])
+			/* a parking leg pins the VM to k's CPUs too: never a memory-only node */
+			if (k == o->to[s] || c->in->nodes[k].memory_only)
 				continue;
 			legbytes = c->total[o->vm[s]] - cur_mem(o, s, k);
 			if (o->free[k] < legbytes)
@@ -544,7 +545,7 @@ int ns_plan_order(const struct ctx *c, const int *at, struct ns_plan_out *out)
 			temps[0] += out->steps[j].via_temp;
 		for (int j = 0; j < t.nr_steps; j++)
 			temps[1] += t.steps[j].via_temp;
-		if (rc || !better(t.nr_unordered, temps[1], out->nr_unordered, temps[0]))
+		if (rc || !better(t.nr_unordered, temps[1], 0, out->nr_unordered, temps[0], 0))
 			continue;
 		sw = out->steps, out->steps = t.steps, t.steps = sw;
 		ww = out->why, out->why = t.why, t.why = ww;

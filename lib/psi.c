@@ -1,57 +1,127 @@
-/* /proc/pressure/memory: the kernel's own measure of time lost to memory shortage. */
+/* /proc/pressure/memory: the kernel's own measure of time lost to memory shortage. A safety
+ * input: what does not parse is an error naming the file and line, never a reading of 0. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "numasafe/numasafe.h"
 #include "numasafe/psi.h"
 #include "util.h"
 
-static int parse_line(const char *p, struct ns_psi_line *l)
+/* " avg10=1.50 avg60=0.75 avg300=0.10 total=123456", after "some" or "full". */
+static int parse_line(const char *p, struct ns_psi_line *l, const char **why)
 {
-	unsigned long long total;
+	static const char *const keys[4] = {"avg10=", "avg60=", "avg300=", "total="};
+	struct ns_psi_line got = {0};
+	double *avg[3] = {&got.avg10, &got.avg60, &got.avg300};
+	int rc;
 
-	if (sscanf(p, " avg10=%lf avg60=%lf avg300=%lf total=%llu", &l->avg10, &l->avg60, &l->avg300,
-		   &total) != 4)
+	for (int k = 0; k < 4; k++) {
+		char val[32];
+		size_t n;
+
+		if (*p != ' ' || strncmp(p + 1, keys[k], strlen(keys[k])) != 0) {
+			*why = keys[k];
+			return -EINVAL;
+		}
+		p += 1 + strlen(keys[k]);
+		n = strcspn(p, " ");
+		if (n == 0 || n >= sizeof(val)) {
+			*why = keys[k];
+			return n ? -ERANGE : -EINVAL;
+		}
+		memcpy(val, p, n);
+		val[n] = '\0';
+		p += n;
+		if (k < 3) {
+			rc = ns_double_parse(val, avg[k]);
+			/* a share of time: at most 100% */
+			if (rc == 0 && *avg[k] > 100.0)
+				rc = -ERANGE;
+		} else {
+			unsigned long long total;
+
+			rc = ns_uint_parse(val, UINT64_MAX, &total);
+			got.total = total;
+		}
+		if (rc < 0) {
+			*why = keys[k];
+			return rc;
+		}
+	}
+	if (*p != '\0') {
+		*why = "the end of the line";
 		return -EINVAL;
-	l->total = total;
+	}
+	*l = got;
+	return 0;
+}
+
+static int psi_parse(const char *text, const char *path, struct ns_psi *out)
+{
+	struct ns_psi got;
+	const char *p = text;
+	unsigned lineno = 0;
+	int have_some = 0, rc;
+
+	memset(&got, 0, sizeof(got));
+	while (*p) {
+		size_t len = strcspn(p, "\n");
+		char line[256];
+		const char *why = "";
+		struct ns_psi_line *l;
+
+		lineno++;
+		if (len >= sizeof(line))
+			return ns_detail(-EINVAL, "%s:%u: line too long", path, lineno);
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len + (p[len] == '\n');
+		if (strncmp(line, "some", 4) == 0 && !have_some)
+			l = &got.some;
+		else if (strncmp(line, "full", 4) == 0 && !got.has_full)
+			l = &got.full;
+		else
+			return ns_detail(-EINVAL, "%s:%u: not a \"some\" or \"full\" line, or one twice", path, lineno);
+		rc = parse_line(line + 4, l, &why);
+		if (rc == -ERANGE)
+			return ns_detail(rc, "%s:%u: %s out of range", path, lineno, why);
+		if (rc < 0)
+			return ns_detail(rc, "%s:%u: %s expected", path, lineno, why);
+		if (l == &got.some)
+			have_some = 1;
+		else
+			got.has_full = 1;
+	}
+	if (!have_some)
+		return ns_detail(-EINVAL, "%s: no \"some\" line", path);
+	*out = got;
 	return 0;
 }
 
 int ns_psi_parse(const char *text, struct ns_psi *out)
 {
-	const char *p = text;
-	int have_some = 0, rc;
-
-	memset(out, 0, sizeof(*out));
-	while (p && *p) {
-		if (strncmp(p, "some", 4) == 0) {
-			rc = parse_line(p + 4, &out->some);
-			if (rc < 0)
-				return rc;
-			have_some = 1;
-		} else if (strncmp(p, "full", 4) == 0) {
-			rc = parse_line(p + 4, &out->full);
-			if (rc < 0)
-				return rc;
-			out->has_full = 1;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return have_some ? 0 : -EINVAL;
+	ns_detail_clear();
+	return psi_parse(text, "pressure", out);
 }
 
 int ns_psi_read(const char *root, struct ns_psi *out)
 {
 	char path[4096], buf[512];
 	ssize_t n;
-	int rc = ns_path(path, sizeof(path), root, "/proc/pressure/memory");
+	int rc;
 
+	ns_detail_clear();
+	rc = ns_path(path, sizeof(path), root, "/proc/pressure/memory");
 	if (rc < 0)
 		return rc;
 	n = ns_read_file(path, buf, sizeof(buf));
+	if (n == -ENOENT || n == -EOPNOTSUPP)
+		return ns_detail((int)n, "%s: %s: PSI is not available (a kernel without CONFIG_PSI, or booted with psi=0)",
+				 path, strerror((int)-n));
 	if (n < 0)
-		return (int)n; /* -ENOENT: no PSI; -EOPNOTSUPP: built in, disabled with psi=0 */
-	return ns_psi_parse(buf, out);
+		return ns_detail((int)n, "%s: %s", path, strerror((int)-n));
+	if ((size_t)n >= sizeof(buf) - 1)
+		return ns_detail(-EINVAL, "%s: longer than a pressure file", path);
+	return psi_parse(buf, path, out);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The record of each changing command's last run (see numasafe/state.h): the root-only
  * directory check, the atomic write of one numasafe-last-run document, and its strict reader. */
 #include <errno.h>
@@ -29,13 +30,13 @@ int ns_rootdir_open(const char *dir, int create)
 			made = true;
 		else if (errno != EEXIST) {
 			rc = -errno;
-			ns_detail_set("%s: %s", dir, strerror(errno));
+			(void)ns_detail(0, "%s: %s", dir, strerror(errno));
 			goto out;
 		}
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
-		ns_detail_set("%s: %s; refusing it", dir,
+		(void)ns_detail(0, "%s: %s; refusing it", dir,
 			      lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) ? "is a symbolic link" : "is not a directory");
 		rc = -EPERM;
 		goto out;
@@ -43,19 +44,19 @@ int ns_rootdir_open(const char *dir, int create)
 	if (dfd < 0 || fstat(dfd, &st) < 0) {
 		rc = -errno;
 		if (rc != -ENOENT)
-			ns_detail_set("%s: %s", dir, strerror(errno));
+			(void)ns_detail(0, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	/* mkdir's mode went through the umask */
 	if (made && (st.st_mode & 07777) != 0755 && fchmod(dfd, 0755) == 0)
 		st.st_mode = (st.st_mode & ~07777u) | 0755;
 	if (st.st_uid != 0) {
-		ns_detail_set("%s: owned by uid %u, not root; refusing it", dir, (unsigned)st.st_uid);
+		(void)ns_detail(0, "%s: owned by uid %u, not root; refusing it", dir, (unsigned)st.st_uid);
 		rc = -EPERM;
 		goto out;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		ns_detail_set("%s: writable by %s (mode %04o); refusing it", dir,
+		(void)ns_detail(0, "%s: writable by %s (mode %04o); refusing it", dir,
 			      st.st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st.st_mode & 07777));
 		rc = -EPERM;
 		goto out;
@@ -140,7 +141,7 @@ int ns_last_run_write_in(const char *dir, const struct ns_last_run *r)
 	text[len++] = '\n';
 	rc = ns_file_replace(path, text, len, 0644);
 	if (rc < 0)
-		ns_detail_set("%s: %s", path, strerror(-rc));
+		(void)ns_detail(0, "%s: %s", path, strerror(-rc));
 out:
 	free(text);
 	json_object_put(o);
@@ -159,7 +160,7 @@ static int field(const char *path, struct json_object *o, const char *key, enum 
 		 struct json_object **v)
 {
 	if (!json_object_object_get_ex(o, key, v) || !json_object_is_type(*v, type)) {
-		ns_detail_set("%s: \"%s\" is missing or not %s", path, key,
+		(void)ns_detail(0, "%s: \"%s\" is missing or not %s", path, key,
 			      type == json_type_string ? "a string" : type == json_type_int ? "an integer" : "a number");
 		return -EBADMSG;
 	}
@@ -191,43 +192,43 @@ static int record_parse(const char *path, const char *command, const char *text,
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, text, (int)strlen(text));
 	if (!o || json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(o, json_type_object)) {
-		ns_detail_set("%s: not a JSON object", path);
+		(void)ns_detail(0, "%s: not a JSON object", path);
 		goto out;
 	}
 	memset(r, 0, sizeof(*r));
 	if (field(path, o, "version", json_type_int, &v) < 0)
 		goto out;
 	if (json_object_get_int64(v) != NS_LAST_RUN_VERSION) {
-		ns_detail_set("%s: version %lld, this reader knows %d", path, (long long)json_object_get_int64(v),
+		(void)ns_detail(0, "%s: version %lld, this reader knows %d", path, (long long)json_object_get_int64(v),
 			      NS_LAST_RUN_VERSION);
 		goto out;
 	}
 	if (field(path, o, "kind", json_type_string, &v) < 0)
 		goto out;
 	if (strcmp(json_object_get_string(v), NS_LAST_RUN_KIND) != 0) {
-		ns_detail_set("%s: kind is not %s", path, NS_LAST_RUN_KIND);
+		(void)ns_detail(0, "%s: kind is not %s", path, NS_LAST_RUN_KIND);
 		goto out;
 	}
 	if (field(path, o, "command", json_type_string, &v) < 0)
 		goto out;
 	if (strcmp(json_object_get_string(v), command) != 0) {
-		ns_detail_set("%s: the record of another command", path);
+		(void)ns_detail(0, "%s: the record of another command", path);
 		goto out;
 	}
 	snprintf(r->command, sizeof(r->command), "%s", command);
 	if (field(path, o, "code", json_type_int, &v) < 0)
 		goto out;
 	if (json_object_get_int64(v) < 0 || json_object_get_int64(v) > NS_EXIT_PARTIAL) {
-		ns_detail_set("%s: code %lld is not an exit code of numasafe(7)", path, (long long)json_object_get_int64(v));
+		(void)ns_detail(0, "%s: code %lld is not an exit code of numasafe(7)", path, (long long)json_object_get_int64(v));
 		goto out;
 	}
 	r->code = (int)json_object_get_int64(v);
 	if (!json_object_object_get_ex(o, "reason", &v)) {
-		ns_detail_set("%s: \"reason\" is missing", path);
+		(void)ns_detail(0, "%s: \"reason\" is missing", path);
 		goto out;
 	}
 	if (v && (!json_object_is_type(v, json_type_string) || strlen(json_object_get_string(v)) >= sizeof(r->reason))) {
-		ns_detail_set("%s: \"reason\" is not a reason keyword", path);
+		(void)ns_detail(0, "%s: \"reason\" is not a reason keyword", path);
 		goto out;
 	}
 	if (v)
@@ -235,7 +236,7 @@ static int record_parse(const char *path, const char *command, const char *text,
 	if (number(path, o, "time_s", &r->time) < 0 || number(path, o, "duration_s", &r->duration) < 0)
 		goto out;
 	if (!record_ok(r)) {
-		ns_detail_set("%s: a field is out of range (reason with code %d, or a negative time)", path, r->code);
+		(void)ns_detail(0, "%s: a field is out of range (reason with code %d, or a negative time)", path, r->code);
 		goto out;
 	}
 	rc = 0;
@@ -270,17 +271,17 @@ int ns_last_run_read(const char *root, const char *command, struct ns_last_run *
 	if (fd < 0) {
 		rc = errno == ELOOP ? -EPERM : -errno;
 		if (rc != -ENOENT)
-			ns_detail_set("%s: %s", path, rc == -EPERM ? "is a symbolic link; refusing it" : strerror(errno));
+			(void)ns_detail(0, "%s: %s", path, rc == -EPERM ? "is a symbolic link; refusing it" : strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-		ns_detail_set("%s: %s", path, strerror(errno));
+		(void)ns_detail(0, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = -EPERM;
-		ns_detail_set("%s: not a regular file; refusing it", path);
+		(void)ns_detail(0, "%s: not a regular file; refusing it", path);
 		goto out;
 	}
 	/* one byte past the limit tells a file that is (or grew) too large */
@@ -290,7 +291,7 @@ int ns_last_run_read(const char *root, const char *command, struct ns_last_run *
 			continue;
 		if (n < 0) {
 			rc = -errno;
-			ns_detail_set("%s: %s", path, strerror(errno));
+			(void)ns_detail(0, "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -299,13 +300,13 @@ int ns_last_run_read(const char *root, const char *command, struct ns_last_run *
 	}
 	if (off > RECORD_MAX) {
 		rc = -EFBIG;
-		ns_detail_set("%s: larger than %d bytes", path, RECORD_MAX);
+		(void)ns_detail(0, "%s: larger than %d bytes", path, RECORD_MAX);
 		goto out;
 	}
 	text[off] = '\0';
 	if (strlen(text) != off) {
 		rc = -EBADMSG;
-		ns_detail_set("%s: holds a NUL byte", path);
+		(void)ns_detail(0, "%s: holds a NUL byte", path);
 		goto out;
 	}
 	rc = record_parse(path, command, text, r);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test-only entry points of lib/state.c: the same code, on a directory the test chooses. */
 #ifndef NS_LIB_STATE_INT_H
 #define NS_LIB_STATE_INT_H

@@ -1,10 +1,12 @@
 /* Steal seen from the host: per-thread scheduler counters, the host's CPU counters, thread
- * affinity, cgroup CPU weights, and the arithmetic that turns two snapshots into rates and a
- * verdict (busy, idle or no steal) with the causes the host can see. */
+ * affinity, cgroup CPU weights, the measurement over a window (two snapshots), and the
+ * arithmetic that turns them into rates, CPU demand and a verdict (busy, idle or no steal)
+ * with the causes the host can see. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "numasafe/numasafe.h"
@@ -265,23 +267,29 @@ int ns_steal_compute(struct ns_steal_host *h, struct ns_steal_vm *vms, int nvm)
 	for (int v = 0; v < nvm; v++) {
 		struct ns_steal_vm *vm = &vms[v];
 
-		vm->cpu_pct = vm->wait_pct = vm->max_wait_pct = 0;
+		vm->cpu_pct = vm->wait_pct = vm->max_wait_pct = vm->demand = 0;
+		vm->nr_gone = 0;
 		for (int i = 0; i < vm->nthreads; i++) {
 			struct ns_steal_thread *t = &vm->th[i];
 
-			t->cpu_pct = t->wait_pct = 0;
+			t->cpu_pct = t->wait_pct = t->demand = 0;
 			t->slices = 0;
-			if (!t->ok)
+			if (!t->ok) {
+				vm->nr_gone++;
 				continue;
+			}
 			t->cpu_pct = pct(t->a.run_ns, t->b.run_ns, ins);
 			t->wait_pct = pct(t->a.wait_ns, t->b.wait_ns, ins);
+			t->demand = (t->cpu_pct + t->wait_pct) / 100.0;
+			vm->demand += t->demand;
 			t->slices = t->b.slices > t->a.slices ? t->b.slices - t->a.slices : 0;
 			vm->cpu_pct += t->cpu_pct;
 			vm->wait_pct += t->wait_pct;
 			if (t->wait_pct > vm->max_wait_pct)
 				vm->max_wait_pct = t->wait_pct;
 		}
-		h->vcpu_demand += (vm->cpu_pct + vm->wait_pct) / 100.0;
+		vm->gone = vm->nthreads > 0 && vm->nr_gone == vm->nthreads;
+		h->vcpu_demand += vm->demand;
 		if (vm->max_wait_pct > h->max_wait_pct)
 			h->max_wait_pct = vm->max_wait_pct;
 		vm->spans_nodes = ns_set_count(&vm->cpu_nodes) > 1 || ns_set_count(&vm->mem_nodes) > 1;
@@ -330,4 +338,125 @@ int ns_steal_compute(struct ns_steal_host *h, struct ns_steal_vm *vms, int nvm)
 	else
 		h->cls = NS_STEAL_NONE;
 	return 0;
+}
+
+void ns_steal_vms_free(struct ns_steal_vm *sv, int nvm)
+{
+	for (int v = 0; sv && v < nvm; v++)
+		free(sv[v].th);
+	free(sv);
+}
+
+int ns_steal_vms_new(const struct ns_vm *vms, int nvm, struct ns_steal_vm **out)
+{
+	struct ns_steal_vm *sv;
+	int rc = 0;
+
+	*out = NULL;
+	if (nvm < 0 || (nvm > 0 && !vms))
+		return -EINVAL;
+	sv = calloc(nvm ? (size_t)nvm : 1, sizeof(*sv));
+	if (!sv)
+		return -ENOMEM;
+	for (int v = 0; v < nvm; v++) {
+		const struct ns_vm *vm = &vms[v];
+
+		sv[v].pid = vm->pid;
+		sv[v].nvcpus = vm->named ? vm->nvcpus : 0;
+		sv[v].weight = -1;
+		ns_set_clear(&sv[v].cpu_nodes);
+		ns_set_clear(&sv[v].mem_nodes);
+		sv[v].th = calloc(vm->nthreads > 0 ? (size_t)vm->nthreads : 1, sizeof(*sv[v].th));
+		if (!sv[v].th) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		for (int i = 0; vm->named && i < vm->nthreads; i++)
+			if (vm->threads[i].kind == NS_THREAD_VCPU) {
+				sv[v].th[sv[v].nthreads].tid = vm->threads[i].tid;
+				sv[v].th[sv[v].nthreads++].index = vm->threads[i].index;
+			}
+	}
+out:
+	if (rc)
+		ns_steal_vms_free(sv, nvm);
+	else
+		*out = sv;
+	return rc;
+}
+
+int ns_steal_snap(const char *root, struct ns_steal_vm *sv, int nvm, int second)
+{
+	for (int v = 0; v < nvm; v++)
+		for (int i = 0; i < sv[v].nthreads; i++) {
+			struct ns_steal_thread *t = &sv[v].th[i];
+			int rc;
+
+			if (second && !t->ok)
+				continue; /* ended before the first snapshot */
+			rc = ns_schedstat_read(root, sv[v].pid, t->tid, second ? &t->b : &t->a);
+			if (rc < 0 && rc != -ESRCH)
+				return rc;
+			t->ok = rc == 0;
+		}
+	return 0;
+}
+
+static double clock_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleep until the monotonic time "until", in slices of at most 0.1 s so that a stop request
+ * (a flag a signal handler sets) ends the wait promptly even when its signal arrived just
+ * before a slice began. -EINTR when stopped. */
+static int wait_until(double until, volatile sig_atomic_t *stop)
+{
+	for (;;) {
+		double left;
+		struct timespec ts;
+
+		if (stop && *stop)
+			return -EINTR;
+		left = until - clock_s();
+		if (left <= 0)
+			return 0;
+		if (left > 0.1)
+			left = 0.1;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(left * 1e9);
+		/* EINTR (a handled signal) just means: look at the flag again */
+		nanosleep(&ts, NULL);
+	}
+}
+
+int ns_steal_measure(const char *root, struct ns_steal_host *h, struct ns_steal_vm *sv, int nvm,
+		     double window_s, volatile sig_atomic_t *stop)
+{
+	double t0;
+	int rc;
+
+	if (!h || nvm < 0 || (nvm > 0 && !sv) || !(window_s >= 0.01 && window_s <= 3600))
+		return -EINVAL;
+	t0 = clock_s();
+	rc = ns_cpustat_read(root, &h->a);
+	if (rc < 0)
+		return rc;
+	rc = ns_steal_snap(root, sv, nvm, 0);
+	if (rc < 0)
+		return rc;
+	rc = wait_until(t0 + window_s, stop);
+	if (rc < 0)
+		return rc;
+	rc = ns_steal_snap(root, sv, nvm, 1);
+	if (rc < 0)
+		return rc;
+	rc = ns_cpustat_read(root, &h->b);
+	if (rc < 0)
+		return rc;
+	h->interval_s = clock_s() - t0;
+	return ns_steal_compute(h, sv, nvm);
 }

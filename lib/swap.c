@@ -13,45 +13,102 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "numasafe/numasafe.h"
 #include "numasafe/procmem.h"
 #include "numasafe/swap.h"
 #include "util.h"
 
+/* One field of a /proc/swaps line: *p moves past it and the blanks after it. */
+static size_t swaps_field(const char **p, char *out, size_t len)
+{
+	size_t n = strcspn(*p, " \t");
+
+	if (n == 0 || n >= len)
+		return 0;
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n;
+	*p += strspn(*p, " \t");
+	return n;
+}
+
 int ns_swaps_read(const char *root, struct ns_swaps *s)
 {
-	char line[8192];
-	int err;
-	FILE *f = ns_fopen_root(root, "/proc/swaps", &err);
+	struct ns_swaps *got = NULL;
+	struct ns_lines l;
+	char *line;
+	int rc;
 
+	ns_detail_clear();
 	memset(s, 0, sizeof(*s));
-	if (!f)
-		return err;
-	/* first line is the header */
-	if (!fgets(line, sizeof(line), f)) {
-		fclose(f);
-		return 0;
+	rc = ns_lines_open(&l, root, "/proc/swaps");
+	if (rc < 0)
+		return rc;
+	got = calloc(1, sizeof(*got));
+	if (!got) {
+		rc = -ENOMEM;
+		goto out;
 	}
-	while (fgets(line, sizeof(line), f) && s->nr < NS_MAX_SWAPFILES) {
-		struct ns_swap_area *a = &s->area[s->nr];
-		unsigned long long size, used;
-		char path[4096], kind[16];
-		int prio;
+	/* the header is always there, swap or not: without it the file is not /proc/swaps */
+	rc = ns_lines_next(&l, &line);
+	if (rc == 0 || (rc > 0 && strncmp(line, "Filename", 8) != 0)) {
+		rc = rc == 0 ? ns_detail(-EINVAL, "%s: empty, no header line", l.path)
+			     : ns_lines_fail(&l, -EINVAL, "not the \"Filename Type Size Used Priority\" header");
+		goto out;
+	}
+	while ((rc = ns_lines_next(&l, &line)) > 0) {
+		struct ns_swap_area *a = &got->area[got->nr];
+		char path[4096], kind[16], num[3][32];
+		unsigned long long v[2], prio;
+		const char *p = line;
+		int neg;
 
-		if (sscanf(line, "%4095s %15s %llu %llu %d", path, kind, &size, &used, &prio) != 5) {
-			fclose(f);
-			return -EINVAL;
+		if (got->nr == NS_MAX_SWAPFILES) {
+			rc = ns_lines_fail(&l, -ERANGE, "more than %d swap areas", NS_MAX_SWAPFILES);
+			goto out;
+		}
+		if (!swaps_field(&p, path, sizeof(path)) || !swaps_field(&p, kind, sizeof(kind)) ||
+		    !swaps_field(&p, num[0], sizeof(num[0])) || !swaps_field(&p, num[1], sizeof(num[1])) ||
+		    !swaps_field(&p, num[2], sizeof(num[2])) || *p != '\0') {
+			rc = ns_lines_fail(&l, -EINVAL, "not \"Filename Type Size Used Priority\"");
+			goto out;
+		}
+		for (int k = 0; k < 2; k++) {
+			rc = ns_uint_parse(num[k], UINT64_MAX, &v[k]);
+			if (rc == 0 && ns_bytes_of(v[k], 1024, k ? &a->used : &a->size) < 0)
+				rc = -ERANGE;
+			if (rc < 0) {
+				rc = ns_lines_fail(&l, rc, "%s: '%s' kB is %s", k ? "Used" : "Size", num[k],
+						   rc == -ERANGE ? "out of range" : "not a number");
+				goto out;
+			}
+		}
+		if (a->used > a->size) {
+			rc = ns_lines_fail(&l, -EINVAL, "Used is more than Size");
+			goto out;
+		}
+		/* priorities are short ints, negative for the kernel's own choice */
+		neg = num[2][0] == '-';
+		rc = ns_uint_parse(num[2] + neg, neg ? 32768 : 32767, &prio);
+		if (rc < 0) {
+			rc = ns_lines_fail(&l, rc, "Priority: '%s' is not a number from -32768 to 32767", num[2]);
+			goto out;
 		}
 		ns_unescape_octal(path); /* blanks come as \040 */
 		snprintf(a->path, sizeof(a->path), "%s", path);
 		snprintf(a->kind, sizeof(a->kind), "%s", kind);
-		a->size = (uint64_t)size * 1024;
-		a->used = (uint64_t)used * 1024;
-		a->priority = prio;
+		a->priority = neg ? -(int)prio : (int)prio;
 		a->type = -1;
-		s->nr++;
+		got->nr++;
 	}
-	fclose(f);
-	return 0;
+	if (rc < 0)
+		goto out;
+	*s = *got;
+	rc = 0;
+out:
+	free(got);
+	ns_lines_close(&l);
+	return rc;
 }
 
 int ns_swaps_find(const struct ns_swaps *s, const char *path)

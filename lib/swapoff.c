@@ -95,24 +95,35 @@ static void proc_cgroup(const char *root, pid_t pid, char *out, size_t len)
 }
 
 /* The limit and usage of a memory cgroup: memory.max / memory.current on v2, memory.limit_in_bytes
- * / memory.usage_in_bytes on v1 (where "no limit" is a page counter near 2^63). -ENOENT without
- * a memory controller. */
+ * / memory.usage_in_bytes on v1 (where "no limit" is a page counter near 2^63). 1 when the
+ * cgroup has no limit file (no memory controller there); a file that does not read or parse is
+ * an error (with the detail), never "no limit". */
 static int cg_limits(const char *root, const char *cg, uint64_t *max, uint64_t *cur)
 {
 	bool v1 = memcg_v1(root);
 	const char *base = v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
 	char path[4096], buf[64];
+	unsigned long long v;
+	ssize_t n;
 	int rc;
 
 	rc = ns_path(path, sizeof(path), root, "%s%s/%s", base, strcmp(cg, "/") ? cg : "",
 		     v1 ? "memory.limit_in_bytes" : "memory.max");
 	if (rc < 0)
 		return rc;
-	if (ns_read_file(path, buf, sizeof(buf)) < 0)
-		return -ENOENT;
-	*max = strncmp(buf, "max", 3) == 0 ? UINT64_MAX : strtoull(buf, NULL, 10);
-	if (v1 && *max >= (1ULL << 62))
+	n = ns_read_file(path, buf, sizeof(buf));
+	if (n == -ENOENT)
+		return 1;
+	if (n < 0)
+		return ns_detail((int)n, "%s: %s", path, strerror((int)-n));
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (!v1 && strcmp(buf, "max") == 0)
 		*max = UINT64_MAX;
+	else if ((rc = ns_uint_parse(buf, UINT64_MAX, &v)) < 0)
+		return ns_detail(rc, "%s: '%.32s' is not \"max\" or a number of bytes", path, buf);
+	else
+		*max = v1 && v >= (1ULL << 62) ? UINT64_MAX : v;
 	rc = ns_path(path, sizeof(path), root, "%s%s/%s", base, strcmp(cg, "/") ? cg : "",
 		     v1 ? "memory.usage_in_bytes" : "memory.current");
 	if (rc < 0)
@@ -127,11 +138,13 @@ static int charge(struct ns_so_plan *plan, const char *root, const char *cg, uin
 
 	snprintf(cur, sizeof(cur), "%s", cg);
 	while (cur[0] && strcmp(cur, "/") != 0) {
-		uint64_t max, now;
-		int i;
+		uint64_t max = 0, now = 0;
+		int i, rc = cg_limits(root, cur, &max, &now);
 		char *slash;
 
-		if (cg_limits(root, cur, &max, &now) == 0 && max != UINT64_MAX) {
+		if (rc < 0)
+			return rc;
+		if (rc == 0 && max != UINT64_MAX) {
 			for (i = 0; i < plan->ncgroups && strcmp(plan->cgroups[i].path, cur) != 0; i++)
 				;
 			if (i == plan->ncgroups) {
@@ -146,7 +159,7 @@ static int charge(struct ns_so_plan *plan, const char *root, const char *cg, uin
 				n[i].current = now;
 				plan->ncgroups++;
 			}
-			plan->cgroups[i].swapped += bytes;
+			plan->cgroups[i].swapped = ns_sat_add(plan->cgroups[i].swapped, bytes);
 		}
 		slash = strrchr(cur, '/');
 		if (!slash)
@@ -199,7 +212,7 @@ static int scan_proc(void *arg, pid_t pid, const struct ns_proc_usage *u, const 
 	snprintf(x->p.comm, sizeof(x->p.comm), "%s", u->comm);
 	proc_cgroup(sc->root, pid, x->p.cgroup, sizeof(x->p.cgroup));
 	for (int t = 0; t < NS_MAX_SWAPFILES; t++)
-		x->per_type[t] = one->type[t].pages * one->page_size;
+		x->per_type[t] = ns_sat_mul(one->type[t].pages, one->page_size);
 	return 0;
 }
 
@@ -210,8 +223,10 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	struct scans sc = {o->root, NULL, 0, 0};
 	struct ns_hostmem hm;
 	struct ns_swaps sw;
+	uint64_t need;
 	int rc, idx, type;
 
+	ns_detail_clear();
 	rc = ns_swaps_read(o->root, &sw);
 	if (rc < 0)
 		return rc;
@@ -254,7 +269,7 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 		plan->procs = np;
 		plan->procs[plan->nprocs] = sc.v[i].p;
 		plan->procs[plan->nprocs].bytes = b;
-		plan->proc_bytes += b;
+		plan->proc_bytes = ns_sat_add(plan->proc_bytes, b);
 		if (sc.v[i].p.cgroup[0]) {
 			rc = charge(plan, o->root, sc.v[i].p.cgroup, b);
 			if (rc < 0)
@@ -272,12 +287,13 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 		plan->reserve = ns_amount_resolve(o->reserve, hm.mem_total);
 	else
 		plan->reserve = ns_reserve_default(hm.mem_total);
-	plan->fits = plan->proc_bytes + plan->other + plan->reserve <= plan->available;
-	if (!plan->fits)
-		plan->shortfall = plan->proc_bytes + plan->other + plan->reserve - plan->available;
+	/* saturating: a reserve near 2^64 must refuse, not wrap into "fits" */
+	need = ns_sat_add(ns_sat_add(plan->proc_bytes, plan->other), plan->reserve);
+	plan->fits = need <= plan->available;
+	plan->shortfall = ns_sat_sub(need, plan->available);
 	for (int i = 0; i < plan->ncgroups; i++) {
 		const struct ns_so_cgroup *c = &plan->cgroups[i];
-		uint64_t room = c->max > c->current ? c->max - c->current : 0;
+		uint64_t room = ns_sat_sub(c->max, c->current);
 
 		if (c->swapped > room && !plan->tight) {
 			plan->tight = c;
@@ -328,16 +344,18 @@ static int gate(struct pagein *pi, uint64_t bytes)
 	/* MemAvailable is re-read every 8 MiB or 20 ms; in between, what this run brought in
 	 * is subtracted from the last reading, so the check never trusts more than it saw */
 	if (pi->avail_at > 0 && now - pi->avail_at < 0.02 && pi->avail_bytes_since < (8ULL << 20) &&
-	    pi->avail >= pi->plan->reserve + pi->avail_bytes_since + bytes) {
+	    pi->avail >= ns_sat_add(ns_sat_add(pi->plan->reserve, pi->avail_bytes_since), bytes)) {
 		pi->avail_bytes_since += bytes;
-	} else if (ns_hostmem_read(pi->o->root, &hm) == 0) {
-		pi->avail = hm.mem_available;
-		pi->avail_at = now;
-		pi->avail_bytes_since = bytes;
-		if (hm.mem_available < pi->plan->reserve + bytes) {
+	} else {
+		/* MemAvailable that cannot be read stops the run like too little of it (the detail
+		 * says why): going on unchecked is what the check is there to prevent */
+		if (ns_hostmem_read(pi->o->root, &hm) < 0 || hm.mem_available < ns_sat_add(pi->plan->reserve, bytes)) {
 			pi->res->stop = NS_SO_STOP_MEMORY;
 			return 1;
 		}
+		pi->avail = hm.mem_available;
+		pi->avail_at = now;
+		pi->avail_bytes_since = bytes;
 	}
 	if (!ns_throttle_psi_ok(&pi->thr)) {
 		pi->res->stop = NS_SO_STOP_PSI;
@@ -846,6 +864,7 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 	struct pagein pi;
 	int rc = 0;
 
+	ns_detail_clear();
 	memset(res, 0, sizeof(*res));
 	memset(&pi, 0, sizeof(pi));
 	pi.o = o;
@@ -856,7 +875,9 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 	pi.ps = (uint64_t)sysconf(_SC_PAGESIZE);
 	pi.total = plan->proc_bytes;
 	pi.t0 = ns_now();
-	ns_throttle_init(&pi.thr, o->root, o->rate, o->max_psi, o->psi_grace, o->stop);
+	rc = ns_throttle_init(&pi.thr, o->root, o->rate, o->max_psi, o->psi_grace, o->stop);
+	if (rc < 0)
+		return rc;
 	pi.buf = malloc(BATCH_PAGES * pi.ps);
 	if (!pi.buf)
 		return -ENOMEM;

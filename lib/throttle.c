@@ -1,4 +1,5 @@
-/* Token bucket and PSI watch (see throttle.h). */
+/* Token bucket and PSI watch (see throttle.h). The watch fails closed: PSI that cannot be
+ * read stops a run that asked for it, at the start or in the middle. */
 #include <time.h>
 
 #include "numasafe/psi.h"
@@ -12,9 +13,11 @@ double ns_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void ns_throttle_init(struct ns_throttle *t, const char *root, uint64_t rate, double max_psi, double grace,
-		      volatile sig_atomic_t *stop)
+int ns_throttle_init(struct ns_throttle *t, const char *root, uint64_t rate, double max_psi, double grace,
+		     volatile sig_atomic_t *stop)
 {
+	struct ns_psi psi;
+
 	t->root = root;
 	t->rate = rate;
 	t->max_psi = max_psi;
@@ -23,6 +26,9 @@ void ns_throttle_init(struct ns_throttle *t, const char *root, uint64_t rate, do
 	t->tokens = 0;
 	t->t_tokens = ns_now();
 	t->psi_since = 0;
+	t->psi_ok_at = 0;
+	t->psi_err = 0;
+	return max_psi > 0 ? ns_psi_read(root, &psi) : 0;
 }
 
 bool ns_throttle_stopped(const struct ns_throttle *t)
@@ -76,7 +82,10 @@ bool ns_throttle_psi_ok(struct ns_throttle *t)
 	if (t->psi_ok_at > 0 && ns_now() - t->psi_ok_at < 0.1)
 		return true;
 	for (;;) {
-		if (ns_psi_read(t->root, &psi) < 0 || psi.some.avg10 <= t->max_psi) {
+		t->psi_err = ns_psi_read(t->root, &psi);
+		if (t->psi_err < 0)
+			return false; /* fail closed: an unreadable PSI is no sign of calm */
+		if (psi.some.avg10 <= t->max_psi) {
 			t->psi_since = 0;
 			t->psi_ok_at = ns_now();
 			return true;

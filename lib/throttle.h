@@ -14,19 +14,25 @@ struct ns_throttle {
 	volatile sig_atomic_t *stop;
 	double tokens, t_tokens, psi_since;
 	double psi_ok_at; /* when PSI was last read and found fine */
+	int psi_err;	  /* why the last reading failed (-errno), 0 when it did not */
 };
 
 double ns_now(void);
-void ns_throttle_init(struct ns_throttle *t, const char *root, uint64_t rate, double max_psi, double grace,
-		      volatile sig_atomic_t *stop);
+/* 0; or, when PSI is watched (max_psi > 0), the error of a first reading of it (ns_psi_read:
+ * -ENOENT no PSI in the kernel, -EOPNOTSUPP disabled, -EINVAL/-ERANGE damaged, with the
+ * detail): a run must not start with a pressure check that cannot work. */
+int ns_throttle_init(struct ns_throttle *t, const char *root, uint64_t rate, double max_psi, double grace,
+		     volatile sig_atomic_t *stop);
 bool ns_throttle_stopped(const struct ns_throttle *t);
 /* Sleep in short slices so a stop request is seen within ~50 ms. */
 void ns_throttle_nap(const struct ns_throttle *t, double seconds);
 /* Wait until bytes may go (token bucket holding a tenth of a second, or one chunk). */
 void ns_throttle_pace(struct ns_throttle *t, uint64_t bytes);
 /* Wait out memory "some" avg10 above max_psi for up to the grace period. false: pressure
- * persists past it. Without PSI in the kernel, or max_psi <= 0, always true. A fine reading
- * is trusted for 0.1 s: the kernel updates avg10 only every 2 s. */
+ * persists past it, or PSI could not be read (then psi_err holds the error and
+ * ns_error_detail() says why): without a reading the run cannot know it is safe, so it stops
+ * as under pressure. With max_psi <= 0 (PSI not watched) always true. A fine reading is
+ * trusted for 0.1 s: the kernel updates avg10 only every 2 s. */
 bool ns_throttle_psi_ok(struct ns_throttle *t);
 
 #endif

@@ -1,10 +1,15 @@
 /* The host's nodes, CPUs, distances, per-node meminfo, watermarks and hugetlb pools.
- * Read from sysfs rather than through libnuma so the same code runs on fixture trees. */
+ * Read from sysfs rather than through libnuma so the same code runs on fixture trees. These
+ * are the inputs of every headroom check, so the readers fail closed: a file missing, a line
+ * that does not parse, a required line absent or a number that does not fit is an error
+ * naming the file and line (ns_error_detail), never a value of 0 that would grow headroom. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "numasafe/topo.h"
@@ -26,6 +31,48 @@ static uint64_t page_bytes(void)
 	return ps > 0 ? (uint64_t)ps : 4096;
 }
 
+static const char *skip_blanks(const char *p)
+{
+	return p + strspn(p, " \t");
+}
+
+/* The first line of a file read whole, for a message. */
+static const char *first_line(char *buf)
+{
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+/* "Key:   1234 kB" or "Key:   1234" (the HugePages_ counts): the key (no blanks) and the
+ * value in bytes for a kB value, or as is. -EINVAL (with the detail) for any other shape. */
+static int meminfo_kv(const struct ns_lines *l, const char *line, char *key, size_t keylen, uint64_t *v)
+{
+	const char *p = line, *colon = strchr(line, ':');
+	unsigned long long n;
+	size_t klen;
+	int rc;
+
+	klen = colon ? (size_t)(colon - line) : 0;
+	if (klen == 0 || klen >= keylen || strcspn(line, " \t") < klen)
+		return ns_lines_fail(l, -EINVAL, "not a \"Key: value\" line");
+	memcpy(key, line, klen);
+	key[klen] = '\0';
+	p = skip_blanks(colon + 1);
+	rc = ns_uint_take(&p, UINT64_MAX, &n);
+	if (rc == -ERANGE)
+		return ns_lines_fail(l, rc, "%s: value out of range", key);
+	if (rc < 0)
+		return ns_lines_fail(l, rc, "%s: the value is not a decimal number", key);
+	if (strcmp(p, " kB") == 0) {
+		if (ns_bytes_of(n, 1024, v) < 0)
+			return ns_lines_fail(l, -ERANGE, "%s: %llu kB is out of range", key, n);
+	} else if (*p == '\0')
+		*v = n;
+	else
+		return ns_lines_fail(l, -EINVAL, "%s: unexpected text after the value", key);
+	return 0;
+}
+
 static const struct {
 	const char *key;
 	size_t off;
@@ -43,67 +90,114 @@ static const struct {
 
 int ns_node_read_meminfo(const char *root, int node, struct ns_node *n)
 {
-	char path[4096], line[256];
-	int rc, found = 0;
-	FILE *f;
+	struct ns_node got = *n;
+	struct ns_lines l;
+	unsigned found = 0;
+	char *line;
+	int rc;
 
-	rc = ns_path(path, sizeof(path), root, "/sys/devices/system/node/node%d/meminfo", node);
+	ns_detail_clear();
+	rc = ns_lines_open(&l, root, "/sys/devices/system/node/node%d/meminfo", node);
 	if (rc < 0)
 		return rc;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
+	while ((rc = ns_lines_next(&l, &line)) > 0) {
+		const char *p = line;
+		unsigned long long id;
 		char key[64];
-		unsigned long long v;
-		int id;
+		uint64_t v;
 
-		/* "Node 0 MemFree:  4472380 kB" */
-		if (sscanf(line, "Node %d %63[^:]: %llu", &id, key, &v) != 3 || id != node)
-			continue;
+		/* "Node 0 MemFree:        4472380 kB" */
+		if (strncmp(p, "Node ", 5) != 0 || (p += 5, ns_uint_take(&p, INT32_MAX, &id)) < 0 || *p != ' ') {
+			rc = ns_lines_fail(&l, -EINVAL, "not a \"Node N Key: value\" line");
+			goto out;
+		}
+		if (id != (unsigned long long)node) {
+			rc = ns_lines_fail(&l, -EINVAL, "a line of node %llu in node %d's file", id, node);
+			goto out;
+		}
+		rc = meminfo_kv(&l, skip_blanks(p), key, sizeof(key), &v);
+		if (rc < 0)
+			goto out;
 		for (size_t i = 0; i < NS_ARRAY_SIZE(node_keys); i++)
 			if (strcmp(key, node_keys[i].key) == 0) {
-				*(uint64_t *)((char *)n + node_keys[i].off) = (uint64_t)v * 1024;
-				found++;
+				if (found & (1u << i)) {
+					rc = ns_lines_fail(&l, -EINVAL, "%s a second time", key);
+					goto out;
+				}
+				*(uint64_t *)((char *)&got + node_keys[i].off) = v;
+				found |= 1u << i;
 			}
 	}
-	fclose(f);
-	/* MemTotal and MemFree are the two we cannot do without */
-	return (n->mem_total || found >= 2) ? 0 : -EINVAL;
+	if (rc < 0)
+		goto out;
+	/* every kernel since 2.6 writes them all; one missing means a damaged file */
+	for (size_t i = 0; i < NS_ARRAY_SIZE(node_keys); i++)
+		if (!(found & (1u << i))) {
+			rc = ns_detail(-EINVAL, "%s: no %s line", l.path, node_keys[i].key);
+			goto out;
+		}
+	*n = got;
+	rc = 0;
+out:
+	ns_lines_close(&l);
+	return rc;
 }
 
+/* The node's hugetlb pools. The counts are safety inputs (a hugetlb move checks the target's
+ * free pages), so a pool directory whose files do not read is an error. */
 static int read_hpools(const char *root, struct ns_node *n)
 {
 	char path[4096];
 	struct dirent *de;
 	DIR *d;
-	int rc;
+	int rc = 0;
 
 	rc = ns_path(path, sizeof(path), root, "/sys/devices/system/node/node%d/hugepages", n->id);
 	if (rc < 0)
 		return rc;
 	d = opendir(path);
 	if (!d)
-		return errno == ENOENT ? 0 : -errno; /* kernels without hugetlb have no directory */
+		return errno == ENOENT ? 0 : ns_detail(-errno, "%s: %s", path, strerror(errno)); /* kernels without hugetlb have no directory */
 	n->nr_hpools = 0;
 	while ((de = readdir(d)) && n->nr_hpools < NS_MAX_HPOOLS) {
 		struct ns_hpool *h = &n->hpools[n->nr_hpools];
+		const char *p = de->d_name;
 		unsigned long long kb;
+		uint64_t fb;
 		char p2[4096 + 512];
 
-		if (sscanf(de->d_name, "hugepages-%llukB", &kb) != 1)
+		if (strncmp(p, "hugepages-", 10) != 0)
 			continue;
+		p += 10;
+		if (ns_uint_take(&p, UINT64_MAX, &kb) < 0 || strcmp(p, "kB") != 0) {
+			rc = ns_detail(-EINVAL, "%s/%s: not a hugetlb pool name", path, de->d_name);
+			break;
+		}
 		memset(h, 0, sizeof(*h));
-		h->page_size = (uint64_t)kb * 1024;
+		if (ns_bytes_of(kb, 1024, &h->page_size) < 0 || kb == 0) {
+			rc = ns_detail(-ERANGE, "%s/%s: page size out of range", path, de->d_name);
+			break;
+		}
 		snprintf(p2, sizeof(p2), "%s/%s/nr_hugepages", path, de->d_name);
-		ns_read_u64(p2, &h->total);
-		snprintf(p2, sizeof(p2), "%s/%s/free_hugepages", path, de->d_name);
-		ns_read_u64(p2, &h->free);
-		snprintf(p2, sizeof(p2), "%s/%s/surplus_hugepages", path, de->d_name);
-		ns_read_u64(p2, &h->surplus);
+		rc = ns_read_u64(p2, &h->total);
+		if (rc == 0) {
+			snprintf(p2, sizeof(p2), "%s/%s/free_hugepages", path, de->d_name);
+			rc = ns_read_u64(p2, &h->free);
+		}
+		if (rc == 0) {
+			snprintf(p2, sizeof(p2), "%s/%s/surplus_hugepages", path, de->d_name);
+			rc = ns_read_u64(p2, &h->surplus);
+		}
+		if (rc == 0 && ns_bytes_of(h->free, h->page_size, &fb) < 0)
+			rc = ns_detail(-ERANGE, "%s: %llu pages of %llu kB are out of range", p2,
+				       (unsigned long long)h->free, kb);
+		if (rc < 0)
+			break;
 		n->nr_hpools++;
 	}
 	closedir(d);
+	if (rc < 0)
+		return rc;
 	/* readdir order is arbitrary: sort by page size so output is stable */
 	for (unsigned i = 1; i < n->nr_hpools; i++)
 		for (unsigned j = i; j > 0 && n->hpools[j - 1].page_size > n->hpools[j].page_size; j--) {
@@ -115,42 +209,141 @@ static int read_hpools(const char *root, struct ns_node *n)
 	return 0;
 }
 
+/* One zone's watermarks while reading zoneinfo. */
+struct zone_acc {
+	int node; /* index into nodes, -1 for a node we do not read */
+	unsigned have; /* bits: min, low, high */
+	unsigned line; /* of its "Node N, zone NAME" header */
+	char name[32];
+	unsigned long long pages[3];
+};
+
+static const char *const wmark_keys[3] = {"min", "low", "high"};
+
+/* Close a zone: all three watermarks must have been there; add them to the node's sums. */
+static int zone_end(const struct ns_lines *l, const struct zone_acc *z, uint64_t ps, uint64_t (*sum)[3],
+		    const struct ns_node *nodes)
+{
+	for (int k = 0; k < 3; k++) {
+		uint64_t b;
+
+		if (z->node < 0)
+			continue;
+		if (!(z->have & (1u << k)))
+			return ns_detail(-EINVAL, "%s:%u: node %d zone %s: no %s watermark before line %u", l->path,
+					 z->line, nodes[z->node].id, z->name, wmark_keys[k], l->lineno + 1);
+		if (ns_bytes_of(z->pages[k], ps, &b) < 0)
+			return ns_detail(-ERANGE, "%s:%u: node %d zone %s: %s watermark %llu pages is out of range",
+					 l->path, z->line, nodes[z->node].id, z->name, wmark_keys[k], z->pages[k]);
+		if (__builtin_add_overflow(sum[z->node][k], b, &sum[z->node][k]))
+			return ns_detail(-ERANGE, "%s:%u: node %d zone %s: the node's %s watermarks add up past 2^64 bytes",
+					 l->path, z->line, nodes[z->node].id, z->name, wmark_keys[k]);
+	}
+	return 0;
+}
+
 int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr)
 {
-	uint64_t ps = page_bytes();
-	struct ns_node *cur = NULL;
-	char line[512];
-	int err;
-	FILE *f = ns_fopen_root(root, "/proc/zoneinfo", &err);
+	uint64_t ps = page_bytes(), (*sum)[3] = NULL;
+	struct zone_acc z = {.node = -1};
+	bool in_zone = false, *seen = NULL;
+	struct ns_lines l;
+	char *line;
+	int rc;
 
-	if (!f)
-		return err;
-	for (int i = 0; i < nr; i++)
-		nodes[i].wmark_min = nodes[i].wmark_low = nodes[i].wmark_high = 0;
-	while (fgets(line, sizeof(line), f)) {
-		char key[32];
+	ns_detail_clear();
+	sum = calloc((size_t)(nr > 0 ? nr : 1), sizeof(*sum));
+	seen = calloc((size_t)(nr > 0 ? nr : 1), sizeof(*seen));
+	if (!sum || !seen) {
+		free(sum);
+		free(seen);
+		return -ENOMEM;
+	}
+	rc = ns_lines_open(&l, root, "/proc/zoneinfo");
+	if (rc < 0)
+		goto out;
+	while ((rc = ns_lines_next(&l, &line)) > 0) {
 		unsigned long long v;
-		int id;
+		const char *p, *val;
+		int k;
 
-		if (sscanf(line, "Node %d, zone", &id) == 1) {
-			cur = NULL;
+		if (strncmp(line, "Node ", 5) == 0) {
+			/* "Node 0, zone   Normal" */
+			if (in_zone && (rc = zone_end(&l, &z, ps, sum, nodes)) < 0)
+				goto out;
+			p = line + 5;
+			if (ns_uint_take(&p, INT32_MAX, &v) < 0 || strncmp(p, ", zone ", 7) != 0 ||
+			    *skip_blanks(p + 7) == '\0' || strlen(skip_blanks(p + 7)) >= sizeof(z.name) ||
+			    strcspn(skip_blanks(p + 7), " \t") != strlen(skip_blanks(p + 7))) {
+				rc = ns_lines_fail(&l, -EINVAL, "not a \"Node N, zone NAME\" line");
+				goto out;
+			}
+			memset(&z, 0, sizeof(z));
+			z.node = -1;
+			z.line = l.lineno;
+			snprintf(z.name, sizeof(z.name), "%s", skip_blanks(p + 7));
 			for (int i = 0; i < nr; i++)
-				if (nodes[i].id == id)
-					cur = &nodes[i];
+				if (nodes[i].id >= 0 && (unsigned long long)nodes[i].id == v)
+					z.node = i;
+			if (z.node >= 0)
+				seen[z.node] = true;
+			in_zone = true;
 			continue;
 		}
-		/* watermark lines are "        min      48": exactly key and number */
-		if (!cur || sscanf(line, " %31s %llu", key, &v) != 2)
+		if (!in_zone) {
+			rc = ns_lines_fail(&l, -EINVAL, "text before the first \"Node N, zone NAME\" line");
+			goto out;
+		}
+		/* watermark lines are "        min      48": exactly key and number; the pagesets'
+		 * "high:  0" carry a colon and are not watermarks */
+		p = skip_blanks(line);
+		for (k = 0; k < 3; k++)
+			if (strncmp(p, wmark_keys[k], strlen(wmark_keys[k])) == 0 &&
+			    (p[strlen(wmark_keys[k])] == ' ' || p[strlen(wmark_keys[k])] == '\t'))
+				break;
+		if (k == 3)
 			continue;
-		if (strcmp(key, "min") == 0)
-			cur->wmark_min += v * ps;
-		else if (strcmp(key, "low") == 0)
-			cur->wmark_low += v * ps;
-		else if (strcmp(key, "high") == 0)
-			cur->wmark_high += v * ps;
+		p = skip_blanks(p + strlen(wmark_keys[k]));
+		val = p;
+		rc = ns_uint_take(&p, UINT64_MAX, &v);
+		if (rc == 0 && *p != '\0')
+			rc = -EINVAL;
+		if (rc == -ERANGE) {
+			rc = ns_lines_fail(&l, rc, "watermark %s: %.40s is out of range", wmark_keys[k], val);
+			goto out;
+		}
+		if (rc < 0) {
+			rc = ns_lines_fail(&l, rc, "watermark %s: '%.40s' is not a number of pages", wmark_keys[k], val);
+			goto out;
+		}
+		if (z.have & (1u << k)) {
+			rc = ns_lines_fail(&l, -EINVAL, "watermark %s a second time in the zone", wmark_keys[k]);
+			goto out;
+		}
+		z.have |= 1u << k;
+		z.pages[k] = v;
 	}
-	fclose(f);
-	return 0;
+	if (rc < 0)
+		goto out;
+	if (in_zone && (rc = zone_end(&l, &z, ps, sum, nodes)) < 0)
+		goto out;
+	/* the kernel prints every zone of every online node, populated or not */
+	for (int i = 0; i < nr; i++)
+		if (!seen[i]) {
+			rc = ns_detail(-EINVAL, "%s: no zones of node %d", l.path, nodes[i].id);
+			goto out;
+		}
+	for (int i = 0; i < nr; i++) {
+		nodes[i].wmark_min = sum[i][0];
+		nodes[i].wmark_low = sum[i][1];
+		nodes[i].wmark_high = sum[i][2];
+	}
+	rc = 0;
+out:
+	ns_lines_close(&l);
+	free(sum);
+	free(seen);
+	return rc;
 }
 
 int ns_hostmem_read(const char *root, struct ns_hostmem *m)
@@ -159,33 +352,53 @@ int ns_hostmem_read(const char *root, struct ns_hostmem *m)
 		const char *key;
 		size_t off;
 	} keys[] = {
-		{"MemTotal:", offsetof(struct ns_hostmem, mem_total)},
-		{"MemFree:", offsetof(struct ns_hostmem, mem_free)},
-		{"MemAvailable:", offsetof(struct ns_hostmem, mem_available)},
-		{"SwapTotal:", offsetof(struct ns_hostmem, swap_total)},
-		{"SwapFree:", offsetof(struct ns_hostmem, swap_free)},
+		{"MemTotal", offsetof(struct ns_hostmem, mem_total)},
+		{"MemFree", offsetof(struct ns_hostmem, mem_free)},
+		{"MemAvailable", offsetof(struct ns_hostmem, mem_available)},
+		{"SwapTotal", offsetof(struct ns_hostmem, swap_total)},
+		{"SwapFree", offsetof(struct ns_hostmem, swap_free)},
 	};
-	char line[256];
-	int err, found = 0;
-	FILE *f = ns_fopen_root(root, "/proc/meminfo", &err);
+	struct ns_hostmem got;
+	struct ns_lines l;
+	unsigned found = 0;
+	char *line;
+	int rc;
 
-	if (!f)
-		return err;
-	memset(m, 0, sizeof(*m));
-	while (fgets(line, sizeof(line), f)) {
+	ns_detail_clear();
+	memset(&got, 0, sizeof(got));
+	rc = ns_lines_open(&l, root, "/proc/meminfo");
+	if (rc < 0)
+		return rc;
+	while ((rc = ns_lines_next(&l, &line)) > 0) {
 		char key[64];
-		unsigned long long v;
+		uint64_t v;
 
-		if (sscanf(line, "%63s %llu", key, &v) != 2)
-			continue;
+		rc = meminfo_kv(&l, line, key, sizeof(key), &v);
+		if (rc < 0)
+			goto out;
 		for (size_t i = 0; i < NS_ARRAY_SIZE(keys); i++)
 			if (strcmp(key, keys[i].key) == 0) {
-				*(uint64_t *)((char *)m + keys[i].off) = (uint64_t)v * 1024;
-				found++;
+				if (found & (1u << i)) {
+					rc = ns_lines_fail(&l, -EINVAL, "%s a second time", key);
+					goto out;
+				}
+				*(uint64_t *)((char *)&got + keys[i].off) = v;
+				found |= 1u << i;
 			}
 	}
-	fclose(f);
-	return found ? 0 : -EINVAL;
+	if (rc < 0)
+		goto out;
+	/* MemAvailable since 3.14; the others always */
+	for (size_t i = 0; i < NS_ARRAY_SIZE(keys); i++)
+		if (!(found & (1u << i))) {
+			rc = ns_detail(-EINVAL, "%s: no %s line", l.path, keys[i].key);
+			goto out;
+		}
+	*m = got;
+	rc = 0;
+out:
+	ns_lines_close(&l);
+	return rc;
 }
 
 static int read_distances(const char *root, struct ns_topo *t)
@@ -196,7 +409,7 @@ static int read_distances(const char *root, struct ns_topo *t)
 	if (!t->dist)
 		return -ENOMEM;
 	for (int i = 0; i < t->nr; i++) {
-		char *p = buf, *end;
+		const char *p = buf;
 		ssize_t n;
 		int rc;
 
@@ -211,13 +424,54 @@ static int read_distances(const char *root, struct ns_topo *t)
 			continue; /* distances are informative; their absence is not fatal */
 		/* the file has one column per *online* node id, in id order */
 		for (int j = 0; j < t->nr; j++) {
-			long v = strtol(p, &end, 10);
+			unsigned long long v;
 
-			if (end == p)
+			p = skip_blanks(p);
+			if (*p == '\n' || *p == '\0')
 				break;
+			rc = ns_uint_take(&p, 255, &v); /* SLIT distances are one byte */
+			if (rc < 0 || (*p != ' ' && *p != '\n' && *p != '\0'))
+				return ns_detail(rc < 0 ? rc : -EINVAL, "%s: '%.40s' is not a list of distances", path,
+						 first_line(buf));
 			t->dist[i * t->nr + j] = (int)v;
-			p = end;
 		}
+	}
+	return 0;
+}
+
+/* The online nodes, each of which must have its directory: an online list naming nodes that
+ * do not exist is a damaged view of the host, not 4096 empty nodes. Without the online file
+ * (a kernel without CONFIG_NUMA) the host is node 0; *numa says which. */
+static int read_online(const char *root, struct ns_set *online, bool *numa)
+{
+	char path[4096], dir[4096], buf[8192];
+	struct stat st;
+	ssize_t n;
+	int rc;
+
+	ns_set_clear(online);
+	*numa = true;
+	rc = ns_path(path, sizeof(path), root, "/sys/devices/system/node/online");
+	if (rc < 0)
+		return rc;
+	n = ns_read_file(path, buf, sizeof(buf));
+	if (n == -ENOENT) {
+		*numa = false;
+		return ns_set_add(online, 0);
+	}
+	if (n < 0)
+		return ns_detail((int)n, "%s: %s", path, strerror((int)-n));
+	if (n >= (ssize_t)sizeof(buf) - 1)
+		return ns_detail(-EINVAL, "%s: longer than any node list", path);
+	rc = ns_set_parse(buf, NS_SET_MAX, online);
+	if (rc < 0 || ns_set_empty(online))
+		return ns_detail(rc < 0 ? rc : -EINVAL, "%s: '%.40s' is not a node list", path, first_line(buf));
+	for (int id = ns_set_next(online, 0); id >= 0; id = ns_set_next(online, (unsigned)id + 1)) {
+		rc = ns_path(dir, sizeof(dir), root, "/sys/devices/system/node/node%d", id);
+		if (rc < 0)
+			return rc;
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			return ns_detail(-EINVAL, "%s: node %d is online but %s does not exist", path, id, dir);
 	}
 	return 0;
 }
@@ -226,28 +480,17 @@ int ns_topo_read(const char *root, struct ns_topo **out)
 {
 	char path[4096], buf[8192];
 	struct ns_topo *t;
+	bool numa;
 	ssize_t n;
 	int rc, i, id;
 
+	ns_detail_clear();
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	rc = ns_path(path, sizeof(path), root, "/sys/devices/system/node/online");
+	rc = read_online(root, &t->online, &numa);
 	if (rc < 0)
 		goto fail;
-	n = ns_read_file(path, buf, sizeof(buf));
-	if (n == -ENOENT) {
-		/* a kernel without CONFIG_NUMA still is one node with all CPUs and memory */
-		ns_set_clear(&t->online);
-		ns_set_add(&t->online, 0);
-	} else if (n < 0) {
-		rc = (int)n;
-		goto fail;
-	} else {
-		rc = ns_set_parse(buf, NS_SET_MAX, &t->online);
-		if (rc < 0)
-			goto fail;
-	}
 	t->nr = (int)ns_set_count(&t->online);
 	t->nodes = calloc((size_t)t->nr, sizeof(*t->nodes));
 	if (!t->nodes) {
@@ -264,18 +507,26 @@ int ns_topo_read(const char *root, struct ns_topo **out)
 		n = ns_read_file(path, buf, sizeof(buf));
 		if (n >= 0) {
 			rc = ns_set_parse(buf, NS_SET_MAX, &nd->cpus);
-			if (rc < 0)
+			if (rc < 0) {
+				rc = ns_detail(rc, "%s: '%.40s' is not a CPU list", path, first_line(buf));
 				goto fail;
+			}
 		}
 		rc = ns_node_read_meminfo(root, id, nd);
-		if (rc < 0 && rc != -ENOENT)
+		/* without CONFIG_NUMA there is no per-node meminfo: node 0 then reads as a node
+		 * without memory, which nothing is moved to */
+		if (rc == -ENOENT && !numa) {
+			ns_detail_clear();
+			rc = 0;
+		}
+		if (rc < 0)
 			goto fail;
 		rc = read_hpools(root, nd);
 		if (rc < 0)
 			goto fail;
 	}
 	rc = ns_zoneinfo_read_wmarks(root, t->nodes, t->nr);
-	if (rc < 0 && rc != -ENOENT)
+	if (rc < 0)
 		goto fail;
 	rc = read_distances(root, t);
 	if (rc < 0)
@@ -290,7 +541,8 @@ int ns_topo_read(const char *root, struct ns_topo **out)
 		uint64_t v;
 
 		rc = ns_read_u64(path, &v);
-		t->numa_balancing = rc < 0 ? rc : (int)v;
+		t->numa_balancing = rc < 0 ? rc : v > INT32_MAX ? -ERANGE : (int)v;
+		ns_detail_clear(); /* informative: its absence or damage is shown, not fatal */
 	}
 	*out = t;
 	return 0;

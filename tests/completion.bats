@@ -105,7 +105,7 @@ check_long_options() {
 @test "numa-plan: the first word offers the subcommands" {
 	run complete_for numa-plan numa-plan ""
 	assert_success
-	assert_offered show steal check rebalance metrics
+	assert_offered show steal check rebalance place metrics
 	refute_line --partial -- "--"
 }
 

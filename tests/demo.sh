@@ -3,8 +3,9 @@
 # of the host and of a stand-in VM, then numa-migrate moving the VM across nodes with its
 # progress line, refusing a move the target has no room for, and rolling one back when a
 # neighbour fills the target mid-way; fast-swapoff refusing and then emptying a swap area; and
-# the whole host: VMs spread over both nodes, planned onto single nodes by numa-plan rebalance
-# and the plan executed (pin, then move), with vm-pin --show before and after.
+# the whole host by CPU demand: two busy VMs and an idle one stacked on node 0, numa-plan steal
+# before, a plan by measured demand (per-node demand before and after), its execution (pin, then
+# move), numa-plan steal and vm-pin --show after.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -62,20 +63,25 @@ grep VmSwap /proc/$vm/status
 kill -USR1 $vm; sleep 2; echo "stand-in data check: $(tail -n 1 /tmp/report)"
 kill $vm
 
-say "# the whole host: two stand-in VMs (2 vCPU threads each), memory interleaved over both nodes"
-for i in 1 2; do
-	numactl --interleave=all build/tests/standin --size 96M --vcpus 2 --seed $i --ready /tmp/w$i --report /tmp/report >/dev/null &
+say "# the whole host by CPU demand: two busy stand-in VMs and an idle one, all on node 0 (its CPU and memory)"
+for i in 1 2 3; do
+	busy=--busy
+	[ $i = 3 ] && busy=
+	numactl --membind=0 --cpunodebind=0 build/tests/standin --size 64M --vcpus 1 $busy --seed $i \
+		--ready /tmp/w$i --report /tmp/report >/dev/null &
 	while [ ! -s /tmp/w$i ]; do sleep 0.2; done
 done
-say "vm-pin --show"
-bin/vm-pin --show
-say "numa-plan rebalance --cpu-overcommit 4 --reserve 64M -o /tmp/plan.json"
-bin/numa-plan rebalance --cpu-overcommit 4 --reserve 64M -o /tmp/plan.json
+say "numa-plan steal -i 2    # the two busy vCPUs share node 0 CPU: each waits about half the time"
+bin/numa-plan steal -i 2
+say "numa-plan rebalance --sample 3 --reserve 64M -o /tmp/plan.json    # per-node demand before -> after"
+bin/numa-plan rebalance --sample 3 --reserve 64M -o /tmp/plan.json
 say "numa-migrate --plan /tmp/plan.json --reserve 64M    # per step: pin, then move"
 bin/numa-migrate --plan /tmp/plan.json --reserve 64M
-say "vm-pin --show    # each VM local to one node now"
+say "numa-plan steal -i 2    # after: each busy VM has a CPU of its own, the wait is gone"
+bin/numa-plan steal -i 2
+say "vm-pin --show    # each VM local to one node"
 bin/vm-pin --show
-for i in 1 2; do kill -USR1 $(cat /tmp/w$i); done; sleep 2
-echo "stand-in data checks: $(tail -n 2 /tmp/report | tr "\n" " ")"
-kill $(cat /tmp/w1) $(cat /tmp/w2)
+for i in 1 2 3; do kill -USR1 $(cat /tmp/w$i); done; sleep 2
+echo "stand-in data checks: $(tail -n 3 /tmp/report | tr "\n" " ")"
+kill $(cat /tmp/w1) $(cat /tmp/w2) $(cat /tmp/w3)
 '

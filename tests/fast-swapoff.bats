@@ -4,6 +4,13 @@
 
 load helpers
 
+teardown() {
+	standin_stop
+	if [ -n "${swapfile:-}" ] && awk -v d="$swapfile" '$1 == d {f = 1} END {exit !f}' /proc/swaps; then
+		swapoff "$swapfile"
+	fi
+}
+
 bad() {
 	local want=$1 msg=$2
 	shift 2
@@ -87,4 +94,44 @@ bad() {
 	[[ "$err" == "fast-swapoff: $swapfile: refused: cgroup /nstest.$$ would need "*" back but has "*" of room (limit "*"): its processes would be OOM-killed; raise its memory limit first" ]] || fail "$err"
 	[ -n "$active" ] || fail "the area went off"
 	[ "$alive" = 1 ] || fail "the stand-in died"
+}
+
+# A swap file on this host with a stand-in's memory pushed to it.
+swapped_file_area() {
+	swapfile=$BATS_TEST_TMPDIR/swap
+	fallocate -l 64M "$swapfile" || ns_skip "no fallocate here"
+	chmod 600 "$swapfile"
+	mkswap "$swapfile" >/dev/null
+	swapon "$swapfile" || ns_skip "this file system takes no swap file"
+	standin_start --size 16M
+	standin_pageout
+	[ "$(awk '/^VmSwap/ {print $2}' /proc/"$STANDIN_PID"/status)" -ge 8000 ] || fail "the stand-in did not swap"
+}
+
+@test "fast-swapoff -n --reserve: more than the host's memory is a usage error; 100% is refused, not safe" {
+	# the sums saturate (unit test t_preflight_reserve_saturates); a reserve larger than the host is
+	# refused before it gets there: the wrapped sum once said "safe" for it
+	require_root
+	swapped_file_area
+	run --separate-stderr "$NS_BIN/fast-swapoff" -n --reserve 1G "$swapfile"
+	ok_status=$status ok_err=$stderr
+	huge_status=() huge_err=()
+	for r in 18446744073709551615 16383.99999999P; do
+		run --separate-stderr "$NS_BIN/fast-swapoff" -n --reserve "$r" "$swapfile"
+		huge_status+=("$status")
+		huge_err+=("${stderr_lines[0]}")
+	done
+	run --separate-stderr "$NS_BIN/fast-swapoff" -n --reserve 100% "$swapfile"
+	all_status=$status all_err=$stderr
+	area=$(awk -v d="$swapfile" '$1 == d' /proc/swaps)
+	standin_verify
+	[ "$ok_status" -eq 0 ] || fail "--reserve 1G: exit $ok_status: $ok_err"
+	[ -n "$area" ] || fail "a dry run took the area off"
+	for i in 0 1; do
+		[ "${huge_status[$i]}" -eq 2 ] || fail "huge reserve $i: exit ${huge_status[$i]}, want 2: ${huge_err[$i]}"
+		[[ "${huge_err[$i]}" == "fast-swapoff: --reserve: '"*"' is "* ]] || fail "huge reserve $i: ${huge_err[$i]}"
+	done
+	[ "$all_status" -eq 4 ] || fail "--reserve 100%: exit $all_status, want 4: $all_err"
+	[[ "$all_err" == "fast-swapoff: $swapfile: refused: "*" to bring back, "*" available with a "*" reserve: short by "* ]] ||
+		fail "--reserve 100%: $all_err"
 }

@@ -50,6 +50,16 @@ standin_start() {
 	STANDIN_PID=$(cat "$ready")
 }
 
+# A second stand-in that takes memory on a node, as a neighbour VM would; sets HOG (teardown
+# kills it).
+hog_start() { # NODE MIB
+	local ready=$BATS_TEST_TMPDIR/hog.$RANDOM i
+	numactl --membind="$1" "$NS_HELPERS/standin" --size "$2M" --ready "$ready" 3>&- &
+	for i in $(seq 1 600); do [ -s "$ready" ] && break; sleep 0.1; done
+	[ -s "$ready" ] || fail "hog did not start"
+	HOG=$(cat "$ready")
+}
+
 # Ask the stand-in to check its pattern; succeed only if every byte is intact.
 standin_verify() {
 	local pid=${1:-$STANDIN_PID} before
@@ -160,5 +170,5 @@ assert_anon_on() {
 }
 # Node N's headroom in bytes as numa-plan computes it with the given reserve.
 node_headroom() {
-	"$NS_BIN/numa-plan" show --json --reserve "$2" | jq ".nodes[] | select(.id == $1) | .headroom"
+	"$NS_BIN/numa-plan" show --json --reserve "$2" | jq ".nodes[] | select(.node == $1) | .headroom"
 }

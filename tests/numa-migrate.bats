@@ -94,3 +94,15 @@ bad() {
 	assert_failure 1
 	assert_equal "$stderr" "numa-migrate: --all-shared needs CAP_SYS_NICE (moving pages of other processes: MPOL_MF_MOVE_ALL)"
 }
+
+@test "numa-migrate -v says what it does on stderr; without it, nothing" {
+	require_root
+	standin_start --size 16M
+	run --separate-stderr "$NS_BIN/numa-migrate" -v --to 0 "$STANDIN_PID"
+	assert_success
+	[[ "$stderr" == *"standin (pid $STANDIN_PID): locked for this run"* ]] || fail "stderr: $stderr"
+	[[ "$stderr" == *"standin (pid $STANDIN_PID): preflight: "*" bytes to move"* ]] || fail "stderr: $stderr"
+	run --separate-stderr "$NS_BIN/numa-migrate" --to 0 "$STANDIN_PID"
+	assert_success
+	[ -z "$stderr" ] || fail "stderr without -v: $stderr"
+}

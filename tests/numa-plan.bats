@@ -136,10 +136,104 @@ no_pid() {
 	jq -e '.psi == null' <<<"$output"
 }
 
-@test "show: an unreadable tree is an error, exit 1" {
+@test "show: an unreadable tree is an error naming the file, exit 1" {
 	run --separate-stderr "$NS_BIN/numa-plan" show --root "$BATS_TEST_TMPDIR/empty"
 	assert_failure 1
-	assert_equal "$stderr" "numa-plan: reading the host's NUMA topology: No such file or directory"
+	assert_equal "$stderr" "numa-plan: reading the host's NUMA topology: $BATS_TEST_TMPDIR/empty/proc/zoneinfo: No such file or directory"
+}
+
+# show_fails TREE WANT: numa-plan show --root TREE exits 1 with the one line
+# "numa-plan: reading the host's NUMA topology: TREE$WANT" on stderr; nothing on stdout without
+# --json, the numasafe-error document (reason bad-input, or the errno's) with it.
+show_fails() {
+	local tree=$1 want=$2 js
+	for js in "" --json; do
+		run --separate-stderr "$NS_BIN/numa-plan" show --root "$tree" $js
+		[ "$status" -eq 1 ] || fail "show $js: exit $status, want 1 (stderr: $stderr)"
+		assert_equal "$stderr" "numa-plan: reading the host's NUMA topology: $tree$want"
+		if [ -z "$js" ]; then
+			[ -z "$output" ] || fail "show: stdout not empty: $output"
+		else
+			jq -e '.kind == "numasafe-error" and .code == 1' <<<"$output" >/dev/null || fail "show --json: $output"
+		fi
+	done
+}
+
+@test "show --root: zoneinfo missing, empty, truncated, garbage or out of range stops it, naming file and line" {
+	tree=$BATS_TEST_TMPDIR/t
+	cp -r "$NS_TOP/tests/fixtures/synth2" "$tree"
+	zi=$tree/proc/zoneinfo
+	cp "$zi" "$BATS_TEST_TMPDIR/zoneinfo"
+	rm "$zi"
+	show_fails "$tree" "/proc/zoneinfo: No such file or directory"
+	: >"$zi"
+	show_fails "$tree" "/proc/zoneinfo: no zones of node 0"
+	head -n 19 "$BATS_TEST_TMPDIR/zoneinfo" >"$zi"
+	show_fails "$tree" "/proc/zoneinfo:15: node 0 zone DMA32: no high watermark before line 20"
+	head -n 27 "$BATS_TEST_TMPDIR/zoneinfo" >"$zi"
+	show_fails "$tree" "/proc/zoneinfo: no zones of node 1"
+	head -c 4096 /dev/urandom | tr -d '\000' >"$zi"
+	run --separate-stderr "$NS_BIN/numa-plan" show --root "$tree"
+	assert_failure 1
+	[ -z "$output" ] || fail "stdout not empty"
+	[[ "$stderr" == "numa-plan: reading the host's NUMA topology: $zi:"* ]] || fail "stderr: $stderr"
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "more than one line: $stderr"
+	sed 's/high     7000/high     99999999999999999999999/' "$BATS_TEST_TMPDIR/zoneinfo" >"$zi"
+	show_fails "$tree" "/proc/zoneinfo:27: watermark high: 99999999999999999999999 is out of range"
+	sed 's/high     7000/high     -7000/' "$BATS_TEST_TMPDIR/zoneinfo" >"$zi"
+	show_fails "$tree" "/proc/zoneinfo:27: watermark high: '-7000' is not a number of pages"
+	# intact again: it reads, with node 0's watermarks
+	cp "$BATS_TEST_TMPDIR/zoneinfo" "$zi"
+	run "$NS_BIN/numa-plan" show --root "$tree" --json
+	assert_success
+	jq -e '.nodes[0].wmark_high == (30 + 3000 + 7000) * 4096' <<<"$output"
+}
+
+@test "show --root: per-node or host meminfo missing or damaged stops it, naming file and line" {
+	tree=$BATS_TEST_TMPDIR/t
+	cp -r "$NS_TOP/tests/fixtures/synth2" "$tree"
+	m1=$tree/sys/devices/system/node/node1/meminfo
+	rm "$m1"
+	show_fails "$tree" "/sys/devices/system/node/node1/meminfo: No such file or directory"
+	cp "$NS_TOP/tests/fixtures/synth2/sys/devices/system/node/node1/meminfo" "$m1"
+	sed -i '/MemFree/d' "$m1"
+	show_fails "$tree" "/sys/devices/system/node/node1/meminfo: no MemFree line"
+	sed -i 's/^Node 1 MemTotal: .*/Node 1 MemTotal: 0x400000 kB/' "$m1"
+	show_fails "$tree" "/sys/devices/system/node/node1/meminfo:1: MemTotal: unexpected text after the value"
+	cp "$NS_TOP/tests/fixtures/synth2/sys/devices/system/node/node1/meminfo" "$m1"
+	sed -i 's/^MemAvailable:.*/MemAvailable:   18014398509481984 kB/' "$tree/proc/meminfo"
+	show_fails "$tree" "/proc/meminfo:3: MemAvailable: 18014398509481984 kB is out of range"
+	: >"$tree/proc/meminfo"
+	show_fails "$tree" "/proc/meminfo: no MemTotal line"
+}
+
+@test "show --root: an online list naming nodes that have no directory is an error, not 4096 nodes" {
+	tree=$BATS_TEST_TMPDIR/t
+	cp -r "$NS_TOP/tests/fixtures/lab4" "$tree"
+	echo 0-4095 >"$tree/sys/devices/system/node/online"
+	show_fails "$tree" "/sys/devices/system/node/online: node 4 is online but $tree/sys/devices/system/node/node4 does not exist"
+	echo 0-3 >"$tree/sys/devices/system/node/online"
+	run "$NS_BIN/numa-plan" show --root "$tree" --json
+	assert_success
+	jq -e '.nodes | length == 4' <<<"$output"
+}
+
+@test "show --reserve: more than the host's memory is a usage error naming it; 100% leaves no headroom" {
+	# the arithmetic saturates (unit tests: t_headroom_saturates); a reserve larger than the host is
+	# refused before it gets there, the wrapped sum once made headroom out of it
+	for huge in 18446744073709551615 16383.99999999P 15.999E; do
+		run --separate-stderr "$NS_BIN/numa-plan" show --json --reserve "$huge"
+		assert_failure 2
+		jq -e '.kind == "numasafe-error" and .reason == "usage" and (.message | startswith("--reserve: "))' <<<"$output"
+		[[ "${stderr_lines[0]}" == "numa-plan: --reserve: '$huge' is "* ]] || fail "$huge: $stderr"
+	done
+	run --separate-stderr "$NS_BIN/numa-plan" show --json --reserve 100%
+	assert_success
+	jq -e '[.nodes[] | select(.mem_total > 0) | .headroom] | all(. == 0)' <<<"$output"
+	# the same on a fixture tree, where the numbers are known: the largest reserve its memory allows
+	run "$NS_BIN/numa-plan" show --root "$NS_TOP/tests/fixtures/synth2" --json --reserve 100%
+	assert_success
+	jq -e '[.nodes[].headroom] == [0, 0]' <<<"$output"
 }
 
 @test "show: a bare QEMU with thread names is listed with its 2 vCPUs, memory and locality" {

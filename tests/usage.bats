@@ -130,6 +130,17 @@ check_usage_error() {
 	check_usage_error numa-plan rebalance --cpu-overcommit 0.5
 	check_usage_error numa-plan rebalance --exclude-cpus 4000
 	check_usage_error numa-plan rebalance --reserve lots
+	check_usage_error numa-plan rebalance --sample -1
+	check_usage_error numa-plan rebalance --sample 3601
+	check_usage_error numa-plan rebalance --sample 0x5
+	check_usage_error numa-plan rebalance --max-move lots
+	check_usage_error numa-plan place
+	check_usage_error numa-plan place --vcpus 2
+	check_usage_error numa-plan place --memory 1G
+	check_usage_error numa-plan place --vcpus 0 --memory 1G
+	check_usage_error numa-plan place --vcpus 2 --memory 0
+	check_usage_error numa-plan place --vcpus 2 --memory 1P
+	check_usage_error numa-plan place --vcpus 2 --memory 1G 7
 	run --separate-stderr "$NS_BIN/numa-plan" rebalance 1
 	[ "${stderr_lines[0]}" = "numa-plan: rebalance: unexpected argument '1' (it plans every VM on the host)" ]
 }

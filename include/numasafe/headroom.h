@@ -25,17 +25,19 @@ struct ns_fit {
 	enum ns_fit_reason reason;
 	uint64_t want;	    /* bytes asked for */
 	uint64_t free;	    /* node MemFree (or free huge pages * size for hugetlb) */
-	uint64_t floor;	    /* high watermark + reserve (0 for hugetlb) */
+	uint64_t floor;	    /* high watermark + reserve, saturated at UINT64_MAX (0 for hugetlb) */
 	uint64_t reserve;   /* resolved reserve */
 	uint64_t headroom;  /* free - floor, clamped at 0 */
 	uint64_t shortfall; /* want - headroom when it does not fit, else 0 */
 };
 
-/* The reserve to keep on a node: the amount resolved against the node's MemTotal, or, when
- * amount is NULL, the default: the larger of 256 MiB and 2% of the node. */
 /* The default reserve for memory of that total size: the larger of 256 MiB and 2%. */
 uint64_t ns_reserve_default(uint64_t total);
+/* The reserve to keep on a node: the amount resolved against the node's MemTotal, or, when
+ * amount is NULL, the default: the larger of 256 MiB and 2% of the node. */
 uint64_t ns_reserve_for(const struct ns_node *n, const struct ns_amount *amount);
+/* MemFree - (high watermark + reserve), clamped at 0; the sum saturates, so a reserve or a
+ * watermark near 2^64 leaves no headroom instead of wrapping into plenty. */
 uint64_t ns_node_headroom(const struct ns_node *n, uint64_t reserve);
 
 /* 0 with *fit filled (fit->reason says whether it fits); -errno only for bad arguments. */

@@ -33,9 +33,6 @@ enum ns_exit {
 /* Hush libnuma (it prints to stderr from numa_error/numa_warn otherwise) and report whether
  * the kernel has NUMA syscalls: 0, or -ENOSYS. */
 int ns_numa_init(void);
-/* The detail of the calling thread's last library failure, like dlerror(): the file and
- * line of a bad input ("/proc/zoneinfo:57: ..."), or "" when the failure has none. */
-const char *ns_error_detail(void);
 /* Replace path with len bytes of data atomically: written to a new file made with mkstemp in
  * path's directory, synced, then renamed over path; a reader sees the old file or the new one.
  * An existing regular file's mode is kept, else mode_if_new. A symlink at path is replaced,
@@ -43,5 +40,18 @@ const char *ns_error_detail(void);
 int ns_file_replace(const char *path, const void *data, size_t len, mode_t mode_if_new);
 /* The last error libnuma reported through its hooks (0 when none); clears it. */
 int ns_numa_last_error(void);
+
+/* What was wrong with the input behind the last failure of a host reader, like dlerror(3):
+ * one line naming the file as opened (root prefix included) and, for a bad line, its number:
+ *   "/proc/zoneinfo:57: high: 99999999999999999999999 is out of range"
+ *   "/sys/devices/system/node/node1/meminfo: No such file or directory"
+ * The readers that fill it: ns_topo_read, ns_node_read_meminfo, ns_zoneinfo_read_wmarks,
+ * ns_hostmem_read, ns_psi_read, ns_psi_parse, ns_swaps_read, ns_plan_gather, ns_so_preflight,
+ * ns_so_pagein, ns_mig_preflight and ns_mig_run; each clears it when it starts, so after one
+ * of them failed it describes that failure, or is NULL when the failure had no input to name
+ * (-ENOMEM, a process that went away). A stop of ns_so_pagein or ns_mig_run for pressure or
+ * memory because PSI or meminfo could no longer be read leaves it set too. Per thread; the
+ * string stays valid until the thread's next reader call. */
+const char *ns_error_detail(void);
 
 #endif

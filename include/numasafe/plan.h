@@ -1,9 +1,12 @@
-/* Whole-host rebalance: place every VM on one node so memory and vCPUs fit, moving the fewest
- * bytes, and order the moves so each one's target has room when it runs. Pure arithmetic over
- * numbers the caller gathered (topology, headroom, per-VM memory per node); no /proc reads. */
+/* Whole-host rebalance: place every VM on one node so memory and vCPUs fit, then so the CPU
+ * demand each node gets exceeds its CPUs the least, then moving the fewest bytes; order the
+ * moves so each one's target has room when it runs. And where a new VM should go (ns_place).
+ * Pure arithmetic over numbers the caller gathered (ns_plan_gather: topology, headroom,
+ * per-VM memory per node, measured demand); no /proc reads except in ns_plan_gather. */
 #ifndef NUMASAFE_PLAN_H
 #define NUMASAFE_PLAN_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -16,7 +19,12 @@
 struct ns_plan_node {
 	int id;		   /* kernel node id */
 	uint64_t headroom; /* bytes that may still go there now (MemFree - high wmark - reserve) */
-	int cpus;	   /* CPUs usable for vCPUs (excluded CPUs already removed) */
+	int cpus;	   /* the vCPU cap: vCPUs the node may hold. ns_plan_gather sets the usable
+			    * CPUs; the caller multiplies by --cpu-overcommit */
+	double capacity;   /* CPUs usable for vCPUs (excluded CPUs already removed), in CPUs: what
+			    * the node's demand is measured against (0 to 1e6) */
+	int memory_only;   /* 1: memory and no CPUs at all (CXL and other memory-only nodes): never
+			    * a VM's home; memory there is to move */
 };
 
 /* A VM as the planner sees it. */
@@ -29,32 +37,51 @@ struct ns_plan_vm {
 	uint64_t mem[NS_PLAN_MAX_NODES]; /* bytes on each node, indexed like ns_plan_in.nodes */
 	int pinned_node;		 /* index of a node the VM must stay on, or -1 */
 	int threads_node; /* kernel id of the node whose CPUs confine every thread of the VM, or
-			   * -1; filled by ns_plan_gather, ignored by the solver (numa-plan adds
-			   * pin-only steps for VMs whose memory is home but whose threads are not) */
+			   * -1 (filled by ns_plan_gather). A placed VM whose memory is home but
+			   * whose threads are not confined there gets a pin-only step (bytes 0) */
+	double demand;	  /* CPUs its vCPUs want (on CPU + runnable waiting, over the window),
+			   * 0 to 1e6; used when ns_plan_in.have_demand */
 };
+
+/* Where a VM's CPU demand is now, and stays when the plan leaves it unplaced (or its step is
+ * left out): the node whose CPUs confine its threads; else the node with CPUs holding most of
+ * its memory; else the node with the most capacity (the scheduler spreads an unconfined
+ * thread, most of it there). Never a memory-only node. Node index, -1 when no node has CPUs. */
+struct ns_plan_in;
+int ns_plan_vm_node(const struct ns_plan_in *in, int v);
 
 struct ns_plan_in {
 	int nr_nodes;
 	struct ns_plan_node nodes[NS_PLAN_MAX_NODES];
 	int nr_vms;
 	struct ns_plan_vm *vms;
+	int have_demand;   /* 1: vms[].demand was measured; 0: objective (2) below is skipped */
+	double sample_s;   /* the window demand was measured over (s), 0 when not measured */
+	uint64_t max_move; /* with NS_PLAN_MAX_MOVE: the bytes one run may move (--max-move) */
 	/* 0: exact search when small enough, heuristic beyond; NS_PLAN_EXACT / NS_PLAN_GREEDY /
-	 * NS_PLAN_HEURISTIC force one method (for bench/plan and tests); at most one may be set. */
+	 * NS_PLAN_HEURISTIC force one method (for bench/plan and tests); at most one may be set.
+	 * NS_PLAN_MAX_MOVE may be added to any. */
 	unsigned flags;
 };
 #define NS_PLAN_EXACT 1u     /* branch and bound, whatever the size (may be slow) */
 #define NS_PLAN_GREEDY 2u    /* numad-like baseline: one VM at a time, no look-ahead */
 #define NS_PLAN_HEURISTIC 4u /* greedy + local search even when the exact search would be cheap */
+#define NS_PLAN_MAX_MOVE 8u  /* bytes moved may not exceed max_move */
 
 /* Fill a planner input from the host (under root): every online node with memory, its
- * headroom (reserve NULL: the default per node) and its CPUs minus exclude; every VM with
- * named vCPU threads (ns_vm_list_read), its own memory per node (anonymous, shmem and hugetlb:
- * what the engine moves and locality counts). QEMUs without thread names cannot be pinned and
- * are left out: *skipped counts them. in->vms is allocated: ns_plan_in_release. */
+ * headroom (reserve NULL: the default per node), its CPUs minus exclude (cpus and capacity)
+ * and whether it has no CPUs at all (memory_only); every VM with named vCPU threads
+ * (ns_vm_list_read), its own memory per node (anonymous, shmem and hugetlb: what the engine
+ * moves and locality counts). QEMUs without thread names cannot be pinned and are left out:
+ * *skipped counts them. sample_s > 0: each VM's demand is measured over that many seconds
+ * first (ns_steal_measure; have_demand 1, sample_s the window as it passed); a VM that exits
+ * meanwhile is left out; stop (may be NULL) ends the window early: -EINTR. sample_s 0: no
+ * measurement, have_demand 0. in->vms is allocated: ns_plan_in_release. Errors: -errno from
+ * the readers (-EOPNOTSUPP: no schedstat), -EINVAL for sample_s < 0 or beyond 3600, -ENOMEM. */
 struct ns_amount;
 struct ns_set;
 int ns_plan_gather(const char *root, const struct ns_amount *reserve, const struct ns_set *exclude,
-		   struct ns_plan_in *in, int *skipped);
+		   double sample_s, volatile sig_atomic_t *stop, struct ns_plan_in *in, int *skipped);
 void ns_plan_in_release(struct ns_plan_in *in);
 
 /* One executable step: pin the VM to the node, then move its memory there. */
@@ -65,20 +92,77 @@ struct ns_plan_step {
 	int via_temp;	/* 1: a first leg parking memory on a temporary node to break a cycle */
 };
 
+/* The objective, in order: (1) place as many VMs as possible (each node's memory and vCPU
+ * cap); (2) minimise the excess demand: over the nodes, the demand placed there beyond its
+ * capacity, summed (what turns into steal); (3) move the fewest bytes. A VM left unplaced keeps
+ * its memory where it is and its demand on ns_plan_vm_node. With NS_PLAN_MAX_MOVE the bytes
+ * moved stay within max_move: a VM that cannot be brought home within it is left unplaced
+ * (with a reason), and the plan is the best within the cap. Demands are compared in
+ * thousandths of a CPU, the precision of the plan file. */
 struct ns_plan_out {
 	int *placement; /* per VM: node index, or -1 when it fits nowhere (its memory stays put) */
 	/* per VM: why it is unplaced, or why its step was left out (nr_unordered); "" otherwise */
 	char (*why)[160];
+	/* per VM: what is worth knowing that is no failure ("memory on CPU-less node 2 (512M)"),
+	 * "" otherwise */
+	char (*note)[160];
 	int nr_steps;
-	struct ns_plan_step *steps;
+	struct ns_plan_step *steps; /* pin-only steps (bytes 0) first, then the moves in order */
 	uint64_t bytes_moved; /* sum over placed VMs of bytes not yet on their node */
-	int exact;	      /* 1 when the placement is proven optimal (most VMs placed, then fewest bytes) */
+	int exact;	      /* 1 when the placement is proven optimal for the objective */
 	int nr_unordered;     /* steps that no order can make safe (reported, not emitted) */
+	int nr_limited;	      /* unplaced VMs that fit somewhere but whose move the byte limit
+			       * cannot pay for ("left where it is: ..."); the other unplaced VMs
+			       * fit nowhere */
+	/* CPU demand in CPUs (0 when !in->have_demand): per node (indexed like in->nodes) before
+	 * the plan and after its emitted steps (a VM unplaced or whose step was left out stays on
+	 * ns_plan_vm_node), and the excess, sum over nodes of max(0, demand - capacity) */
+	double demand_before[NS_PLAN_MAX_NODES], demand_after[NS_PLAN_MAX_NODES];
+	double excess_before, excess_after;
+	/* NS_PLAN_MAX_MOVE: 1 when the cap changed the plan (the best plan without it moves more);
+	 * then what that plan reaches, for "what the cap cost" */
+	int max_move_bound;
+	int unplaced_uncapped;
+	double excess_uncapped;
+	uint64_t bytes_uncapped;
 };
 
 /* 0, or -EINVAL on bad input, -ENOMEM. An infeasible VM is not an error: placement -1 + why. */
 int ns_plan_solve(const struct ns_plan_in *in, struct ns_plan_out *out);
 void ns_plan_out_free(struct ns_plan_out *out);
+
+/* Where a new VM of vcpus vCPUs and bytes of memory would do best now: a node that is not
+ * memory-only, whose headroom holds the memory and whose vCPU cap (cpus) the vCPUs of the VMs
+ * there now (on ns_plan_vm_node) plus vcpus; among those, the least excess once its demand is
+ * added, then the most spare CPU (capacity - demand), then the most headroom, then the lowest
+ * index. The new VM's demand is taken as vcpus CPUs (every vCPU busy: the safe assumption).
+ * A node's demand is its VMs' measured demand; unmeasured (have_demand 0), their vCPU count.
+ * The input is what ns_plan_gather fills (its VMs' placement is not consulted). */
+struct ns_place_node {
+	int id;		   /* kernel node id */
+	double demand;	   /* CPUs its VMs want now */
+	double capacity;   /* usable CPUs */
+	uint64_t headroom; /* bytes */
+	int vcpus;	   /* vCPUs of its VMs now */
+	int vcpu_cap;	   /* in->nodes[].cpus */
+	double excess;	   /* max(0, demand + new vCPUs - capacity): CPUs short with the new VM */
+	int fits;	   /* memory and vCPU cap hold it, and the node has CPUs */
+	char reason[160];  /* why it fits or not, with the numbers */
+};
+struct ns_place_out {
+	int node; /* index into nodes[] of the choice, -1 when no node fits */
+	int vcpus;
+	uint64_t bytes;
+	int have_demand;
+	int nr_nodes;
+	struct ns_place_node nodes[NS_PLAN_MAX_NODES];
+};
+/* 0, or -EINVAL (vcpus < 1, bytes 0, a bad input as for ns_plan_solve). No node fitting is
+ * no error: node -1, every reason filled. */
+int ns_place_solve(const struct ns_plan_in *in, int vcpus, uint64_t bytes, struct ns_place_out *out);
+/* {"version":1, "kind":"numasafe-place", "node": id or null, "nodes": [...]} (README
+ * "Placement advice"); NULL when out of memory. */
+struct json_object *ns_place_to_json(const struct ns_place_out *out);
 
 /* The plan as JSON (schema: README "Rebalance plan"), and back: ns_plan_read fills steps
  * with VM names, pids and kernel node ids for execution; see struct ns_plan_exec_step.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The last run of each command that changes things (numa-migrate, fast-swapoff, vm-pin): when
  * it ended, its exit code and reason, kept as one small JSON document per command in a
  * directory only root may write, so that monitoring (numa-plan metrics) can tell when a timer

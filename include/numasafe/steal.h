@@ -5,6 +5,7 @@
 #ifndef NUMASAFE_STEAL_H
 #define NUMASAFE_STEAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -64,6 +65,7 @@ struct ns_steal_thread {
 	bool ok;		  /* both snapshots read (the thread lived through the interval) */
 	double cpu_pct;		  /* time on a CPU, % of the interval */
 	double wait_pct;	  /* time waiting on a runqueue, % of the interval */
+	double demand;		  /* CPUs it wanted: (time on a CPU + time waiting) / interval */
 	uint64_t slices;
 };
 
@@ -80,6 +82,10 @@ struct ns_steal_vm {
 	int nvcpus;
 	/* out */
 	double cpu_pct, wait_pct; /* sums over the vCPUs, % of one CPU */
+	double demand;		  /* CPUs its vCPUs wanted: the sum of theirs (threads that ended
+				   * during the interval count for nothing) */
+	int nr_gone;		  /* vCPU threads that ended during the interval (or before it) */
+	bool gone;		  /* every vCPU thread ended: the VM exited, its demand means nothing */
 	double max_wait_pct;	  /* the worst vCPU */
 	bool spans_nodes;	  /* threads allowed on, or memory on, more than one node */
 	bool weight_off;	  /* weight per vCPU out of line with the other VMs */
@@ -107,11 +113,36 @@ struct ns_steal_host {
 	int nr_spanning, nr_weight_off;
 };
 
-/* Rates and the verdict from two snapshots; pure arithmetic. Busy: vCPU demand exceeds the
+/* Rates, demand and the verdict from two snapshots; pure arithmetic. Busy: vCPU demand exceeds the
  * online CPUs (or more runnable tasks than CPUs with less than half a CPU idle, or
  * substantial waits with no CPU to spare); idle: some vCPU waits over NS_STEAL_WAIT_PCT
  * while at least half a CPU is idle; none otherwise. Also sets each VM's spans_nodes and
  * weight_off. -EINVAL for an interval <= 0. */
 int ns_steal_compute(struct ns_steal_host *h, struct ns_steal_vm *vms, int nvm);
+
+/* The measurement both numa-plan steal and the planner (ns_plan_gather) use.
+ *
+ * ns_steal_vms_new allocates one ns_steal_vm per VM of vms[] with its pid, nvcpus and its vCPU
+ * threads (named VMs only: a QEMU without thread names gets none and nvcpus 0); weight -1,
+ * cgroup NULL, cpu_nodes and mem_nodes empty, for the caller to fill when it reports causes.
+ * 0 or -ENOMEM; ns_steal_vms_free takes NULL.
+ *
+ * ns_steal_snap reads one snapshot (second = 0: "a", else "b") of every vCPU thread's
+ * schedstat. A thread that has ended (-ESRCH) is marked not ok, which is no error: a VM whose
+ * threads vanish mid-window is marked gone by ns_steal_compute. Anything else fails closed:
+ * -EOPNOTSUPP when the kernel has no schedstat (CONFIG_SCHED_INFO), -EINVAL when one does not
+ * parse, -errno when one cannot be read.
+ *
+ * ns_steal_measure takes the host's /proc/stat and every thread's snapshot, waits window_s
+ * seconds (0.01 to 3600), takes both again and calls ns_steal_compute; h->interval_s is the
+ * wall time between them. h->numa_balancing is left as the caller set it. When stop is given
+ * and becomes non-zero (a signal handler's flag) the wait ends within 0.1 s and -EINTR comes
+ * back with nothing computed. Errors as ns_steal_snap and ns_cpustat_read; -EINVAL for a
+ * window out of range. */
+int ns_steal_vms_new(const struct ns_vm *vms, int nvm, struct ns_steal_vm **sv);
+void ns_steal_vms_free(struct ns_steal_vm *sv, int nvm);
+int ns_steal_snap(const char *root, struct ns_steal_vm *sv, int nvm, int second);
+int ns_steal_measure(const char *root, struct ns_steal_host *h, struct ns_steal_vm *sv, int nvm,
+		     double window_s, volatile sig_atomic_t *stop);
 
 #endif

@@ -24,7 +24,10 @@ struct ns_swaps {
 };
 
 /* /proc/swaps in its own order, which is swap type order with unused types skipped:
- * the line index is NOT the type once an earlier area was swapped off. Types start at -1. */
+ * the line index is NOT the type once an earlier area was swapped off. Types start at -1.
+ * 0; -ENOENT (no file), -EINVAL (no header, a line not of five fields, a number that is
+ * not one, Used above Size), -ERANGE (a size past 2^64 bytes, more than NS_MAX_SWAPFILES
+ * areas), each with ns_error_detail() naming the file and line; *s is then empty. */
 int ns_swaps_read(const char *root, struct ns_swaps *s);
 int ns_swaps_find(const struct ns_swaps *s, const char *path);
 

@@ -61,7 +61,7 @@ struct ns_so_plan {
 
 enum ns_so_stop {
 	NS_SO_DONE = 0,
-	NS_SO_STOP_MEMORY, /* MemAvailable fell to the reserve */
+	NS_SO_STOP_MEMORY, /* MemAvailable fell to the reserve, or could not be read (ns_error_detail) */
 	NS_SO_STOP_PSI,
 	NS_SO_STOP_SIGNAL,
 };
@@ -80,8 +80,11 @@ struct ns_so_result {
 	int readahead_err;  /* -errno if process_madvise failed and read-ahead was dropped */
 };
 
-/* Find the area and everything swapped on it; check memory and each memory cgroup's room.
- * -ENOENT: not an active swap area; -EPERM: no CAP_SYS_ADMIN (swap types are hidden). */
+/* Find the area and everything swapped on it; check memory and each memory cgroup's room
+ * (sums saturate: a reserve near 2^64 does not fit). -ENOENT: not an active swap area;
+ * -EPERM: no CAP_SYS_ADMIN (swap types are hidden); /proc/swaps, /proc/meminfo or a cgroup's
+ * memory.max/memory.current (v1: limit_in_bytes/usage_in_bytes) that does not read or parse
+ * is an error (-EINVAL, -ERANGE, ...) with ns_error_detail() naming the file. */
 int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so_plan **plan);
 void ns_so_plan_free(struct ns_so_plan *plan);
 /* Read the plan's pages back: shmem first (every tmpfs file, SysV segment, memfd and shared

@@ -48,7 +48,15 @@ struct ns_hostmem {
 
 struct ns_topo;
 
-/* root: "/" or a fixture tree; NULL means "/". */
+/* root: "/" or a fixture tree; NULL means "/". The nodes are those the online list names,
+ * each of which must have its node directory. Every safety input (per-node meminfo, zoneinfo,
+ * /proc/meminfo, the hugetlb pools' counts) must read and parse; none is ever taken as 0.
+ * 0, or -ENOENT (a file missing), -EINVAL (unparsable, a required line absent, an online
+ * node without a directory or without zones in zoneinfo), -ERANGE (a value that does not
+ * fit, e.g. a watermark of 99999999999999999999999 pages), -ENOMEM; ns_error_detail() then
+ * names the file and line. Without /sys/devices/system/node/online (a kernel without
+ * CONFIG_NUMA) the host is node 0 without per-node meminfo (no memory to move to). Distances
+ * and numa_balancing are informative: missing, they read as unknown. */
 int ns_topo_read(const char *root, struct ns_topo **out);
 void ns_topo_free(struct ns_topo *t);
 
@@ -69,9 +77,16 @@ int ns_topo_cpu_node(const struct ns_topo *t, unsigned cpu);
 /* The nodes the CPUs belong to; returns how many of the CPUs belong to no node. */
 int ns_topo_cpus_nodes(const struct ns_topo *t, const struct ns_set *cpus, struct ns_set *nodes);
 
-/* Readers used by ns_topo_read, exposed for unit tests on fixture files. */
+/* Readers used by ns_topo_read, exposed for unit tests on fixture files; the same errors and
+ * detail as ns_topo_read, and on failure nothing is written to the result.
+ * Per-node meminfo: every line "Node N Key: value[ kB]" of node N; MemTotal, MemFree,
+ * MemUsed, FilePages, Active(file), Inactive(file), AnonPages, Shmem, SReclaimable required. */
 int ns_node_read_meminfo(const char *root, int node, struct ns_node *n);
+/* zoneinfo: every zone of every node in nodes[] (by id) must be there with its min, low and
+ * high watermarks; their sums in bytes go to the nodes. Nodes not in nodes[] are skipped. */
 int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr);
+/* /proc/meminfo: every line "Key: value[ kB]"; MemTotal, MemFree, MemAvailable, SwapTotal and
+ * SwapFree required. */
 int ns_hostmem_read(const char *root, struct ns_hostmem *m);
 
 #endif

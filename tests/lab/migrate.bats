@@ -17,15 +17,6 @@ teardown() {
 	standin_stop
 }
 
-# A second stand-in that takes memory on a node, as a neighbour VM would.
-hog_start() { # NODE MIB
-	local ready=$BATS_TEST_TMPDIR/hog.$RANDOM
-	numactl --membind="$1" "$NS_HELPERS/standin" --size "$2M" --ready "$ready" 3>&- &
-	local i
-	for i in $(seq 1 600); do [ -s "$ready" ] && break; sleep 0.1; done
-	[ -s "$ready" ] || fail "hog did not start"
-	HOG=$(cat "$ready")
-}
 
 @test "lab: move node 0 -> last node: all of it arrives, data intact, no OOM" {
 	STANDIN_WRAP=(numactl --membind=0)
@@ -118,6 +109,28 @@ hog_start() { # NODE MIB
 	assert_failure 4
 	[[ "$stderr" == *"refused: "*" to move, node $LAST has "*" of headroom: short by "* ]] || fail "stderr: $stderr"
 	assert_anon_on "$STANDIN_PID" 0 99
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: --reserve 18446744073709551615 (or 16383.99999999P) refuses, dry run and real; it wrapped into safe" {
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 64M
+	run --separate-stderr "$NS_BIN/numa-migrate" -n --reserve 64M --to "$LAST" "$STANDIN_PID"
+	assert_success
+	assert_line --partial "verdict:    safe"
+	for r in 18446744073709551615 16383.99999999P; do
+		run --separate-stderr "$NS_BIN/numa-migrate" -n --reserve "$r" --to "$LAST" "$STANDIN_PID"
+		[ "$status" -eq 4 ] || fail "-n --reserve $r: exit $status, want 4 ($output / $stderr)"
+		assert_line --partial "verdict:    unsafe"
+		run --separate-stderr "$NS_BIN/numa-migrate" --reserve "$r" --to "$LAST" "$STANDIN_PID"
+		[ "$status" -eq 4 ] || fail "--reserve $r: exit $status, want 4 ($stderr)"
+		[[ "$stderr" == *"refused: "*" to move, node $LAST has 0 of headroom: short by "* ]] || fail "stderr: $stderr"
+		# nothing moved, by the kernel's own account
+		assert_anon_on "$STANDIN_PID" 0 99
+	done
+	run --separate-stderr "$NS_BIN/numa-plan" check --reserve 18446744073709551615 --to "$LAST" "$STANDIN_PID"
+	[ "$status" -eq 4 ] || fail "check: exit $status, want 4 ($stderr)"
 	standin_verify
 	assert_no_oom
 }

@@ -19,15 +19,6 @@ teardown() {
 	standin_stop
 }
 
-# A second stand-in that takes memory on a node, as a neighbour VM would.
-hog_start() { # NODE MIB
-	local ready=$BATS_TEST_TMPDIR/hog.$RANDOM
-	numactl --membind="$1" "$NS_HELPERS/standin" --size "$2M" --ready "$ready" 3>&- &
-	local i
-	for i in $(seq 1 600); do [ -s "$ready" ] && break; sleep 0.1; done
-	[ -s "$ready" ] || fail "hog did not start"
-	HOG=$(cat "$ready")
-}
 
 # Run-queue wait of a thread over SECONDS as % of the time, from schedstat read here.
 wait_pct() { # PID TID SECONDS

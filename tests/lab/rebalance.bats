@@ -113,3 +113,68 @@ assert_settled() { # every stand-in local to one node: memory, numastat total an
 	assert_settled
 	assert_no_oom
 }
+
+# vCPU run-queue wait (ns) of PID's "CPU n/KVM" threads over SECONDS, straight from schedstat.
+vcpu_wait_ns() { # PID SECONDS
+	local t a=0 b=0
+	for t in /proc/"$1"/task/*; do
+		[[ $(cat "$t/comm") == "CPU "* ]] && a=$((a + $(awk '{print $2}' "$t/schedstat")))
+	done
+	sleep "$2"
+	for t in /proc/"$1"/task/*; do
+		[[ $(cat "$t/comm") == "CPU "* ]] && b=$((b + $(awk '{print $2}' "$t/schedstat")))
+	done
+	echo $((b - a))
+}
+
+@test "lab: rebalance by measured demand: two busy VMs stacked on node 0 are separated, an idle one is not moved for nothing; their wait drops" {
+	[ "$NODES" -eq 2 ] || skip "written for two nodes of one CPU each"
+	# two busy stand-ins and one idle, all on node 0's CPU and memory
+	STANDIN_WRAP=(numactl --membind=0 --cpunodebind=0)
+	standin_start --size 32M --seed 1 --vcpus 1 --busy
+	busy1=$STANDIN_PID
+	standin_start --size 32M --seed 2 --vcpus 1 --busy
+	busy2=$STANDIN_PID
+	standin_start --size 32M --seed 3 --vcpus 1
+	idle=$STANDIN_PID
+	STANDIN_WRAP=()
+	STANDIN_PIDS="$busy1 $busy2 $idle"
+	STANDIN_PID=
+	w1=$(vcpu_wait_ns "$busy1" 2)
+	w2=$(vcpu_wait_ns "$busy2" 2)
+	# place: a new VM goes to node 1, where nothing is busy
+	run --separate-stderr "$NS_BIN/numa-plan" place --vcpus 1 --memory 64M --sample 2 --reserve 32M
+	assert_success
+	assert_line --index 0 1
+	run --separate-stderr "$NS_BIN/numa-plan" place --vcpus 1 --memory 64M --sample 2 --reserve 32M --json
+	assert_success
+	jq -e '.kind == "numasafe-place" and .node == 1 and (.nodes | length == 2)
+		and (.nodes[0].demand > 1.5) and (.nodes[1].demand < 0.5) and all(.nodes[]; .fits)' <<<"$output" || fail "$output"
+	# ... and nowhere when its memory fits on no node
+	mem=$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)
+	run --separate-stderr "$NS_BIN/numa-plan" place --vcpus 1 --memory "$((mem * 9 / 10))M" --sample 0 --json
+	assert_failure 4
+	jq -e '.kind == "numasafe-error" and .reason == "no-fit" and .result.node == null
+		and all(.result.nodes[]; .fits == false and (.reason | length > 0))' <<<"$output" || fail "$output"
+	# the plan: the busy VMs apart, the idle one left alone
+	run --separate-stderr "$NS_BIN/numa-plan" rebalance --sample 2 --reserve 32M -o "$BATS_TEST_TMPDIR/plan.json"
+	assert_success
+	echo "$output" | sed 's/^/# /' >&3
+	plan=$(cat "$BATS_TEST_TMPDIR/plan.json")
+	n1=$(jq --argjson p "$busy1" '.vms[] | select(.pid == $p) | .node' <<<"$plan")
+	n2=$(jq --argjson p "$busy2" '.vms[] | select(.pid == $p) | .node' <<<"$plan")
+	ni=$(jq --argjson p "$idle" '.vms[] | select(.pid == $p) | .node' <<<"$plan")
+	[ "$n1" != "$n2" ] || fail "both busy VMs planned on node $n1"
+	[ "$ni" = 0 ] || fail "the idle VM was planned off node 0 (to $ni) for nothing"
+	jq -e '.excess_before > 0.5 and .excess_after < .excess_before and (.nodes | all(has("demand_before") and has("demand_after") and has("capacity")))
+		and (.vms | all(.demand != null))' <<<"$plan" || fail "plan: $(jq -c '{excess_before, excess_after, nodes}' <<<"$plan")"
+	run --separate-stderr "$NS_BIN/numa-migrate" --plan "$BATS_TEST_TMPDIR/plan.json" --reserve 32M
+	assert_success
+	assert_settled
+	# each busy VM now has a CPU of its own: its vCPU waits much less
+	a1=$(vcpu_wait_ns "$busy1" 2)
+	a2=$(vcpu_wait_ns "$busy2" 2)
+	echo "# busy vCPU wait over 2 s: before $((w1 / 1000000)) and $((w2 / 1000000)) ms, after $((a1 / 1000000)) and $((a2 / 1000000)) ms" >&3
+	[ "$a1" -lt $((w1 / 2)) ] && [ "$a2" -lt $((w2 / 2)) ] || fail "the wait did not drop: $w1 $w2 -> $a1 $a2 ns"
+	assert_no_oom
+}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: the last-run records (lib/state.c) in a temporary directory: a record written
  * and read back, the directory and file checks (a symlink, group- or world-writable, not
  * root's), and records that are refused (another version or command, a code out of range, a

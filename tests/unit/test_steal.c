@@ -1,7 +1,14 @@
-/* Unit tests: schedstat, /proc/stat and cgroup readers on tests/fixtures/qemu1, and the steal
- * arithmetic (rates, busy/idle/none, spanning and CPU weight causes) on synthetic snapshots. */
+/* Unit tests: schedstat, /proc/stat and cgroup readers on tests/fixtures/qemu1, the steal
+ * arithmetic (rates, demand, busy/idle/none, spanning and CPU weight causes) on synthetic
+ * snapshots, and the measurement (snapshots of a tree the test rewrites between them, threads
+ * that end, unreadable counters, a stop request during the window). */
 #include <errno.h>
+#include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "numasafe/numasafe.h"
 #include "numasafe/steal.h"
@@ -247,6 +254,222 @@ static void t_compute_causes(void **state)
 	assert_int_equal(h.nr_weight_off, 0);
 }
 
+/* Demand is time on a CPU plus time waiting, per vCPU and summed; a VM whose threads all
+ * ended is gone, one that lost some counts the rest. */
+static void t_compute_demand(void **state)
+{
+	struct ns_steal_thread t2[2], t3[3];
+	struct ns_steal_vm vms[2];
+	struct ns_steal_host h;
+	const unsigned run[] = {600, 250, 100}, wait[] = {300, 50, 0};
+
+	(void)state;
+	vm_fill(&vms[0], t2, 2, run, wait);
+	vm_fill(&vms[1], t3, 3, run, wait);
+	host_fill(&h, 4, 50, 1);
+	h.interval_s = 2.0; /* the counters moved by run + wait ms over 2 s */
+	t3[1].ok = false;
+	assert_int_equal(ns_steal_compute(&h, vms, 2), 0);
+	assert_true(fabs(t2[0].demand - 0.45) < 1e-9);
+	assert_true(fabs(t2[1].demand - 0.15) < 1e-9);
+	assert_true(fabs(vms[0].demand - 0.60) < 1e-9);
+	assert_int_equal(vms[0].nr_gone, 0);
+	assert_false(vms[0].gone);
+	assert_true(t3[1].demand == 0);
+	assert_true(fabs(vms[1].demand - 0.50) < 1e-9); /* 0.45 + 0.05 */
+	assert_int_equal(vms[1].nr_gone, 1);
+	assert_false(vms[1].gone);
+	assert_true(fabs(h.vcpu_demand - 1.10) < 1e-9);
+	t3[0].ok = t3[2].ok = false;
+	assert_int_equal(ns_steal_compute(&h, vms, 2), 0);
+	assert_true(vms[1].gone);
+	assert_int_equal(vms[1].nr_gone, 3);
+	assert_true(vms[1].demand == 0);
+}
+
+/* ---- measurement on a tree the test writes ---- */
+
+static char tree[64];
+
+static void put(const char *rel, const char *text)
+{
+	char path[256], tmp[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tree, rel);
+	for (char *p = strchr(path + strlen(tree) + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	/* whole or not at all, as /proc would give it */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+static void sched(int pid, int tid, unsigned long long run, unsigned long long wait)
+{
+	char rel[128], text[128];
+
+	snprintf(rel, sizeof(rel), "proc/%d/task/%d/schedstat", pid, tid);
+	snprintf(text, sizeof(text), "%llu %llu 10\n", run, wait);
+	put(rel, text);
+}
+
+static void tree_new(void)
+{
+	strcpy(tree, "/tmp/ns-steal-XXXXXX");
+	assert_non_null(mkdtemp(tree));
+	put("proc/stat", "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\n"
+			 "cpu1 50 0 50 400 0 0 0 0 0 0\nprocs_running 2\n");
+	sched(500, 501, 1000 * MS, 100 * MS);
+	sched(500, 502, 2000 * MS, 0);
+	sched(600, 601, 5000 * MS, 0);
+}
+
+static void tree_free(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tree);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Two VMs as discovery gives them: web (pid 500, vCPUs 501 and 502 and an emulator thread),
+ * db (pid 600, one vCPU), and a QEMU without thread names (pid 700). */
+static struct ns_vm_thread web_th[3] = {
+	{.tid = 501, .kind = NS_THREAD_VCPU, .index = 0},
+	{.tid = 502, .kind = NS_THREAD_VCPU, .index = 1},
+	{.tid = 500, .kind = NS_THREAD_EMULATOR, .index = -1},
+};
+static struct ns_vm_thread db_th[1] = {{.tid = 601, .kind = NS_THREAD_VCPU, .index = 0}};
+static struct ns_vm_thread anon_th[1] = {{.tid = 700, .kind = NS_THREAD_EMULATOR, .index = -1}};
+
+static void vms_discovered(struct ns_vm *vms)
+{
+	memset(vms, 0, 3 * sizeof(*vms));
+	vms[0] = (struct ns_vm){.name = "web", .pid = 500, .named = 1, .nvcpus = 2, .nthreads = 3, .threads = web_th};
+	vms[1] = (struct ns_vm){.name = "db", .pid = 600, .named = 1, .nvcpus = 1, .nthreads = 1, .threads = db_th};
+	vms[2] = (struct ns_vm){.name = "pid 700", .pid = 700, .named = 0, .nthreads = 1, .threads = anon_th};
+}
+
+static void t_snap(void **state)
+{
+	struct ns_vm vms[3];
+	struct ns_steal_vm *sv;
+	struct ns_steal_host h;
+
+	(void)state;
+	tree_new();
+	vms_discovered(vms);
+	assert_int_equal(ns_steal_vms_new(vms, 3, &sv), 0);
+	assert_int_equal(sv[0].nthreads, 2); /* vCPUs only */
+	assert_int_equal(sv[0].th[1].tid, 502);
+	assert_int_equal(sv[0].nvcpus, 2);
+	assert_int_equal(sv[2].nthreads, 0); /* no names: nothing to measure */
+	assert_int_equal(sv[2].weight, -1);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(ns_cpustat_read(tree, &h.a), 0);
+	assert_int_equal(ns_steal_snap(tree, sv, 3, 0), 0);
+	/* one second later: web's vCPU 0 ran 0.5 s and waited 0.25 s, vCPU 1 ran the whole
+	 * second; db exited */
+	sched(500, 501, 1500 * MS, 350 * MS);
+	sched(500, 502, 3000 * MS, 0);
+	{
+		char cmd[160];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s/proc/600'", tree);
+		assert_int_equal(system(cmd), 0);
+	}
+	put("proc/stat", "cpu  200 0 200 1000 0 0 0 0 0 0\ncpu0 100 0 100 500 0 0 0 0 0 0\n"
+			 "cpu1 100 0 100 500 0 0 0 0 0 0\nprocs_running 3\n");
+	assert_int_equal(ns_steal_snap(tree, sv, 3, 1), 0);
+	assert_int_equal(ns_cpustat_read(tree, &h.b), 0);
+	h.interval_s = 1.0;
+	assert_int_equal(ns_steal_compute(&h, sv, 3), 0);
+	assert_true(fabs(sv[0].th[0].demand - 0.75) < 1e-9);
+	assert_true(fabs(sv[0].th[1].demand - 1.0) < 1e-9);
+	assert_true(fabs(sv[0].demand - 1.75) < 1e-9);
+	assert_false(sv[0].gone);
+	assert_true(sv[1].gone); /* no error: marked */
+	assert_true(sv[1].demand == 0);
+	assert_false(sv[2].gone);
+	assert_true(fabs(h.vcpu_demand - 1.75) < 1e-9);
+	assert_int_equal(h.ncpus, 2);
+
+	/* fail closed: a counter that does not parse, a thread without schedstat (a kernel
+	 * without CONFIG_SCHED_INFO) */
+	sched(500, 501, 1, 1);
+	put("proc/500/task/502/schedstat", "garbage\n");
+	assert_int_equal(ns_steal_snap(tree, sv, 3, 0), -EINVAL);
+	put("proc/500/task/502/schedstat", "1 2 3\n");
+	{
+		char path[160];
+
+		snprintf(path, sizeof(path), "%s/proc/500/task/502/schedstat", tree);
+		assert_int_equal(unlink(path), 0);
+	}
+	assert_int_equal(ns_steal_snap(tree, sv, 3, 0), -EOPNOTSUPP);
+	ns_steal_vms_free(sv, 3);
+	ns_steal_vms_free(NULL, 0);
+	tree_free();
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void t_measure(void **state)
+{
+	struct ns_vm vms[3];
+	struct ns_steal_vm *sv;
+	struct ns_steal_host h;
+	struct sigaction sa;
+	struct itimerval it = {.it_value = {.tv_sec = 0, .tv_usec = 100000}};
+
+	(void)state;
+	tree_new();
+	vms_discovered(vms);
+	assert_int_equal(ns_steal_vms_new(vms, 3, &sv), 0);
+	memset(&h, 0, sizeof(h));
+	h.numa_balancing = 7;
+	/* the counters do not move in a tree: every demand is 0, the interval what passed */
+	assert_int_equal(ns_steal_measure(tree, &h, sv, 3, 0.05, NULL), 0);
+	assert_true(h.interval_s > 0);
+	assert_true(sv[0].demand == 0 && !sv[0].gone && !sv[1].gone);
+	assert_int_equal(h.numa_balancing, 7);
+	assert_int_equal(h.ncpus, 2);
+	assert_int_equal(ns_steal_measure(tree, &h, sv, 3, 0, NULL), -EINVAL);
+	assert_int_equal(ns_steal_measure(tree, &h, sv, 3, 3601, NULL), -EINVAL);
+	/* a stop request (a signal handler's flag) ends an hour's window */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	stop_flag = 0;
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	assert_int_equal(ns_steal_measure(tree, &h, sv, 3, 3600, &stop_flag), -EINTR);
+	assert_true(stop_flag);
+	assert_int_equal(ns_steal_measure(tree, &h, sv, 3, 1, &stop_flag), -EINTR); /* already set */
+	/* no /proc/stat: fails before waiting */
+	{
+		char path[160];
+
+		snprintf(path, sizeof(path), "%s/proc/stat", tree);
+		assert_int_equal(unlink(path), 0);
+	}
+	assert_int_equal(ns_steal_measure(tree, &h, sv, 3, 3600, NULL), -ENOENT);
+	ns_steal_vms_free(sv, 3);
+	tree_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +477,8 @@ int main(void)
 		cmocka_unit_test(t_cgroup),	       cmocka_unit_test(t_compute_rates_none),
 		cmocka_unit_test(t_compute_idle),      cmocka_unit_test(t_compute_busy),
 		cmocka_unit_test(t_compute_gone_thread), cmocka_unit_test(t_compute_causes),
+		cmocka_unit_test(t_compute_demand),    cmocka_unit_test(t_snap),
+		cmocka_unit_test(t_measure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

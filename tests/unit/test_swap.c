@@ -1,8 +1,12 @@
-/* Unit tests: /proc/swaps parsing and fitting pagemap swap types to its lines. */
+/* Unit tests: /proc/swaps parsing and fitting pagemap swap types to its lines; fast-swapoff's
+ * preflight on a fixture tree (saturating sums, cgroup limits that do not parse). */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "numasafe/numasafe.h"
+#include "numasafe/swapoff.h"
 #include "unit.h"
 
 static void t_read(void **state)
@@ -123,11 +127,177 @@ static void t_assign(void **state)
 	assert_int_equal(s.area[1].type, 3);
 }
 
+
+/* ns_swaps_read on the tree must fail with err and name the file (and line) as want. */
+static void swaps_fail(const char *tree, const char *text, int err, const char *want)
+{
+	struct ns_swaps s;
+	char full[8300];
+	int rc;
+
+	tree_put(tree, "/proc/swaps", text);
+	rc = ns_swaps_read(tree, &s);
+	if (rc != err)
+		fail_msg("'%s': %d, want %d", text ? text : "(no file)", rc, err);
+	assert_int_equal(s.nr, 0);
+	snprintf(full, sizeof(full), "%s%s", tree, want);
+	if (!ns_error_detail() || strcmp(ns_error_detail(), full) != 0)
+		fail_msg("detail '%s', want '%s'", ns_error_detail() ? ns_error_detail() : "(none)", full);
+}
+
+#define HDR "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+
+static void t_read_bad(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	struct ns_swaps s;
+	char many[64 * 40 + 100];
+
+	(void)state;
+	swaps_fail(tree, NULL, -ENOENT, "/proc/swaps: No such file or directory");
+	swaps_fail(tree, "", -EINVAL, "/proc/swaps: empty, no header line");
+	swaps_fail(tree, "/dev/vdb partition 1 0 -2\n", -EINVAL,
+		   "/proc/swaps:1: not the \"Filename Type Size Used Priority\" header");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 0\n", -EINVAL, "/proc/swaps:2: not \"Filename Type Size Used Priority\"");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 0 -2 x\n", -EINVAL, "/proc/swaps:2: not \"Filename Type Size Used Priority\"");
+	swaps_fail(tree, HDR "/dev/vdb partition -1 0 -2\n", -EINVAL, "/proc/swaps:2: Size: '-1' kB is not a number");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 0x10 -2\n", -EINVAL, "/proc/swaps:2: Used: '0x10' kB is not a number");
+	swaps_fail(tree, HDR "/dev/vdb partition 99999999999999999999999 0 -2\n", -ERANGE,
+		   "/proc/swaps:2: Size: '99999999999999999999999' kB is out of range");
+	swaps_fail(tree, HDR "/dev/vdb partition 18014398509481984 0 -2\n", -ERANGE,
+		   "/proc/swaps:2: Size: '18014398509481984' kB is out of range");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 200 -2\n", -EINVAL, "/proc/swaps:2: Used is more than Size");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 0 high\n", -EINVAL,
+		   "/proc/swaps:2: Priority: 'high' is not a number from -32768 to 32767");
+	swaps_fail(tree, HDR "/dev/vdb partition 100 0 -32769\n", -ERANGE,
+		   "/proc/swaps:2: Priority: '-32769' is not a number from -32768 to 32767");
+	strcpy(many, HDR);
+	for (int i = 0; i <= NS_MAX_SWAPFILES; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "/dev/zram%d partition 100 0 -2\n", i);
+	swaps_fail(tree, many, -ERANGE, "/proc/swaps:34: more than 32 swap areas");
+	/* the limits themselves read */
+	tree_put(tree, "/proc/swaps", HDR "/dev/vdb partition 18014398509481983 18014398509481983 -32768\n");
+	assert_int_equal(ns_swaps_read(tree, &s), 0);
+	assert_int_equal(s.area[0].size, 18014398509481983ULL * 1024);
+	assert_int_equal(s.area[0].priority, -32768);
+	tree_rm(tree);
+}
+
+/* A pagemap for the fixture's pid 4242: 16 pages of its heap swapped, 8 on type 0 and 8 on
+ * type 1 (so both areas' types are known), sparse up to the end of its highest mapping. */
+static void put_pagemap(const char *tree)
+{
+	const uint64_t heap = 0x55d0c9b3e000ULL, top = 0x7ffcf7966000ULL;
+	char path[8300];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/proc/4242/pagemap", tree);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	for (uint64_t i = 0; i < 16; i++) {
+		uint64_t e = (1ULL << 62) | ((i % 8 + 1) << 5) | (i / 8);
+
+		assert_int_equal(pwrite(fd, &e, sizeof(e), (off_t)((heap / 4096 + i) * 8)), sizeof(e));
+	}
+	assert_int_equal(ftruncate(fd, (off_t)(top / 4096 * 8)), 0);
+	close(fd);
+}
+
+/* proc_bytes + other + reserve wrapped: a reserve of 2^64 - 1 made a 512 MiB area "fit" in
+ * 4.8 GiB of MemAvailable. */
+static void t_preflight_reserve_saturates(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	struct ns_amount huge = {.bytes = UINT64_MAX}, giga = {.bytes = 1ULL << 30};
+	struct ns_so_plan *plan = NULL;
+	struct ns_so_opts o;
+
+	(void)state;
+	if (sysconf(_SC_PAGESIZE) != 4096)
+		skip();
+	put_pagemap(tree);
+	ns_so_opts_init(&o);
+	o.root = tree;
+	o.reserve = &giga;
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_int_equal(plan->type, 0);
+	assert_int_equal(plan->proc_bytes, 8 * 4096);
+	assert_int_equal(plan->proc_bytes + plan->other, 524288ULL * 1024);
+	assert_true(plan->fits);
+	ns_so_plan_free(plan);
+	o.reserve = &huge;
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_false(plan->fits);
+	assert_int_equal(plan->shortfall, UINT64_MAX - 5000000ULL * 1024);
+	ns_so_plan_free(plan);
+	tree_rm(tree);
+}
+
+/* A memory cgroup limit that does not parse stops the preflight (it read as no limit, or 0). */
+static void t_preflight_cgroup_bad(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	const char *cg = "/sys/fs/cgroup/vm.slice/web";
+	struct ns_so_plan *plan = NULL;
+	struct ns_so_opts o;
+	char path[8300], want[8300];
+
+	(void)state;
+	if (sysconf(_SC_PAGESIZE) != 4096)
+		skip();
+	put_pagemap(tree);
+	tree_put(tree, "/proc/4242/cgroup", "0::/vm.slice/web\n");
+	snprintf(path, sizeof(path), "mkdir -p '%s%s'", tree, cg);
+	assert_int_equal(system(path), 0);
+	ns_so_opts_init(&o);
+	o.root = tree;
+	/* a limit with little room: named as the tight cgroup */
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "1048576\n");
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.current", "1044480\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_false(plan->fits);
+	assert_non_null(plan->tight);
+	assert_string_equal(plan->tight->path, "/vm.slice/web");
+	assert_int_equal(plan->tight->swapped, 8 * 4096);
+	ns_so_plan_free(plan);
+	/* "max" is no limit */
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "max\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_null(plan->tight);
+	ns_so_plan_free(plan);
+	/* damaged: errors naming the file */
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "-1\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -EINVAL);
+	snprintf(want, sizeof(want), "%s%s/memory.max: '-1' is not \"max\" or a number of bytes", tree, cg);
+	assert_string_equal(ns_error_detail(), want);
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "maximum\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -EINVAL);
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "99999999999999999999999\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -ERANGE);
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", "1048576\n");
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.current", "lots\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -EINVAL);
+	snprintf(want, sizeof(want), "%s%s/memory.current: 'lots' is not a decimal number", tree, cg);
+	assert_string_equal(ns_error_detail(), want);
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.current", NULL);
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -ENOENT);
+	/* meminfo damaged: the preflight stops too */
+	tree_put(tree, "/sys/fs/cgroup/vm.slice/web/memory.max", NULL);
+	tree_put(tree, "/proc/meminfo", "MemTotal: 1 kB\n");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), -EINVAL);
+	snprintf(want, sizeof(want), "%s/proc/meminfo: no MemFree line", tree);
+	assert_string_equal(ns_error_detail(), want);
+	tree_rm(tree);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_read),
 		cmocka_unit_test(t_assign),
+		cmocka_unit_test(t_read_bad),
+		cmocka_unit_test(t_preflight_reserve_saturates),
+		cmocka_unit_test(t_preflight_cgroup_bad),
 	};
 
 	return cmocka_run_group_tests_name("swap", tests, NULL, NULL);

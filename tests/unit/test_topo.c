@@ -1,8 +1,11 @@
-/* Unit tests: topology, watermarks, host memory, headroom arithmetic, PSI on fixture trees. */
+/* Unit tests: topology, watermarks, host memory, headroom arithmetic, PSI on fixture trees,
+ * and corrupted copies of them: every safety input that is missing or damaged is an error
+ * naming the file (and line), never a value of 0. */
 #include <errno.h>
 #include <string.h>
 
 #include "numasafe/numasafe.h"
+#include "throttle.h"
 #include "unit.h"
 
 #define KB 1024ULL
@@ -150,11 +153,284 @@ static void t_psi(void **state)
 	assert_int_equal(ns_psi_parse("some avg10=x\n", &p), -EINVAL);
 }
 
+
+/* ns_topo_read on the tree must fail with err, and the detail must be the tree's path + want. */
+static void topo_fails(const char *tree, int err, const char *want)
+{
+	struct ns_topo *t = NULL;
+	char full[8300];
+	int rc = ns_topo_read(tree, &t);
+
+	if (rc != err)
+		fail_msg("ns_topo_read: %d (%s), want %d; detail: %s", rc, strerror(-rc), err,
+			 ns_error_detail() ? ns_error_detail() : "(none)");
+	assert_null(t);
+	snprintf(full, sizeof(full), "%s%s", tree, want);
+	if (!ns_error_detail() || strcmp(ns_error_detail(), full) != 0)
+		fail_msg("detail '%s', want '%s'", ns_error_detail() ? ns_error_detail() : "(none)", full);
+}
+
+/* zoneinfo missing, empty, garbage, truncated, out of range: an error, never watermarks of 0
+ * (which made the headroom grow silently). */
+static void t_zoneinfo_bad(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	struct ns_topo *t;
+
+	(void)state;
+	tree_put(tree, "/proc/zoneinfo", NULL);
+	topo_fails(tree, -ENOENT, "/proc/zoneinfo: No such file or directory");
+	tree_put(tree, "/proc/zoneinfo", "");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo: no zones of node 0");
+	tree_put(tree, "/proc/zoneinfo", "hello world\n");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo:1: text before the first \"Node N, zone NAME\" line");
+	tree_put(tree, "/proc/zoneinfo", "Node zero, zone DMA\n");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo:1: not a \"Node N, zone NAME\" line");
+	/* cut inside node 0's DMA32 zone, before its high watermark */
+	tree_put(tree, "/proc/zoneinfo", "Node 0, zone      DMA\n        min      10\n        low      20\n"
+					  "        high     30\nNode 0, zone    DMA32\n        min      1000\n"
+					  "        low      2000\n");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo:5: node 0 zone DMA32: no high watermark before line 8");
+	/* node 0 complete, node 1 missing */
+	tree_put(tree, "/proc/zoneinfo", "Node 0, zone   Normal\n        min      1\n        low      2\n        high     3\n");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo: no zones of node 1");
+	/* a watermark that does not fit 64 bits, one whose bytes do not, and a sum that does not */
+	tree_rm(tree);
+	tree = tree_copy("synth2");
+	tree_sed(tree, "/proc/zoneinfo", "9s/high     30/high     99999999999999999999999/");
+	topo_fails(tree, -ERANGE, "/proc/zoneinfo:9: watermark high: 99999999999999999999999 is out of range");
+	tree_sed(tree, "/proc/zoneinfo", "9s/high     99999999999999999999999/high     4503599627370496/");
+	topo_fails(tree, -ERANGE, "/proc/zoneinfo:1: node 0 zone DMA: high watermark 4503599627370496 pages is out of range");
+	tree_sed(tree, "/proc/zoneinfo", "9s/high     4503599627370496/high     4503599627370495/");
+	topo_fails(tree, -ERANGE, "/proc/zoneinfo:15: node 0 zone DMA32: the node's high watermarks add up past 2^64 bytes");
+	/* not numbers */
+	tree_sed(tree, "/proc/zoneinfo", "9s/high     4503599627370495/high     -1/");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo:9: watermark high: '-1' is not a number of pages");
+	tree_sed(tree, "/proc/zoneinfo", "9s/high     -1/high     0x10/");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo:9: watermark high: '0x10' is not a number of pages");
+	tree_sed(tree, "/proc/zoneinfo", "9s/high     0x10/high     30 pages/");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo:9: watermark high: '30 pages' is not a number of pages");
+	tree_sed(tree, "/proc/zoneinfo", "9s/high     30 pages/high     30/;8s/low/high/");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo:9: watermark high a second time in the zone");
+	/* a NUL byte hides the rest of a line from a parser */
+	tree_sed(tree, "/proc/zoneinfo", "8s/high/low/;9s/high     30/high     3\\x000/");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo:9: NUL byte in the line");
+	/* put back, it reads again */
+	tree_sed(tree, "/proc/zoneinfo", "9s/.*/        high     30/");
+	assert_int_equal(ns_topo_read(tree, &t), 0);
+	assert_null(ns_error_detail());
+	assert_int_equal(ns_topo_find(t, 0)->wmark_high, (30 + 3000 + 7000) * 4 * KB);
+	ns_topo_free(t);
+	tree_rm(tree);
+}
+
+/* Per-node and host meminfo: missing, a required line absent, garbage, out of range. */
+static void t_meminfo_bad(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	const char *m1 = "/sys/devices/system/node/node1/meminfo";
+
+	(void)state;
+	tree_put(tree, m1, NULL);
+	topo_fails(tree, -ENOENT, "/sys/devices/system/node/node1/meminfo: No such file or directory");
+	tree_put(tree, m1, "");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo: no MemTotal line");
+	tree_put(tree, m1, "Node 1 MemTotal:       4194304 kB\nNode 1 MemUsed: 1 kB\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo: no MemFree line");
+	tree_put(tree, m1, "Node 1 MemTotal:       4194304 kB\nNode 1 MemFree:  lots kB\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo:2: MemFree: the value is not a decimal number");
+	tree_put(tree, m1, "Node 1 MemTotal:       4194304 kB\nNode 1 MemFree:  -1 kB\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo:2: MemFree: the value is not a decimal number");
+	tree_put(tree, m1, "Node 1 MemTotal:       4194304 kB\nNode 1 MemFree:  99999999999999999999999 kB\n");
+	topo_fails(tree, -ERANGE, "/sys/devices/system/node/node1/meminfo:2: MemFree: value out of range");
+	tree_put(tree, m1, "Node 1 MemTotal:       4194304 kB\nNode 1 MemFree:  18014398509481984 kB\n");
+	topo_fails(tree, -ERANGE, "/sys/devices/system/node/node1/meminfo:2: MemFree: 18014398509481984 kB is out of range");
+	tree_put(tree, m1, "Node 1 MemTotal:       4194304 kB\nNode 1 MemFree:  1 MB\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo:2: MemFree: unexpected text after the value");
+	tree_put(tree, m1, "Node 0 MemTotal:       4194304 kB\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo:1: a line of node 0 in node 1's file");
+	tree_put(tree, m1, "garbage\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo:1: not a \"Node N Key: value\" line");
+	tree_put(tree, m1, "Node 1 MemFree: 1 kB\nNode 1 MemFree: 9999999 kB\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo:2: MemFree a second time");
+	tree_rm(tree);
+
+	tree = tree_copy("synth2");
+	tree_put(tree, "/proc/meminfo", NULL);
+	topo_fails(tree, -ENOENT, "/proc/meminfo: No such file or directory");
+	tree_put(tree, "/proc/meminfo", "MemTotal: 8388608 kB\nMemFree: 4194304 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
+	topo_fails(tree, -EINVAL, "/proc/meminfo: no MemAvailable line");
+	tree_put(tree, "/proc/meminfo", "MemTotal: 8388608 kB\nMemAvailable: 0x10 kB\n");
+	topo_fails(tree, -EINVAL, "/proc/meminfo:2: MemAvailable: unexpected text after the value");
+	tree_put(tree, "/proc/meminfo", "MemTotal 8388608 kB\n");
+	topo_fails(tree, -EINVAL, "/proc/meminfo:1: not a \"Key: value\" line");
+	tree_rm(tree);
+
+	/* a hugetlb pool's free count is a safety input too */
+	tree = tree_copy("synth2");
+	tree_put(tree, "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages", "two\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages: 'two' is not a decimal number");
+	tree_put(tree, "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages", "-1\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages: '-1' is not a decimal number");
+	tree_put(tree, "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages", NULL);
+	topo_fails(tree, -ENOENT, "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages: No such file or directory");
+	tree_rm(tree);
+}
+
+/* Nodes come from what exists: an online list naming nodes without a directory is an error
+ * (it used to make 4096 nodes out of four directories). */
+static void t_online_absurd(void **state)
+{
+	const char *tree = tree_copy("lab4");
+	char want[8300];
+
+	(void)state;
+	tree_put(tree, "/sys/devices/system/node/online", "0-4095\n");
+	snprintf(want, sizeof(want), "/sys/devices/system/node/online: node 4 is online but %s/sys/devices/system/node/node4 does not exist", tree);
+	topo_fails(tree, -EINVAL, want);
+	tree_put(tree, "/sys/devices/system/node/online", "0-1,3\n");
+	{
+		struct ns_topo *t;
+
+		/* a subset of the directories is fine: node 2 is offline */
+		assert_int_equal(ns_topo_read(tree, &t), 0);
+		assert_int_equal(ns_topo_nr_nodes(t), 3);
+		assert_null(ns_topo_find(t, 2));
+		ns_topo_free(t);
+	}
+	tree_put(tree, "/sys/devices/system/node/online", "nodes\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/online: 'nodes' is not a node list");
+	tree_put(tree, "/sys/devices/system/node/online", "\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/online: '' is not a node list");
+	tree_rm(tree);
+}
+
+/* Headroom arithmetic saturates: a reserve of 2^64 - 1 leaves nothing, it does not wrap into
+ * more headroom than a reserve of 1G. */
+static void t_headroom_saturates(void **state)
+{
+	struct ns_topo *t;
+	struct ns_fit fit;
+	struct ns_amount huge = {.bytes = UINT64_MAX}, giga = {.bytes = 1ULL << 30};
+	const struct ns_node *n1;
+	struct ns_node n;
+
+	(void)state;
+	assert_int_equal(ns_topo_read(fixture("synth2"), &t), 0);
+	n1 = ns_topo_find(t, 1);
+	assert_int_equal(ns_node_headroom(n1, UINT64_MAX), 0);
+	assert_true(ns_node_headroom(n1, 1ULL << 30) > 0);
+	assert_int_equal(ns_fit_check(t, 1, 4096, &huge, &fit), 0);
+	assert_int_equal(fit.reason, NS_FIT_BELOW_RESERVE);
+	assert_int_equal(fit.floor, UINT64_MAX);
+	assert_int_equal(fit.headroom, 0);
+	assert_int_equal(ns_fit_check(t, 1, 4096, &giga, &fit), 0);
+	assert_int_equal(fit.reason, NS_FIT_OK);
+	/* just below the wrap: 2^64 - high watermark would have wrapped to 0 */
+	assert_int_equal(ns_node_headroom(n1, UINT64_MAX - n1->wmark_high + 1), 0);
+	/* a watermark near 2^64 (a hand-built node) does not wrap either */
+	n = *n1;
+	n.wmark_high = UINT64_MAX - 10;
+	assert_int_equal(ns_node_headroom(&n, 256ULL << 20), 0);
+	/* hugetlb: 2^53 pages of 2 MiB is 2^74 bytes, which wrapped to 0 and "fit" */
+	assert_int_equal(ns_fit_check_huge(t, 0, 2 * MB, 1ULL << 43, &fit), 0);
+	assert_int_equal(fit.reason, NS_FIT_HUGETLB_SHORT);
+	assert_int_equal(fit.want, UINT64_MAX);
+	ns_topo_free(t);
+}
+
+/* PSI: only the kernel's exact shape parses; values out of range are errors. */
+static void t_psi_bad(void **state)
+{
+	static const struct {
+		const char *text;
+		int err;
+	} cases[] = {
+		{"", -EINVAL},
+		{"\n", -EINVAL},
+		{"garbage\n", -EINVAL},
+		{"some avg10=0x10 avg60=0.00 avg300=0.00 total=0\n", -EINVAL},
+		{"some avg10=1e1 avg60=0.00 avg300=0.00 total=0\n", -EINVAL},
+		{"some avg10=-1.00 avg60=0.00 avg300=0.00 total=0\n", -EINVAL},
+		{"some avg10=inf avg60=0.00 avg300=0.00 total=0\n", -EINVAL},
+		{"some avg10=nan avg60=0.00 avg300=0.00 total=0\n", -EINVAL},
+		{"some avg10=100.01 avg60=0.00 avg300=0.00 total=0\n", -ERANGE},
+		{"some avg10=0.00 avg60=0.00 avg300=0.00 total=-1\n", -EINVAL},
+		{"some avg10=0.00 avg60=0.00 avg300=0.00 total=18446744073709551616\n", -ERANGE},
+		{"some avg10=0.00 avg60=0.00 avg300=0.00\n", -EINVAL},
+		{"some avg10=0.00 avg60=0.00 avg300=0.00 total=0 more=1\n", -EINVAL},
+		{"some avg10=0.00  avg60=0.00 avg300=0.00 total=0\n", -EINVAL},
+		{"some avg60=0.00 avg10=0.00 avg300=0.00 total=0\n", -EINVAL},
+		{"some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nsome avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", -EINVAL},
+		{"some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n\n", -EINVAL},
+		{"full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", -EINVAL},
+	};
+	const char *tree;
+	struct ns_psi p;
+	char want[8300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = ns_psi_parse(cases[i].text, &p);
+
+		if (rc != cases[i].err)
+			fail_msg("case %zu: %d, want %d", i, rc, cases[i].err);
+		assert_non_null(ns_error_detail());
+	}
+	assert_int_equal(ns_psi_parse("some avg10=100.00 avg60=0.00 avg300=0.00 total=18446744073709551615\n", &p), 0);
+	assert_true(p.some.avg10 == 100.0);
+	assert_int_equal(p.some.total, UINT64_MAX);
+	assert_null(ns_error_detail());
+	tree = tree_copy("synth2");
+	tree_put(tree, "/proc/pressure/memory", "some avg10=1.50 avg60=0.75 avg300=0.10 total=123456\nfull avg10=x\n");
+	assert_int_equal(ns_psi_read(tree, &p), -EINVAL);
+	snprintf(want, sizeof(want), "%s/proc/pressure/memory:2: avg10= expected", tree);
+	assert_string_equal(ns_error_detail(), want);
+	tree_put(tree, "/proc/pressure/memory", NULL);
+	assert_int_equal(ns_psi_read(tree, &p), -ENOENT);
+	snprintf(want, sizeof(want),
+		 "%s/proc/pressure/memory: No such file or directory: PSI is not available (a kernel without "
+		 "CONFIG_PSI, or booted with psi=0)",
+		 tree);
+	assert_string_equal(ns_error_detail(), want);
+	tree_rm(tree);
+}
+
+/* The PSI watch fails closed: a run that watches PSI does not start without it, and a reading
+ * that fails in the middle stops it as pressure would (it used to read as "fine"). */
+static void t_throttle_psi(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	struct ns_throttle thr;
+
+	(void)state;
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), 0);
+	assert_true(ns_throttle_psi_ok(&thr)); /* avg10 1.5 <= 10 */
+	thr.psi_ok_at = 0;		       /* no trusting the last reading */
+	tree_put(tree, "/proc/pressure/memory", NULL);
+	assert_false(ns_throttle_psi_ok(&thr));
+	assert_int_equal(thr.psi_err, -ENOENT);
+	assert_non_null(ns_error_detail());
+	tree_put(tree, "/proc/pressure/memory", "some avg10=0x1 avg60=0 avg300=0 total=0\n");
+	assert_false(ns_throttle_psi_ok(&thr));
+	assert_int_equal(thr.psi_err, -EINVAL);
+	/* not watching PSI: no reading needed */
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 0.0, 0.0, NULL), 0);
+	assert_true(ns_throttle_psi_ok(&thr));
+	/* watching: the first reading must work */
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), -EINVAL);
+	tree_put(tree, "/proc/pressure/memory", NULL);
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), -ENOENT);
+	tree_rm(tree);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_synth2),   cmocka_unit_test(t_headroom), cmocka_unit_test(t_captured),
-		cmocka_unit_test(t_missing),  cmocka_unit_test(t_psi),
+		cmocka_unit_test(t_missing),  cmocka_unit_test(t_psi),	    cmocka_unit_test(t_zoneinfo_bad),
+		cmocka_unit_test(t_meminfo_bad), cmocka_unit_test(t_online_absurd), cmocka_unit_test(t_headroom_saturates),
+		cmocka_unit_test(t_psi_bad),     cmocka_unit_test(t_throttle_psi),
 	};
 
 	return cmocka_run_group_tests_name("topo", tests, NULL, NULL);
