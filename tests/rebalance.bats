@@ -52,18 +52,19 @@ policy() {
 	chmod 0644 "$CONF"
 }
 
-# plan BYTES [EXCESS_BEFORE EXCESS_AFTER] [UNPLACED]: a plan whose one step moves a stand-in VM
-# (real, so numa-migrate --plan can execute it on this host) to node 0; excess fields only when
-# given; UNPLACED more VMs that fit nowhere.
+# plan BYTES [EXCESS_BEFORE EXCESS_AFTER] [UNPLACED] [LEFT]: a plan whose one step moves a
+# stand-in VM (real, so numa-migrate --plan can execute it on this host) to node 0; excess fields
+# only when given; UNPLACED more VMs that fit nowhere, of which LEFT were left where they are by
+# a --max-move limit (max_move.vms_left).
 plan() {
-	local bytes=$1 eb=${2:-} ea=${3:-} unplaced=${4:-0} name start
+	local bytes=$1 eb=${2:-} ea=${3:-} unplaced=${4:-0} left=${5:-} name start
 	if [ -z "${STANDIN_PID:-}" ]; then
 		standin_start --size 8M --vcpus 1
 	fi
 	name=$("$NS_BIN/numa-plan" show --json | jq -r ".vms[] | select(.pid == $STANDIN_PID) | .name")
 	start=$(awk '{print $22}' "/proc/$STANDIN_PID/stat")
 	jq -n --argjson bytes "$bytes" --arg name "$name" --argjson pid "$STANDIN_PID" --argjson start "$start" \
-		--arg eb "$eb" --arg ea "$ea" --argjson unplaced "$unplaced" '
+		--arg eb "$eb" --arg ea "$ea" --argjson unplaced "$unplaced" --arg left "$left" '
 		{version: 1, kind: "numasafe-rebalance", exact: true, bytes_moved: $bytes, nodes: [],
 		 vms: ([{name: $name, domain: false, pid: $pid, start_time: $start, vcpus: 1, node_now: 0, node: 0,
 		 	bytes_to_move: $bytes}]
@@ -72,7 +73,9 @@ plan() {
 		 steps: [{step: 1, vm: $name, domain: false, pid: $pid, start_time: $start, to: 0, bytes: $bytes,
 		 	temporary: false}],
 		 unordered: 0}
-		+ (if $eb == "" then {} else {excess_before: ($eb | tonumber), excess_after: ($ea | tonumber)} end)' >"$PLANF"
+		+ (if $eb == "" then {} else {excess_before: ($eb | tonumber), excess_after: ($ea | tonumber)} end)
+		+ (if $left == "" then {} else {max_move: {limit: 1073741824, bound: true, vms_left: ($left | tonumber),
+			excess_uncapped: null, bytes_uncapped: 0, unplaced_uncapped: 0}} end)' >"$PLANF"
 }
 
 # rebalance ARGS...: the script with the test policy
@@ -99,6 +102,8 @@ assert_not_executed() {
 	4) [[ $stderr == *"numasafe-rebalance: nothing to execute: every VM that can be placed is local; "* ]] || fail "$stderr" ;;
 	*) fail "exit $status: $output $stderr" ;;
 	esac
+	# the byte limit went to the planner: the best plan within it
+	jq -e '.max_move.limit == 1073741824' "$STATE/rebalance-plan.json"
 	assert_json_schema "$STATE/rebalance-plan.json"
 	run stat -c '%u %a' "$STATE" "$STATE/rebalance-plan.json"
 	assert_output $'0 755\n0 644'
@@ -179,6 +184,21 @@ assert_not_executed() {
 	rebalance --from-plan "$PLANF"
 	assert_success
 	assert_executed
+}
+
+@test "VMs the planner's byte limit left where they are: the plan's steps run; with no step it is refused (4)" {
+	policy REBALANCE_EXECUTE=yes REBALANCE_MAX_BYTES=1G
+	plan 8388608 "" "" 1 1
+	rebalance --from-plan "$PLANF"
+	assert_success
+	assert_executed
+	rm "$STATE/numa-migrate.json"
+	plan 0 "" "" 1 1
+	jq '.steps = []' "$PLANF" >"$PLANF.new" && mv "$PLANF.new" "$PLANF"
+	rebalance --from-plan "$PLANF"
+	[ "$status" -eq 4 ] || fail "exit $status: $output $stderr"
+	assert_equal "$stderr" "numasafe-rebalance: refused by policy: within REBALANCE_MAX_BYTES no VM can be made local; 1 VM(s) left where they are (see $PLANF)"
+	assert_not_executed
 }
 
 @test "REBALANCE_EXECUTE=no and --dry-run judge the plan and run nothing" {
