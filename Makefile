@@ -1,12 +1,20 @@
 # numasafe: plain Makefile. `make` builds lib/libnumasafe.a and the four commands into bin/.
-# `make check` runs unit tests, host bats suites and the multi-node lab; `make demo` shows it.
+# `make check` runs unit tests, host bats suites, the Debian package and the multi-node lab;
+# `make demo` shows it; `make deb` builds the package into build/deb/.
 
+# The commands are administration tools (like swapoff and numad): sbin. The Debian package
+# installs with PREFIX=/usr UNITDIR=/lib/systemd/system (debian/rules); state and lock
+# directories (/var/lib/numasafe, /run/numasafe) are compiled in, not configured.
 PREFIX ?= /usr/local
-BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR ?= $(PREFIX)/share/man
 SCHEMADIR ?= $(PREFIX)/share/numasafe/schema
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 DESTDIR ?=
+VERSION := $(shell sed -n 's/^\#define NS_VERSION "\(.*\)"/\1/p' include/numasafe/numasafe.h)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -42,11 +50,14 @@ CMDS := numa-plan numa-migrate fast-swapoff vm-pin
 BINS := $(CMDS:%=bin/%)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
-HELPERS := build/tests/standin build/tests/shmseg
+HELPERS := build/tests/standin build/tests/shmseg build/tests/numasafe-rebalance
+UNITS := numasafe-metrics.service numasafe-metrics.timer numasafe-rebalance.service numasafe-rebalance.timer
 
 .SECONDARY:
-.PHONY: all deps check unit bats lab-check ansible-check json-check demo install uninstall clean helpers bench-plan
-all: $(BINS) $(HELPERS)
+.PHONY: all programs deps check unit bats lab-check ansible-check json-check demo install uninstall clean helpers \
+	bench-plan deb package-check
+all: programs $(HELPERS)
+programs: $(BINS)
 
 # Rebuild everything when the flags change (e.g. SANITIZE=...), since objects share build/.
 build/flags: FORCE
@@ -94,6 +105,12 @@ build/tests/standin: tests/standin.c build/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(HELPER_CFLAGS) $(WARN) $(HELPER_LDFLAGS) -pthread -o $@ $<
 
+# The rebalance policy script as the tests run it: the commands of this tree's bin/.
+build/tests/numasafe-rebalance: systemd/numasafe-rebalance.in
+	@mkdir -p $(@D)
+	sed -e 's|@SBINDIR@|$(CURDIR)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< >$@
+	chmod 0755 $@
+
 # Benchmarks are built on demand only (bench/plan builds its own program through this rule).
 build/bench/plan: bench/plan.c build/libnumasafe.a $(wildcard include/numasafe/*.h) build/flags
 	@mkdir -p $(@D)
@@ -108,8 +125,10 @@ deps:
 unit: $(UNIT_BIN)
 	@rc=0; for t in $(UNIT_BIN); do NS_FIXTURES=$(CURDIR)/tests/fixtures $$t || rc=1; done; exit $$rc
 
+# The suites run changing commands as root, which record their last runs in /var/lib/numasafe
+# (numasafe/state.h): what was there before is put back afterwards.
 bats: all
-	bats tests/*.bats
+	tests/keep-state bats tests/*.bats
 
 lab-check: all
 	tests/lab/lab-bats --nodes 2 --mem 768 --swap 256 --swap2 256 tests/lab/*.bats
@@ -133,27 +152,55 @@ check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) bats
+	$(MAKE) package-check
 	$(MAKE) lab-check
 	$(MAKE) ansible-check
 	$(MAKE) json-check
+
+# The Debian package, built from a copy of this tree (dpkg-buildpackage cleans the tree it
+# builds in, which would take bin/ and build/ from the tests): build/deb/numasafe_VERSION_ARCH.deb.
+deb:
+	rm -rf build/deb
+	mkdir -p build/deb/src
+	tar -c --exclude=./.git --exclude=./build --exclude=./bin --exclude=./debian/numasafe \
+		--exclude=./debian/.debhelper --exclude=./debian/tmp . | tar -x -C build/deb/src
+	cd build/deb/src && dpkg-buildpackage -us -uc -b
+	ls build/deb/numasafe_$(VERSION)_*.deb
+
+# The package as an operator gets it: lintian, installed, the host usage suites against
+# /usr/sbin, the units verified, then purged with nothing left behind (tests/package-check).
+package-check: deb
+	tests/keep-state tests/package-check build/deb/numasafe_$(VERSION)_*.deb
 
 demo: deps
 	$(MAKE) all
 	tests/demo.sh
 
+# Paths the units and the rebalance script name are filled in here, as installed.
+SUBST := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
 install: $(BINS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(SCHEMADIR)
-	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SCHEMADIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBEXECDIR)/numasafe $(DESTDIR)$(SYSCONFDIR)/default
+	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
 	install -m 0644 $(CMDS:%=man/%.8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/numasafe.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 $(CMDS:%=completions/%) $(DESTDIR)$(BASHCOMPDIR)/
 	install -m 0644 schema/*.json $(DESTDIR)$(SCHEMADIR)/
+	for u in $(UNITS); do \
+		if [ -f systemd/$$u.in ]; then $(SUBST) systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u; \
+		else cp systemd/$$u $(DESTDIR)$(UNITDIR)/$$u; fi; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+	$(SUBST) systemd/numasafe-rebalance.in >$(DESTDIR)$(LIBEXECDIR)/numasafe/numasafe-rebalance
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/numasafe/numasafe-rebalance
+	# the policy is the operator's: an edited one is kept
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/numasafe ] || \
+		install -m 0644 systemd/numasafe.default $(DESTDIR)$(SYSCONFDIR)/default/numasafe
 
 uninstall:
-	rm -f $(CMDS:%=$(DESTDIR)$(BINDIR)/%) $(CMDS:%=$(DESTDIR)$(MANDIR)/man8/%.8) $(DESTDIR)$(MANDIR)/man7/numasafe.7 \
-		$(CMDS:%=$(DESTDIR)$(BASHCOMPDIR)/%)
-	rm -rf $(DESTDIR)$(SCHEMADIR)
+	rm -f $(CMDS:%=$(DESTDIR)$(SBINDIR)/%) $(CMDS:%=$(DESTDIR)$(MANDIR)/man8/%.8) $(DESTDIR)$(MANDIR)/man7/numasafe.7 \
+		$(CMDS:%=$(DESTDIR)$(BASHCOMPDIR)/%) $(UNITS:%=$(DESTDIR)$(UNITDIR)/%)
+	rm -rf $(DESTDIR)$(SCHEMADIR) $(DESTDIR)$(LIBEXECDIR)/numasafe
 
 clean:
 	rm -rf build bin

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nsc.h"
@@ -65,11 +66,14 @@ static void bind(struct poptOption *t, const char *name, void *arg)
 void nsc_init(struct nsc *c, const char *prog, int argc, char **argv)
 {
 	char path[64], buf[sizeof(c->parent)];
+	struct timespec ts;
 	ssize_t n;
 	FILE *f;
 
 	memset(c, 0, sizeof(*c));
 	c->prog = prog;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c->start = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	bind(nsc_common_options, "json", &c->json);
 	bind(nsc_common_options, "quiet", &c->quiet);
 	bind(nsc_common_options, "verbose", &c->verbose);

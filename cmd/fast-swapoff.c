@@ -351,6 +351,7 @@ int main(int argc, char **argv)
 			pids[npids++] = nsc_opt_pid(c, "--pid", opt.pid);
 		}
 	args = nsc_args(ctx, &nargs);
+	c->record = !opt.dry_run;
 	if (!opt.all && nargs == 0)
 		nsc_usage(c, "no swap area given (DEVICE... or --all)");
 	if (opt.all && nargs)

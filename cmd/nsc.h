@@ -80,6 +80,10 @@ struct nsc {
 	char message[1024];
 	/* who ran it, for the audit trail */
 	char parent[256];
+	/* a run that changes things (not a dry run, not --show): nsc_finish records its outcome
+	 * for monitoring (nsc_last_run_record); set by the command once its options are read */
+	bool record;
+	double start; /* CLOCK_MONOTONIC seconds at nsc_init: the run's duration */
 };
 
 /* Is text for people wanted on stdout (neither --json nor --quiet)? */
@@ -199,6 +203,11 @@ void nsc_json_print(const struct nsc *c, struct json_object *o);
  * document with doc inside as "result"; flushes and checks stdout (a write error is exit 1).
  * Takes doc's reference. Returns the exit code. */
 int nsc_finish(struct nsc *c, int rc, struct json_object *doc);
+/* Record the run's exit code and reason as the command's last run in /var/lib/numasafe
+ * (numasafe/state.h), for numa-plan metrics. Called by nsc_finish when c->record is set; runs
+ * as root only; a record that cannot be written is said on stderr and leaves the exit code as
+ * it is. */
+void nsc_last_run_record(struct nsc *c, int rc);
 
 /* ---- a VM's identity, the same in every document ---- */
 struct nsc_vmid {

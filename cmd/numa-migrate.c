@@ -57,6 +57,7 @@ int main(int argc, char **argv)
 	while (nsc_next(c, ctx) >= 0)
 		;
 	args = nsc_args(ctx, &nargs);
+	c->record = !opt.dry_run;
 	if (opt.plan &&
 	    (opt.to || opt.from || nargs || c->domain || opt.chunk || opt.jobs || opt.on_pressure || opt.all_shared))
 		nsc_usage(c, "--plan takes the targets and nodes from the plan file (only --reserve, --dry-run and "

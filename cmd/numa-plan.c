@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* numa-plan: the operator's view of the host's NUMA memory and VMs (show), the steal its VMs
- * see (steal), the verdict on a move (check), and whole-host plans (rebalance). A table of
- * subcommands; each lives in its own file (cmd/plan-*.c). */
+ * see (steal), the verdict on a move (check), whole-host plans (rebalance), and the same facts
+ * for Prometheus (metrics). A table of subcommands; each lives in its own file (cmd/plan-*.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +10,7 @@
 char *nsc_plan_root;
 
 static const struct nsc_subcmd *const subcmds[] = {
-	&nsc_plan_show, &nsc_plan_steal, &nsc_plan_check, &nsc_plan_rebalance, &nsc_plan_place,
+	&nsc_plan_show, &nsc_plan_steal, &nsc_plan_check, &nsc_plan_rebalance, &nsc_plan_place, &nsc_plan_metrics,
 };
 #define NR_SUBCMDS (sizeof(subcmds) / sizeof(subcmds[0]))
 

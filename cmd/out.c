@@ -98,8 +98,10 @@ int nsc_finish(struct nsc *c, int rc, struct json_object *doc)
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno != EPIPE)
 			fprintf(stderr, "%s: write error: %s\n", c->prog, strerror(errno ? errno : EIO));
-		return rc ? rc : NS_EXIT_FAIL;
+		rc = rc ? rc : NS_EXIT_FAIL;
 	}
+	if (c->record)
+		nsc_last_run_record(c, rc);
 	return rc;
 }
 

@@ -18,6 +18,7 @@ struct nsc_subcmd {
 };
 
 extern const struct nsc_subcmd nsc_plan_show, nsc_plan_steal, nsc_plan_check, nsc_plan_rebalance, nsc_plan_place;
+extern const struct nsc_subcmd nsc_plan_metrics;
 
 /* --root DIR: read /proc and /sys under DIR (fixture trees for tests; reads only). */
 extern char *nsc_plan_root;

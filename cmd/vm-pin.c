@@ -264,6 +264,7 @@ int main(int argc, char **argv)
 	while (nsc_next(c, ctx) >= 0)
 		;
 	args = nsc_args(ctx, &nargs);
+	c->record = !opt.show && !opt.dry_run;
 	pidarg = nargs ? args[0] : NULL;
 	/* --node is --to's older name: an error names the one given */
 	if (opt.node && opt.to)

@@ -74,6 +74,22 @@ check_long_options() {
 	check_long_options numa-plan
 }
 
+@test "numa-plan metrics: completion offers every long option of its --help" {
+	local -a opts=()
+	run "$ROOT/bin/numa-plan" metrics --help
+	assert_success
+	mapfile -t opts < <(grep -o -- '--[a-z][a-z-]*' <<<"$output" | sort -u)
+	((${#opts[@]} >= 5)) || fail "numa-plan metrics --help lists only ${#opts[@]} long options"
+	run complete_for numa-plan numa-plan metrics --
+	assert_success
+	assert_offered --out --sample
+	for o in "${opts[@]}"; do
+		# --json is there for the usage contract; metrics refuses it, so it is not offered
+		[ "$o" = --json ] && continue
+		assert_offered "$o"
+	done
+}
+
 @test "numa-migrate: completion offers every long option of --help" {
 	check_long_options numa-migrate
 }
@@ -89,7 +105,7 @@ check_long_options() {
 @test "numa-plan: the first word offers the subcommands" {
 	run complete_for numa-plan numa-plan ""
 	assert_success
-	assert_offered show steal check rebalance place
+	assert_offered show steal check rebalance place metrics
 	refute_line --partial -- "--"
 }
 

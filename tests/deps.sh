@@ -9,6 +9,8 @@ pkgs=(
 	numactl jq util-linux procps kmod busybox-static qemu-system-x86 libcap2-bin time
 	libvirt-daemon-system libvirt-clients man-db groff-base python3-jsonschema
 	ansible-core python3-apt python3-voluptuous yamllint pylint pycodestyle
+	prometheus prometheus-node-exporter python3-prometheus-client curl
+	debhelper lintian systemd dpkg-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -157,6 +157,14 @@ out:
 
 static char root[64];
 
+static int copy_file(const char *from, const char *to)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", from, to);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
 /* A host with the lab's two nodes, and this process (and its kernel files) in /proc. */
 static int setup(void **state)
 {
@@ -178,7 +186,8 @@ static int setup(void **state)
 	for (const char *const *f = (const char *const[]){"zoneinfo", "meminfo", "pressure", NULL}; *f; f++) {
 		snprintf(p, sizeof(p), "%s/proc/%s", root, *f);
 		snprintf(t, sizeof(t), "lab2/proc/%s", *f);
-		assert_int_equal(symlink(fixture(t), p), 0);
+		/* copies, not links: the readers refuse a symlink where a host file belongs */
+		assert_int_equal(copy_file(fixture(t), p), 0);
 	}
 	region = mmap(NULL, (size_t)NPAGES * (size_t)ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(region != MAP_FAILED);

@@ -149,10 +149,10 @@ static void t_saturates(void **state)
 	int skipped, iw = -1;
 
 	(void)state;
-	assert_int_equal(ns_plan_gather(fixture("plan2"), &giga, NULL, &in, &skipped), 0);
+	assert_int_equal(ns_plan_gather(fixture("plan2"), &giga, NULL, 0, NULL, &in, &skipped), 0);
 	assert_true(in.nodes[1].headroom > 0); /* node 1 has 3 GiB free */
 	ns_plan_in_release(&in);
-	assert_int_equal(ns_plan_gather(fixture("plan2"), &huge, NULL, &in, &skipped), 0);
+	assert_int_equal(ns_plan_gather(fixture("plan2"), &huge, NULL, 0, NULL, &in, &skipped), 0);
 	assert_int_equal(in.nodes[0].headroom, 0);
 	assert_int_equal(in.nodes[1].headroom, 0);
 	ns_plan_in_release(&in);
@@ -161,7 +161,7 @@ static void t_saturates(void **state)
 	tree_put(tree, "/proc/500/numa_maps",
 		 "7f0000000000 default anon=1 dirty=1 N0=2251799813685248 kernelpagesize_kB=4\n"
 		 "7f4000000000 default file=/dev/hugepages/web huge dirty=1 N0=4398046511104 kernelpagesize_kB=2048\n");
-	assert_int_equal(ns_plan_gather(tree, NULL, NULL, &in, &skipped), 0);
+	assert_int_equal(ns_plan_gather(tree, NULL, NULL, 0, NULL, &in, &skipped), 0);
 	assert_non_null(vm_named(&in, "web", &iw));
 	assert_int_equal(in.vms[iw].mem[0], UINT64_MAX);
 	assert_int_equal(ns_plan_solve(&in, &out), -EINVAL);
