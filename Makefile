@@ -44,7 +44,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 HELPERS := build/tests/standin build/tests/shmseg
 
 .SECONDARY:
-.PHONY: all deps check unit bats lab-check demo install uninstall clean helpers bench-plan
+.PHONY: all deps check unit bats lab-check demo install uninstall clean helpers bench-plan fuzz fuzz-build
 all: $(BINS) $(HELPERS)
 
 # Rebuild everything when the flags change (e.g. SANITIZE=...), since objects share build/.
@@ -95,6 +95,41 @@ build/bench/plan: bench/plan.c build/libnumasafe.a $(wildcard include/numasafe/*
 bench-plan:
 	bench/plan
 
+# Fuzzing (tests/fuzz; README "Fuzzing"): one libFuzzer target per parser, built with clang
+# against the library compiled again with the same sanitizers into build/fuzz/, so the normal
+# build is untouched. `make fuzz` runs every kept crash input, then each target for
+# FUZZ_SECONDS (`make fuzz FUZZ_SECONDS=600` for a long run; the corpus grows in build/fuzz/).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 2
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -pthread
+FUZZ_SRC := $(filter-out tests/fuzz/common.c,$(wildcard tests/fuzz/*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzz-%)
+FUZZ_LIB_OBJ := $(LIB_SRC:lib/%.c=build/fuzz/lib/%.o)
+
+build/fuzz/flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(WARN)' | cmp -s - $@ || echo '$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(WARN)' > $@
+
+build/fuzz/lib/%.o: lib/%.c $(wildcard include/numasafe/*.h lib/*.h) build/fuzz/flags
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN) -c -o $@ $<
+
+build/fuzz/libnumasafe.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/common.o: tests/fuzz/common.c tests/fuzz/fuzz.h build/fuzz/flags
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(WARN) -c -o $@ $<
+
+build/fuzz/fuzz-%: tests/fuzz/%.c tests/fuzz/fuzz.h build/fuzz/common.o build/fuzz/libnumasafe.a
+	$(FUZZ_CC) $(CPPFLAGS) -Ilib $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) -o $@ $< build/fuzz/common.o \
+		build/fuzz/libnumasafe.a $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+
 deps:
 	@tests/deps.sh
 
@@ -111,6 +146,7 @@ lab-check: all
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz
 	$(MAKE) bats
 	$(MAKE) lab-check
 

@@ -8,6 +8,7 @@ pkgs=(
 	bats bats-support bats-assert bats-file
 	numactl jq util-linux procps kmod busybox-static qemu-system-x86 libcap2-bin time
 	libvirt-daemon-system libvirt-clients man-db groff-base
+	clang libclang-rt-dev # libFuzzer for make fuzz (-fsanitize=fuzzer needs the runtime)
 )
 missing=()
 for p in "${pkgs[@]}"; do
