@@ -289,7 +289,7 @@ int ns_uint_parse(const char *str, unsigned long long max, unsigned long long *o
 	for (; *p; p++) {
 		if (!isdigit((unsigned char)*p))
 			return -EINVAL;
-		if (v > (max - (unsigned long long)(*p - '0')) / 10)
+		if ((unsigned long long)(*p - '0') > max || v > (max - (unsigned long long)(*p - '0')) / 10)
 			return -ERANGE;
 		v = v * 10 + (unsigned long long)(*p - '0');
 	}
