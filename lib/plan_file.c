@@ -216,8 +216,13 @@ int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, ch
 	fclose(f);
 	root = json_object_from_file(path);
 	if (!root) {
+		/* json-c ends its message with a newline: the error stays one line */
+		const char *why = json_util_get_last_err();
+
+		if (!why)
+			why = "unknown error";
 		if (len)
-			snprintf(errmsg, len, "%s: not valid JSON: %s", path, json_util_get_last_err());
+			snprintf(errmsg, len, "%s: not valid JSON: %.*s", path, (int)strcspn(why, "\n"), why);
 		goto out;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
