@@ -11,6 +11,7 @@ pkgs=(
 	ansible-core python3-apt python3-voluptuous yamllint pylint pycodestyle
 	prometheus prometheus-node-exporter python3-prometheus-client curl
 	debhelper lintian systemd dpkg-dev
+	clang libclang-rt-dev # libFuzzer for make fuzz (-fsanitize=fuzzer needs the runtime)
 )
 missing=()
 for p in "${pkgs[@]}"; do
