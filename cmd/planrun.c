@@ -111,7 +111,9 @@ int nsc_plan_run(struct nsc *c, const struct nsc_plan_run *run, struct json_obje
 			json_object_array_add(arr, step_json(s, &id, rc, c->reason, NULL));
 			break;
 		}
+		/* the CPUs the plan kept for the host, and any more named now */
 		job.req.cpus = node->cpus;
+		ns_set_andnot(&job.req.cpus, &s->exclude);
 		ns_set_andnot(&job.req.cpus, &run->exclude);
 		if (ns_set_empty(&job.req.cpus)) {
 			rc = nsc_fail(c, NS_EXIT_FAIL, NSC_R_STALE, "%s: step %d: node %d has no usable CPUs",

@@ -136,6 +136,13 @@ struct json_object *ns_plan_to_json(const struct ns_plan_in *in, const struct ns
 	    add(root, "exact", json_object_new_boolean(out->exact)) ||
 	    add(root, "bytes_moved", json_object_new_uint64(out->bytes_moved)))
 		goto out;
+	{
+		char list[4096];
+
+		if (ns_set_format(&in->exclude, list, sizeof(list)) < 0 ||
+		    add(root, "exclude_cpus", json_object_new_string(list)))
+			goto out;
+	}
 	if (add_demand(root, in, out))
 		goto out;
 	nodes = json_object_new_array();
@@ -339,6 +346,7 @@ int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, ch
 	struct json_object *root = NULL, *x, *arr;
 	struct ns_plan_exec_step *st = NULL;
 	const char *bad = NULL, *key = NULL;
+	struct ns_set exclude;
 	char *text = NULL, scratch[8];
 	size_t tlen = 0;
 	int rc = -EINVAL, step = 0, n = 0;
@@ -393,6 +401,17 @@ int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, ch
 		bad = "\"kind\" is not \"numasafe-rebalance\"";
 		goto bad;
 	}
+	ns_set_clear(&exclude);
+	if (json_object_object_get_ex(root, "exclude_cpus", &x)) {
+		key = "exclude_cpus";
+		if (!json_object_is_type(x, json_type_string) ||
+		    (size_t)json_object_get_string_len(x) != strlen(json_object_get_string(x)) ||
+		    ns_set_parse(json_object_get_string(x), NS_SET_MAX, &exclude) < 0) {
+			bad = "is not a CPU list";
+			goto bad;
+		}
+		key = NULL;
+	}
 	if (!json_object_object_get_ex(root, "steps", &arr) || !json_object_is_type(arr, json_type_array)) {
 		bad = "\"steps\" is missing or not an array";
 		goto bad;
@@ -413,6 +432,7 @@ int ns_plan_read(const char *path, struct ns_plan_exec_step **steps, int *nr, ch
 			goto bad;
 		}
 		e->index = step;
+		e->exclude = exclude;
 		if ((bad = get_uint(o, key = "step", INT32_MAX, &u)))
 			goto bad;
 		if (u != (uint64_t)step) {

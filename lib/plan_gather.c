@@ -66,6 +66,8 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 		return rc;
 	for (int i = 0; i < NS_MAX_NODES; i++)
 		idx_of[i] = -1;
+	if (exclude)
+		in->exclude = *exclude;
 	for (int i = 0; i < ns_topo_nr_nodes(t) && in->nr_nodes < NS_PLAN_MAX_NODES; i++) {
 		const struct ns_node *n = ns_topo_node(t, i);
 		struct ns_plan_node *pn;

@@ -339,3 +339,29 @@ JSON
 		assert_equal "$stderr" "$c: $BATS_TEST_TMPDIR/dom.json: step 1: domain no-such-domain-here has no QEMU process here (no /run/libvirt/qemu/no-such-domain-here.pid): the plan is stale"
 	done
 }
+
+@test "--plan: the CPUs rebalance --exclude-cpus kept for the host stay free; --exclude-cpus adds to them" {
+	qemu_start planme 2
+	run "$NS_BIN/numa-plan" rebalance --sample 0 --cpu-overcommit 2 --exclude-cpus 0 -o "$BATS_TEST_TMPDIR/host.json"
+	assert_success
+	assert_equal "$(jq -r .exclude_cpus "$BATS_TEST_TMPDIR/host.json")" 0
+	run "$NS_BIN/numa-plan" rebalance --sample 0 -o "$BATS_TEST_TMPDIR/none.json"
+	assert_success
+	assert_equal "$(jq -r .exclude_cpus "$BATS_TEST_TMPDIR/none.json")" ""
+	# one node here, so no step moves: a pin-only step as rebalance writes it, with its field
+	st=$(awk '{sub(/.*\) /, ""); print $20}' /proc/"$QEMU_PID"/stat)
+	cat >"$BATS_TEST_TMPDIR/plan.json" <<JSON
+{"version": 1, "kind": "numasafe-rebalance", "exclude_cpus": "0", "steps": [
+ {"step": 1, "vm": "planme", "domain": false, "pid": $QEMU_PID, "start_time": $st, "to": 0, "bytes": 0, "temporary": false}]}
+JSON
+	run "$NS_BIN/vm-pin" --plan "$BATS_TEST_TMPDIR/plan.json" --exclude-cpus 1
+	assert_failure 1
+	assert_output --partial "step 1: node 0 has no usable CPUs"
+	assert_equal "$(vcpu_affinity "$QEMU_PID")" "CPU 0/TCG=$online CPU 1/TCG=$online "
+	run "$NS_BIN/vm-pin" --plan "$BATS_TEST_TMPDIR/plan.json"
+	assert_success
+	assert_equal "$(vcpu_affinity "$QEMU_PID")" "CPU 0/TCG=1 CPU 1/TCG=1 "
+	run all_affinity "$QEMU_PID"
+	refute_line 0
+	refute_line "$online"
+}

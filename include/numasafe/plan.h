@@ -12,6 +12,8 @@
 
 #include <json-c/json.h>
 
+#include "numasafe/parse.h"
+
 #define NS_PLAN_MAX_NODES 64
 #define NS_PLAN_VERSION 1
 
@@ -62,6 +64,9 @@ struct ns_plan_in {
 	 * NS_PLAN_HEURISTIC force one method (for bench/plan and tests); at most one may be set.
 	 * NS_PLAN_MAX_MOVE may be added to any. */
 	unsigned flags;
+	/* --exclude-cpus: CPUs kept for the host. ns_plan_gather sets it; the plan file carries
+	 * it ("exclude_cpus") so that its executor pins vCPUs where the plan counted them */
+	struct ns_set exclude;
 };
 #define NS_PLAN_EXACT 1u     /* branch and bound, whatever the size (may be slow) */
 #define NS_PLAN_GREEDY 2u    /* numad-like baseline: one VM at a time, no look-ahead */
@@ -178,12 +183,15 @@ struct ns_plan_exec_step {
 	int to_node; /* kernel node id */
 	uint64_t bytes;
 	int temporary; /* 1: parking leg of a cycle break; the VM's own step follows later */
+	struct ns_set exclude; /* the plan's "exclude_cpus" (empty when it has none): CPUs the
+				* step's vCPUs are kept off */
 };
 /* Parse a plan file; *steps (free() it) in execution order. The file must be a regular file
  * (opened without following a symlink or waiting on a FIFO: numasafe/file.h) of at most
  * NS_PLAN_MAX_BYTES, hold exactly one JSON object (nothing but white space after it), and every
  * field must be present, of its type and in range (json-c's silent clamping of huge integers
  * is refused, as is a NUL or control character in a VM name); start_time must be positive.
+ * "exclude_cpus" (a CPU list) may be absent, as plans written before it have none.
  * errmsg names the file and the first problem, on one line. -EINVAL on a bad file, schema or
  * version; -ELOOP (symlink), -EISDIR, -EFBIG, or -errno when the file cannot be read; -ENOMEM. */
 #define NS_PLAN_MAX_BYTES (64 << 20)

@@ -96,6 +96,40 @@ static void t_names(void **state)
 	       "\"kind\" is not \"numasafe-rebalance\"");
 }
 
+/* The CPUs the plan kept for the host reach every step; a plan without them (written before the
+ * field) has none; anything but a CPU list is refused. */
+static void t_exclude_cpus(void **state)
+{
+	const char *text = "{\"version\":1,\"kind\":\"numasafe-rebalance\",\"exclude_cpus\":\"0,2-3\",\"steps\":["
+			   "{" STEP_A ",\"start_time\":5,\"bytes\":1},{\"step\":2,\"vm\":\"b\",\"domain\":true,"
+			   "\"pid\":8,\"start_time\":6,\"to\":1,\"temporary\":false,\"bytes\":0}]}";
+	struct ns_plan_exec_step *ex = NULL;
+	char err[512], *path = file_with(text, strlen(text));
+	struct ns_set want;
+	int nr = 0;
+
+	(void)state;
+	assert_int_equal(ns_plan_read(path, &ex, &nr, err, sizeof(err)), 0);
+	unlink(path);
+	assert_int_equal(nr, 2);
+	assert_int_equal(ns_set_parse("0,2,3", 64, &want), 0);
+	assert_true(ns_set_equal(&ex[0].exclude, &want));
+	assert_true(ns_set_equal(&ex[1].exclude, &want));
+	free(ex);
+	ex = NULL;
+	path = file_with(HEAD "{" STEP_A ",\"start_time\":5,\"bytes\":1}]}", strlen(HEAD "{" STEP_A ",\"start_time\":5,\"bytes\":1}]}"));
+	assert_int_equal(ns_plan_read(path, &ex, &nr, err, sizeof(err)), 0);
+	unlink(path);
+	assert_true(ns_set_empty(&ex[0].exclude));
+	free(ex);
+	expect("{\"version\":1,\"kind\":\"numasafe-rebalance\",\"exclude_cpus\":\"0-x\",\"steps\":[]}", -EINVAL,
+	       "\"exclude_cpus\" is not a CPU list");
+	expect("{\"version\":1,\"kind\":\"numasafe-rebalance\",\"exclude_cpus\":3,\"steps\":[]}", -EINVAL,
+	       "\"exclude_cpus\" is not a CPU list");
+	expect("{\"version\":1,\"kind\":\"numasafe-rebalance\",\"exclude_cpus\":\"99999\",\"steps\":[]}", -EINVAL,
+	       "\"exclude_cpus\" is not a CPU list");
+}
+
 static void t_not_files(void **state)
 {
 	struct ns_plan_exec_step *ex;
@@ -167,6 +201,7 @@ int main(void)
 		cmocka_unit_test(t_whole_object),
 		cmocka_unit_test(t_numbers),
 		cmocka_unit_test(t_names),
+		cmocka_unit_test(t_exclude_cpus),
 		cmocka_unit_test(t_not_files),
 		cmocka_unit_test(t_step_verify),
 	};
