@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bench/plan: the rebalance planner on random overcommitted hosts with a fixed seed, busy and
  * idle VMs. (a) Time to plan many VMs on 8 nodes (target < 1 s) and the excess demand left by
  * the plan, by a bytes-only plan (demand unknown: the objective before CPU demand), by the

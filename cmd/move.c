@@ -269,6 +269,10 @@ static int domain_policy(struct nsc *c, struct nsc_move *mv, const char *to)
 		nsc_audit(c, LOG_NOTICE, "numatune", "end", &k->id, "outcome=done");
 		mv->numatune_set = true;
 		snprintf(mv->nodeset_after, sizeof(mv->nodeset_after), "%s", to);
+		/* after the move's own lines, which are printed as soon as it ends */
+		if (nsc_text(c))
+			printf("%s: numatune nodeset %s -> %s (restrictive, live)\n", what,
+			       k->nodeset[0] ? k->nodeset : "(none)", to);
 	} else if (k->numa_mode != NS_NUMA_RESTRICTIVE && k->nodeset[0] && strcmp(k->nodeset, to) != 0)
 		nsc_warn(c,
 			 "%s: numatune is %s with nodeset %s, which libvirt cannot change live: new allocations may "
@@ -495,9 +499,6 @@ void nsc_move_text(const struct nsc *c, const struct nsc_move *mv)
 				printf(", %s %s", ns_mig_unback_name(i), nsc_size(r->rollback_unback[i], a));
 		printf("\n");
 	}
-	if (mv->numatune_set)
-		printf("%s: numatune nodeset %s -> %s (restrictive, live)\n", mv->check.id.name,
-		       mv->check.nodeset[0] ? mv->check.nodeset : "(none)", mv->nodeset_after);
 }
 
 static const char *stop_name(enum ns_mig_stop s)

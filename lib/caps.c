@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Capability checks through libcap, so refusals can name exactly what is missing. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Safe handling of files a user could create or redirect (see numasafe/file.h): regular files
  * opened without following links or blocking, atomic replacement for root's writes, and the
  * run-time lock files. */

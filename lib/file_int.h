@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The lock-file logic of lib/file.c with its directory as a parameter, for the unit tests
  * (which prove the refusals on directories of their own). Production code calls
  * ns_runlock_take, whose directory is the constant NS_RUNDIR. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Headroom arithmetic: the answer to "can N bytes go to node K now?".
  * The rule mirrors the kernel's own NUMA balancing (migrate_balanced_pgdat): a node takes
  * pages only while its free memory stays above the high watermark, plus our reserve. */

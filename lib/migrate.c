@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The migration engine. It walks the process's VMAs through pagemap in bounded windows,
  * asks move_pages(2) where each present page is, and moves the ones on source nodes in chunks
  * sized so that no single call stalls the guest for long. Before every chunk it re-reads the

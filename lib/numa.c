@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libnuma's hooks: by default libnuma prints to stderr from numa_error()/numa_warn(). A
  * library must not, so we replace both (libnuma declares them weak for this purpose) and keep
  * the error for the caller. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Node/CPU lists, sizes and percentages: the only place they are parsed and printed. */
 #include <ctype.h>
 #include <errno.h>

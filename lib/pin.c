@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pinning VM threads and weighting VM CPU shares. Domains go through libvirt so its cgroups and
  * its idea of the pinning agree with the kernel's; bare processes get sched_setaffinity on each
  * thread. Each change is recorded before it is made so a failure can put everything back. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Placement advice for a new VM (numa-plan place): the node where a VM of N vCPUs and a given
  * memory size would do best now, every node's numbers and reason, and the advice as JSON. Pure
  * arithmetic over what ns_plan_gather read; the rebalance planner itself is lib/plan.c. */

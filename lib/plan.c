@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The rebalance planner's placement: which node each VM should live on so memory and vCPUs
  * fit, then so the CPU demand each node gets exceeds its capacity the least, then so the
  * fewest bytes move, optionally within a byte limit (exact search on small hosts, greedy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The rebalance plan file: written from a solved plan and read back for execution, in one
  * place so the writer and the reader cannot drift apart (schema: README "Rebalance plan"),
  * and each step checked against the live process before it runs. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The planner's input read from the host: nodes with headroom, usable CPUs and whether they
  * have CPUs at all, VMs with their own memory per node and, sampled over a window, the CPU
  * demand of their vCPUs. Kept apart from lib/plan.c so the solver stays pure arithmetic. */
@@ -98,6 +99,7 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 	}
 	if (sample_s > 0) {
 		/* demand first, memory after: the plan starts from memory as fresh as it can be */
+		ns_detail_clear(); /* what the VM list tolerated is no reason for what fails here */
 		memset(&h, 0, sizeof(h));
 		rc = ns_steal_vms_new(list.v, list.n, &sv);
 		if (rc == 0)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the planner's two halves share: lib/plan.c places VMs on nodes, lib/plan_order.c
  * orders the moves of a placement. The solver's context and its small helpers; private to
  * lib/. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The rebalance planner's step order: moves ordered by simulating each node's headroom, so
  * that every move's target has room when it runs; cycles broken by parking a VM on a third
  * node; steps no order allows left out with a reason. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A process's memory as /proc shows it: VMAs, per-node page counts, pagemap entries.
  * Every reader streams: memory use stays bounded whatever the size of the process. */
 #include <ctype.h>

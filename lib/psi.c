@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* /proc/pressure/memory: the kernel's own measure of time lost to memory shortage. A safety
  * input: what does not parse is an error naming the file and line, never a reading of 0. */
 #include <errno.h>

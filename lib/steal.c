@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Steal seen from the host: per-thread scheduler counters, the host's CPU counters, thread
  * affinity, cgroup CPU weights, the measurement over a window (two snapshots), and the
  * arithmetic that turns them into rates, CPU demand and a verdict (busy, idle or no steal)
@@ -93,6 +94,8 @@ int ns_cpustat_read(const char *root, struct ns_cpustat *c)
 	n = ns_read_file(path, buf, cap);
 	rc = n < 0 ? (int)n : ns_cpustat_parse(buf, c);
 	free(buf);
+	if (rc < 0)
+		return ns_detail(rc, "%s: %s", path, n < 0 ? strerror(-rc) : "no aggregate \"cpu\" line the parser accepts");
 	return rc;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Swap areas and their pagemap swap types.
  *
  * /proc/swaps prints areas in swap-type order but skips unused types, so after an earlier

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fast-swapoff engine. The kernel's swapoff(2) reads an area back with no throttle, no
  * memory check that means anything and no way to stop; a page read back is charged to the
  * cgroup that swapped it out, so a VM at its limit is the one the OOM killer takes. Here the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Token bucket and PSI watch (see throttle.h). The watch fails closed: PSI that cannot be
  * read stops a run that asked for it, at the start or in the middle. */
 #include <time.h>

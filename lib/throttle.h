@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pacing and pressure watching shared by the engines that move memory (migrate, swapoff):
  * a token bucket for --rate, and a PSI watch that tolerates pressure for a grace period. */
 #ifndef NS_LIB_THROTTLE_H

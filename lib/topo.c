@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The host's nodes, CPUs, distances, per-node meminfo, watermarks and hugetlb pools.
  * Read from sysfs rather than through libnuma so the same code runs on fixture trees. These
  * are the inputs of every headroom check, so the readers fail closed: a file missing, a line

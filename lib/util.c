@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Path building, small-file and line reading under a root prefix, and the per-thread error
  * detail that names the file and line a reader refused. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Private helpers shared by the library's /proc and /sys readers: paths under a root prefix,
  * small-file and line-by-line reading that names the file and line of what it refuses, and
  * the per-thread detail of the last failure (ns_error_detail). */

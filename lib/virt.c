@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libvirt loaded with dlopen on first use; see virt.h for why. */
 #include <dlfcn.h>
 #include <stdio.h>

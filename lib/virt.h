@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libvirt, loaded on first use. Commands that never talk to libvirt (most runs of
  * numa-migrate, every fast-swapoff) then do not pay for loading it and its ~50 dependencies:
  * under emulation that was ~0.3 s per run, a tenth of a 1 GiB move. */

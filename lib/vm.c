@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libvirt domains resolved to QEMU PIDs. libvirt has no PID API: the driver writes the PID to
  * its run directory, and for other drivers (test:///) there is none to find. */
 #include <dirent.h>

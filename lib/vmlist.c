@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* VM discovery from /proc: QEMU processes and their vCPU, I/O and emulator threads, and which
  * of them are libvirt domains. Reading /proc (not libvirt) keeps it usable on fixture trees, on
  * hosts without libvirtd, and for bare QEMU processes alike. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* shmseg: shared memory with known contents for fast-swapoff's tests.
  *   shmseg sysv MIB SEED            create a SysV segment, fill it, print its shmid
  *   shmseg file PATH MIB SEED       create a file (on tmpfs), fill it

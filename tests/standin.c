@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* standin: a stand-in for a VM's memory in tests. It maps SIZE bytes (private anonymous by
  * default; THP, shared anonymous or file-backed on request), fills them with a pattern that
  * depends on each word's offset and a seed, writes its pid to --ready when done, then waits:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Capability checks that name what is missing and why it is needed. */
 #ifndef NUMASAFE_CAPS_H
 #define NUMASAFE_CAPS_H

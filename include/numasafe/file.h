@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Files a user could create, rename or redirect, handled so that none of them can hang a root
  * command or make it write where it should not: regular files opened without following a
  * symlink or blocking on a FIFO, files written as root replaced atomically through a temporary

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Headroom: how much can go to a node now without pushing it under its high watermark. */
 #ifndef NUMASAFE_HEADROOM_H
 #define NUMASAFE_HEADROOM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The migration engine: move a process's pages to target nodes with move_pages(2) in
  * throttled, headroom-checked chunks, and put them back when pressure appears. numa-migrate,
  * numa-plan check and vm-pin --mem all use this one code path. */

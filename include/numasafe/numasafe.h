@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libnumasafe: everything the numasafe commands know about NUMA memory, in one header.
  * Every function returns 0 (or a count) on success and -errno on failure; nothing prints. */
 #ifndef NUMASAFE_H

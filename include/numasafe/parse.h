@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Sets of node and CPU ids, sizes and percentages: parsed and printed in one place. */
 #ifndef NUMASAFE_PARSE_H
 #define NUMASAFE_PARSE_H

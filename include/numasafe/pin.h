@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pinning a VM's threads to CPUs: through libvirt for domains (so libvirt's own view and cgroups
  * stay right), with sched_setaffinity for bare QEMU processes. Every change is recorded, so a
  * partial failure is undone and a second identical run changes nothing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Whole-host rebalance: place every VM on one node so memory and vCPUs fit, then so the CPU
  * demand each node gets exceeds its CPUs the least, then moving the fewest bytes; order the
  * moves so each one's target has room when it runs. And where a new VM should go (ns_place).

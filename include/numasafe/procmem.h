@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A process's memory: VMAs (/proc/PID/maps), per-node pages (/proc/PID/numa_maps) and a
  * streaming pagemap reader (/proc/PID/pagemap). */
 #ifndef NUMASAFE_PROCMEM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Memory pressure stall information (/proc/pressure/memory). */
 #ifndef NUMASAFE_PSI_H
 #define NUMASAFE_PSI_H

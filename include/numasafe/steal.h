@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Steal seen from the host: a vCPU is a host thread, and the time it waits on a runqueue
  * (/proc/PID/task/TID/schedstat) is the steal its guest sees. Readers take a root prefix;
  * ns_steal_compute turns two snapshots into rates and a verdict without touching the system,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Swap areas (/proc/swaps) and which pagemap swap type each one is. */
 #ifndef NUMASAFE_SWAP_H
 #define NUMASAFE_SWAP_H

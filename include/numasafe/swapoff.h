@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fast-swapoff engine: bring a swap area's pages back from userspace, throttled and
  * headroom-checked, so that swapoff(2) afterwards has next to nothing left to read. */
 #ifndef NUMASAFE_SWAPOFF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The host's NUMA topology and memory state, read from /sys and /proc under a root prefix. */
 #ifndef NUMASAFE_TOPO_H
 #define NUMASAFE_TOPO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Virtual machines: libvirt domains resolved to their QEMU process. */
 #ifndef NUMASAFE_VM_H
 #define NUMASAFE_VM_H

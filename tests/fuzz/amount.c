@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_amount_parse ("256M" or "10%": --reserve) and ns_amount_resolve.
  * Contract: a percentage is within 0..100, so it never resolves to more than the whole. */
 #include <errno.h>

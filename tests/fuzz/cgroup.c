@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_cgroup_path (/proc/PID/cgroup text, v1, v2 and hybrid) for the controllers the tools
  * ask about, into buffers of several sizes. Contract: 0 with a NUL-terminated path inside the
  * buffer and version 1 or 2, -ENOENT or -ENAMETOOLONG; never a write past len. */

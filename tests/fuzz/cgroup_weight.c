@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_cgroup_cpu_weight: /proc/PID/cgroup and /proc/PID/task/TID/cgroup in a private tree,
  * with cpu.weight (v2) and cpu.shares (v1, under cpu,cpuacct) holding 150 in every directory
  * of the path the text names, so the lookup (libvirt's per-thread levels stripped) finds a

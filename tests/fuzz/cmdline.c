@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz how a VM gets its name: ns_vm_from_pid on a private tree whose QEMU (pid 1, one vCPU
  * thread) has the input as /proc/1/cmdline (-name NAME or guest=NAME, ",," escapes), and
  * libvirt's pid file for a domain "web" names pid 1. Contract: 0 with a NUL-terminated, non-empty

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The fuzz targets' shared helpers (fuzz.h): input copies and the private root tree. */
 #include <errno.h>
 #include <fcntl.h>

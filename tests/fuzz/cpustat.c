@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_cpustat_parse (/proc/stat). Contract: 0 only with a "cpu " line and at least one
  * "cpuN" line; idle never more than the total the kernel's own line gives when it parses. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_double_parse (--interval, --max-psi, --psi-grace, percentages). Contract (parse.h):
  * no NaN, no infinity, nothing negative. */
 #include <errno.h>

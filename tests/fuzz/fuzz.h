@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the libFuzzer targets in tests/fuzz share: the input as a C string, and a private
  * directory tree for the readers that take a root prefix (each input is written to the file
  * the reader opens under it). Every target checks the contract its header states, not only

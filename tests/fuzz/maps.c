@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_maps_parse_line (/proc/PID/maps, one line). Contract: start <= end, four permission
  * characters, the path NUL-terminated inside its buffer and without the newline. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_hostmem_read (/proc/meminfo in a private tree). Contract: 0 or -errno. */
 #include "numasafe/topo.h"
 #include "fuzz.h"

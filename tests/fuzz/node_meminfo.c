@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_node_read_meminfo (/sys/devices/system/node/nodeN/meminfo in a private tree), read
  * as node 0 and as node 1 (the "Node N" prefix must match the file's node). Contract: 0 or
  * -errno. */

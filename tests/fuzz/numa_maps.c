@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_numa_maps_parse_line (/proc/PID/numa_maps, one line), with a fixture root so no
  * live filesystem is asked about the mapped file. Contract: node counts only below
  * NS_MAX_NODES, strings NUL-terminated, a kind that is not THP (numa_maps cannot tell). The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_proc_stat_read (/proc/PID/stat in a private tree: comm with spaces and parentheses,
  * state, flags, start time). Contract: 0, -ESRCH or -EINVAL. */
 #include <errno.h>

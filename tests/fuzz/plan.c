@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_plan_read (a rebalance plan, as numa-migrate --plan and vm-pin --plan take it from a
  * file written to a private tree). Contract (plan.h): 0 with steps in order whose fields are in
  * range, or -errno with a one-line message naming the file; never a step without a VM name or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_psi_parse (/proc/pressure/memory and cgroup memory.pressure text). Contract: 0 only
  * with a "some" line; -EINVAL for bad syntax, -ERANGE for a number out of range (readers that
  * name the line return that); no averages that are not numbers. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_schedstat_parse (/proc/PID/task/TID/schedstat). Contract: 0 or -EINVAL. */
 #include <errno.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_set_parse (node and CPU lists: sysfs files, --node, --cpus, Mems_allowed_list).
  * Contract: ids below max; what it prints (ns_set_format) parses back to the same set; a
  * smaller max accepts a subset of what a larger one does, never something else. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_size_parse (--reserve, --rate, --chunk, sizes in plan and fixture files).
  * Contract: 0, -EINVAL or -ERANGE; a plain decimal number is taken as exactly that many bytes;
  * whatever it accepts prints (ns_size_format) without overflowing the buffer. */

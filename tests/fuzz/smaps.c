@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz the smaps reader (ns_maps_open_smaps + ns_maps_next over /proc/PID/smaps in a private
  * tree): VMA headers and their "Swap:" fields, lines of any length. Contract: 1 with a VMA
  * whose start <= end, 0 at the end, -errno otherwise; it ends. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz the /proc/PID/status readers in a private tree: ns_proc_status_read (Name,
  * Mems_allowed_list, Cpus_allowed_list, VmSwap) and ns_thread_cpus_read (a thread's
  * Cpus_allowed_list). Contract: 0 or -errno; the name NUL-terminated. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_swaps_read (/proc/swaps in a private tree). Contract: 0 or -errno; at most
  * NS_MAX_SWAPFILES areas, each path and kind NUL-terminated, types not yet known (-1). */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_read_u64, the reader of every one-number file (cpu.weight, cpu.shares,
  * memory.current, hugepage counts, libvirt's pid files), in a private tree. Contract: 0 with
  * the file's leading decimal number, or -errno; a file too long for its buffer is cut, never

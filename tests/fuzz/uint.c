@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_uint_parse (pids, node and vCPU ids, counts). Contract (parse.h): the whole string,
  * decimal digits only, no sign; the value never exceeds max. Tried with several maxima, small
  * ones included, since callers pass ranges as small as a node count. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz ns_zoneinfo_read_wmarks (/proc/zoneinfo in a private tree) for a host of four nodes.
  * Contract: 0 or -errno; min <= low <= high is what a kernel writes, but the reader is only
  * held to not crash, not to loop and to leave nodes it found no zone for at zero. */

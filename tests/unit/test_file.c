@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: lib/file.c on real files in a temporary directory. Regular-file opening that
  * refuses symlinks, directories, FIFOs and devices without blocking; whole-file reads with a
  * limit; atomic replacement that keeps a mode and never follows a planted link; lock files

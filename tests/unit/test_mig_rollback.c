@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: the migration engine's accounting of a move and its rollback, with move_pages(2)
  * replaced by a simulation of the kernel's own rules (this binary defines move_pages, which
  * takes precedence over libnuma's for the engine linked into it). The engine runs for real

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: the migration engine's chunk sizing arithmetic (ns_mig_next_chunk). */
 #include <stdint.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: node/CPU lists, sizes, amounts, numbers. */
 #include <errno.h>
 #include <string.h>

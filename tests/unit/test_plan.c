@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: the rebalance planner (placement, reasons, step order, the objective with CPU
  * demand and a byte limit, memory-only nodes) and its JSON plan file. Every plan a test
  * produces also goes through check_plan, an independent re-computation of capacities, vCPUs,

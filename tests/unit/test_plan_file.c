@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: the plan reader's strictness (ns_plan_read) on files that are not plans or not
  * quite plans, and a step's identity check against a fixture host (ns_plan_step_verify). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: the planner's input gathered from fixture trees (tests/fixtures/plan2 and plan3,
  * see their make.sh) and solved: the VM found behind each process, its own memory per node,
  * where its threads may run, headroom, usable CPUs and memory-only nodes, the CPU demand

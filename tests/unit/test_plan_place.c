@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: placement advice for a new VM (ns_place_solve): the node whose demand plus the
  * new vCPUs leaves the least excess among those whose headroom and vCPU cap hold it, the
  * tie-breaks, every node's reason when none fits, unmeasured demand, and the JSON advice. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: /proc/PID/maps, numa_maps and status parsing, per-node per-kind totals. */
 #include <errno.h>
 #include <string.h>

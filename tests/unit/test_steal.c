@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: schedstat, /proc/stat and cgroup readers on tests/fixtures/qemu1, the steal
  * arithmetic (rates, demand, busy/idle/none, spanning and CPU weight causes) on synthetic
  * snapshots, and the measurement (snapshots of a tree the test rewrites between them, threads

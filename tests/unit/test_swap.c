@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: /proc/swaps parsing and fitting pagemap swap types to its lines; fast-swapoff's
  * preflight on a fixture tree (saturating sums, cgroup limits that do not parse). */
 #include <errno.h>

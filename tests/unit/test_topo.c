@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: topology, watermarks, host memory, headroom arithmetic, PSI on fixture trees,
  * and corrupted copies of them: every safety input that is missing or damaged is an error
  * naming the file (and line), never a value of 0. */

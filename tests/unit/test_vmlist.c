@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: VM discovery on the hand-made fixture tree tests/fixtures/qemu1 (a named QEMU
  * that is a libvirt domain, a QEMU without thread names, and a shell). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared bits for the cmocka unit tests: where the fixture trees are, and corrupted copies of
  * them in temporary directories (no near-duplicate trees committed). */
 #ifndef NS_UNIT_H
