@@ -7,6 +7,17 @@
 #include "numasafe/plan.h"
 #include "plan.h"
 
+void nsc_opt_demand(struct nsc *c, const char *overcommit_arg, const char *sample_arg, double *overcommit,
+		    double *sample)
+{
+	if (overcommit_arg)
+		*overcommit = nsc_opt_double(c, "--cpu-overcommit", overcommit_arg, 1, NSC_OVERCOMMIT_MAX);
+	if (sample_arg)
+		*sample = nsc_opt_double(c, "--sample", sample_arg, 0, NSC_INTERVAL_MAX);
+	if (*sample > 0 && *sample < NSC_INTERVAL_MIN)
+		nsc_usage(c, "--sample: at least %g seconds (or 0: by vCPU counts alone)", NSC_INTERVAL_MIN);
+}
+
 int nsc_gather(struct nsc *c, const struct ns_amount *reserve, const struct ns_set *exclude, double sample,
 	       double overcommit, struct ns_plan_in *in, int *skipped)
 {

@@ -122,12 +122,7 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	args = nsc_args(ctx, &nargs);
 	if (nargs > 0)
 		nsc_usage(c, "rebalance: unexpected argument '%s' (it plans every VM on the host)", args[0]);
-	if (opt.overcommit)
-		overcommit = nsc_opt_double(c, "--cpu-overcommit", opt.overcommit, 1, NSC_OVERCOMMIT_MAX);
-	if (opt.sample)
-		sample = nsc_opt_double(c, "--sample", opt.sample, 0, NSC_INTERVAL_MAX);
-	if (sample > 0 && sample < NSC_INTERVAL_MIN)
-		nsc_usage(c, "--sample: at least %g seconds (or 0: by vCPU counts alone)", NSC_INTERVAL_MIN);
+	nsc_opt_demand(c, opt.overcommit, opt.sample, &overcommit, &sample);
 	rc = nsc_topo(c, nsc_plan_root, &topo);
 	if (rc != NS_EXIT_OK)
 		return rc;

@@ -41,6 +41,10 @@ struct nsc_vm_view {
 int nsc_vm_views_read(const struct ns_topo *t, struct ns_vm *vms, int n, struct nsc_vm_view **out);
 void nsc_vm_views_free(struct nsc_vm_view *v, int n);
 
+/* --cpu-overcommit and --sample of rebalance and place, each when given (NULL: *overcommit and
+ * *sample keep their defaults); a bad value is a usage error naming the option. */
+void nsc_opt_demand(struct nsc *c, const char *overcommit_arg, const char *sample_arg, double *overcommit,
+		    double *sample);
 /* Gather the planner's input (rebalance, place): nodes, VMs, demand over sample seconds (0:
  * none), the vCPU cap times overcommit. Returns the exit code of a reported failure. */
 struct ns_plan_in;

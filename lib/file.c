@@ -278,25 +278,27 @@ static bool lock_name_ok(const char *name)
 	return true;
 }
 
-/* The lock directory, created root-owned 0755 when missing; refused unless it is a real
- * directory owned by root that only root may write to. Returns an O_DIRECTORY descriptor. */
-static int rundir_open(const char *dir, char *errmsg, size_t len)
+/* dir as a directory only root may change (lib/file_int.h); the refusals end with refusal. */
+int ns_dir_open_root(const char *dir, int create, const char *refusal, char *errmsg, size_t len)
 {
 	struct stat st, lst;
 	bool made = false;
 	int dfd = -1, rc;
 
-	if (mkdir(dir, 0755) == 0)
-		made = true;
-	else if (errno != EEXIST) {
-		rc = -errno;
-		say(errmsg, len, "%s: %s", dir, strerror(-rc));
-		goto out;
+	if (create) {
+		if (mkdir(dir, 0755) == 0)
+			made = true;
+		else if (errno != EEXIST) {
+			rc = -errno;
+			say(errmsg, len, "%s: %s", dir, strerror(-rc));
+			goto out;
+		}
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
-		say(errmsg, len, "%s: %s; refusing to keep lock files there", dir,
-		    lstat(dir, &lst) == 0 && S_ISLNK(lst.st_mode) ? "is a symbolic link" : "is not a directory");
+		say(errmsg, len, "%s: %s; %s", dir,
+		    lstat(dir, &lst) == 0 && S_ISLNK(lst.st_mode) ? "is a symbolic link" : "is not a directory",
+		    refusal);
 		rc = -EPERM;
 		goto out;
 	}
@@ -309,14 +311,13 @@ static int rundir_open(const char *dir, char *errmsg, size_t len)
 	if (made && (st.st_mode & 07777) != 0755 && fchmod(dfd, 0755) == 0)
 		st.st_mode = (st.st_mode & ~07777u) | 0755;
 	if (st.st_uid != 0) {
-		say(errmsg, len, "%s: owned by uid %u, not root; refusing to keep lock files there", dir,
-		    (unsigned)st.st_uid);
+		say(errmsg, len, "%s: owned by uid %u, not root; %s", dir, (unsigned)st.st_uid, refusal);
 		rc = -EPERM;
 		goto out;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		say(errmsg, len, "%s: writable by %s (mode %04o); refusing to keep lock files there", dir,
-		    st.st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st.st_mode & 07777));
+		say(errmsg, len, "%s: writable by %s (mode %04o); %s", dir,
+		    st.st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st.st_mode & 07777), refusal);
 		rc = -EPERM;
 		goto out;
 	}
@@ -367,7 +368,8 @@ int ns_runlock_take_in(const char *dir, const char *name, int *fd, pid_t *holder
 		return -EINVAL;
 	}
 	snprintf(file, sizeof(file), "%s.lock", name);
-	dfd = rundir_open(dir, errmsg, len);
+	/* created root-owned 0755 when missing */
+	dfd = ns_dir_open_root(dir, 1, "refusing to keep lock files there", errmsg, len);
 	if (dfd < 0)
 		return dfd;
 	f = openat(dfd, file, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);

@@ -8,6 +8,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Open dir as a directory only root may change: created (owner root, mode 0755) when create is
+ * set and it is missing; -EPERM when it is a symbolic link or not a directory, not owned by
+ * root, or writable by its group or others, errmsg then saying which and ending with refusal
+ * ("refusing it"). -errno from mkdir, open or fstat (errmsg "DIR: strerror"). Returns an
+ * O_DIRECTORY descriptor. The lock directory (here) and the state directory (lib/state.c). */
+int ns_dir_open_root(const char *dir, int create, const char *refusal, char *errmsg, size_t len);
 int ns_runlock_take_in(const char *dir, const char *name, int *fd, pid_t *holder, char *errmsg, size_t len);
 
 #endif

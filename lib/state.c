@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "numasafe/numasafe.h"
+#include "file_int.h"
 #include "state_int.h"
 #include "util.h"
 
@@ -21,51 +22,12 @@
 
 int ns_rootdir_open(const char *dir, int create)
 {
-	struct stat st;
-	bool made = false;
-	int dfd = -1, rc;
+	char msg[640];
+	int rc = ns_dir_open_root(dir, create, "refusing it", msg, sizeof(msg));
 
-	if (create) {
-		if (mkdir(dir, 0755) == 0)
-			made = true;
-		else if (errno != EEXIST) {
-			rc = -errno;
-			(void)ns_detail(0, "%s: %s", dir, strerror(errno));
-			goto out;
-		}
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
-		(void)ns_detail(0, "%s: %s; refusing it", dir,
-			      lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) ? "is a symbolic link" : "is not a directory");
-		rc = -EPERM;
-		goto out;
-	}
-	if (dfd < 0 || fstat(dfd, &st) < 0) {
-		rc = -errno;
-		if (rc != -ENOENT)
-			(void)ns_detail(0, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	/* mkdir's mode went through the umask */
-	if (made && (st.st_mode & 07777) != 0755 && fchmod(dfd, 0755) == 0)
-		st.st_mode = (st.st_mode & ~07777u) | 0755;
-	if (st.st_uid != 0) {
-		(void)ns_detail(0, "%s: owned by uid %u, not root; refusing it", dir, (unsigned)st.st_uid);
-		rc = -EPERM;
-		goto out;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		(void)ns_detail(0, "%s: writable by %s (mode %04o); refusing it", dir,
-			      st.st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st.st_mode & 07777));
-		rc = -EPERM;
-		goto out;
-	}
-	rc = dfd;
-	dfd = -1;
-out:
-	if (dfd >= 0)
-		close(dfd);
+	/* a missing directory is no error to explain: nothing was recorded yet */
+	if (rc < 0 && !(rc == -ENOENT && !create))
+		(void)ns_detail(0, "%s", msg);
 	return rc;
 }
 

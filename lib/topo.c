@@ -74,10 +74,37 @@ static int meminfo_kv(const struct ns_lines *l, const char *line, char *key, siz
 	return 0;
 }
 
-static const struct {
+/* A meminfo key and where its value goes in the struct being filled. */
+struct mem_key {
 	const char *key;
 	size_t off;
-} node_keys[] = {
+};
+
+/* Store v when key is one of keys[n] (in the struct at base, noting it in *found); a key seen
+ * twice is a damaged file. */
+static int mem_key_take(const struct ns_lines *l, const struct mem_key *keys, size_t n, const char *key,
+			uint64_t v, void *base, unsigned *found)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(key, keys[i].key) == 0) {
+			if (*found & (1u << i))
+				return ns_lines_fail(l, -EINVAL, "%s a second time", key);
+			*(uint64_t *)((char *)base + keys[i].off) = v;
+			*found |= 1u << i;
+		}
+	return 0;
+}
+
+/* Every one of keys[n] was seen, or the file is refused, naming the first missing one. */
+static int mem_keys_all(const struct ns_lines *l, const struct mem_key *keys, size_t n, unsigned found)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(found & (1u << i)))
+			return ns_detail(-EINVAL, "%s: no %s line", l->path, keys[i].key);
+	return 0;
+}
+
+static const struct mem_key node_keys[] = {
 	{"MemTotal", offsetof(struct ns_node, mem_total)},
 	{"MemFree", offsetof(struct ns_node, mem_free)},
 	{"MemUsed", offsetof(struct ns_node, mem_used)},
@@ -117,26 +144,17 @@ int ns_node_read_meminfo(const char *root, int node, struct ns_node *n)
 			goto out;
 		}
 		rc = meminfo_kv(&l, skip_blanks(p), key, sizeof(key), &v);
+		if (rc == 0)
+			rc = mem_key_take(&l, node_keys, NS_ARRAY_SIZE(node_keys), key, v, &got, &found);
 		if (rc < 0)
 			goto out;
-		for (size_t i = 0; i < NS_ARRAY_SIZE(node_keys); i++)
-			if (strcmp(key, node_keys[i].key) == 0) {
-				if (found & (1u << i)) {
-					rc = ns_lines_fail(&l, -EINVAL, "%s a second time", key);
-					goto out;
-				}
-				*(uint64_t *)((char *)&got + node_keys[i].off) = v;
-				found |= 1u << i;
-			}
 	}
 	if (rc < 0)
 		goto out;
 	/* every kernel since 2.6 writes them all; one missing means a damaged file */
-	for (size_t i = 0; i < NS_ARRAY_SIZE(node_keys); i++)
-		if (!(found & (1u << i))) {
-			rc = ns_detail(-EINVAL, "%s: no %s line", l.path, node_keys[i].key);
-			goto out;
-		}
+	rc = mem_keys_all(&l, node_keys, NS_ARRAY_SIZE(node_keys), found);
+	if (rc < 0)
+		goto out;
 	*n = got;
 	rc = 0;
 out:
@@ -349,10 +367,7 @@ out:
 
 int ns_hostmem_read(const char *root, struct ns_hostmem *m)
 {
-	static const struct {
-		const char *key;
-		size_t off;
-	} keys[] = {
+	static const struct mem_key keys[] = {
 		{"MemTotal", offsetof(struct ns_hostmem, mem_total)},
 		{"MemFree", offsetof(struct ns_hostmem, mem_free)},
 		{"MemAvailable", offsetof(struct ns_hostmem, mem_available)},
@@ -375,26 +390,17 @@ int ns_hostmem_read(const char *root, struct ns_hostmem *m)
 		uint64_t v;
 
 		rc = meminfo_kv(&l, line, key, sizeof(key), &v);
+		if (rc == 0)
+			rc = mem_key_take(&l, keys, NS_ARRAY_SIZE(keys), key, v, &got, &found);
 		if (rc < 0)
 			goto out;
-		for (size_t i = 0; i < NS_ARRAY_SIZE(keys); i++)
-			if (strcmp(key, keys[i].key) == 0) {
-				if (found & (1u << i)) {
-					rc = ns_lines_fail(&l, -EINVAL, "%s a second time", key);
-					goto out;
-				}
-				*(uint64_t *)((char *)&got + keys[i].off) = v;
-				found |= 1u << i;
-			}
 	}
 	if (rc < 0)
 		goto out;
 	/* MemAvailable since 3.14; the others always */
-	for (size_t i = 0; i < NS_ARRAY_SIZE(keys); i++)
-		if (!(found & (1u << i))) {
-			rc = ns_detail(-EINVAL, "%s: no %s line", l.path, keys[i].key);
-			goto out;
-		}
+	rc = mem_keys_all(&l, keys, NS_ARRAY_SIZE(keys), found);
+	if (rc < 0)
+		goto out;
 	*m = got;
 	rc = 0;
 out:

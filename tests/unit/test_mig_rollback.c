@@ -160,7 +160,7 @@ static char root[64];
 
 static int copy_file(const char *from, const char *to)
 {
-	char cmd[600];
+	char cmd[8400];
 
 	snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", from, to);
 	return system(cmd) == 0 ? 0 : -1;
