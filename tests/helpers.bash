@@ -60,6 +60,17 @@ hog_start() { # NODE MIB
 	HOG=$(cat "$ready")
 }
 
+# A neighbour that takes all but 50 MiB of NODE's headroom (above a 64M reserve) as it is at
+# this moment, started while a move runs there: whatever the move has moved by then, what it
+# still needs runs out of room. (Sized from the headroom before the move, a slow machine let
+# the move take more than the margin first, and the kernel killed the neighbour.)
+hog_fill() { # NODE
+	local room
+	room=$(($(node_headroom "$1" 64M) / 1048576))
+	[ "$room" -gt 100 ] || fail "node $1: only $room MiB of headroom left for the neighbour"
+	hog_start "$1" $((room - 50))
+}
+
 # Ask the stand-in to check its pattern; succeed only if every byte is intact.
 standin_verify() {
 	local pid=${1:-$STANDIN_PID} before

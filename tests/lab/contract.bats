@@ -84,12 +84,11 @@ show_libvirt() {
 @test "lab: numa-migrate --on-pressure stop: a neighbour fills the target -> exit 5, what moved is reported exactly" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 200M
-	room=$(($(node_headroom "$LAST" 64M) / 1048576))
 	"$NS_BIN/numa-migrate" --json --on-pressure stop --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" \
 		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
 	sleep 1
-	hog_start "$LAST" $((room - 100))
+	hog_fill "$LAST"
 	rc=0
 	wait "$mig" || rc=$?
 	[ "$rc" -eq 5 ] || fail "exit $rc, want 5: $(cat "$BATS_TEST_TMPDIR/err")"
@@ -185,11 +184,10 @@ show_libvirt() {
 	STANDIN_WRAP=(numactl --membind=0 --cpunodebind=0)
 	standin_start --size 200M --vcpus 1
 	# a move that a neighbour stops: rolled back
-	room=$(($(node_headroom "$LAST" 64M) / 1048576))
 	"$NS_BIN/numa-migrate" --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >/dev/null 2>&1 &
 	mig=$!
 	sleep 1
-	hog_start "$LAST" $((room - 100))
+	hog_fill "$LAST"
 	rc=0
 	wait "$mig" || rc=$?
 	[ "$rc" -eq 4 ] || fail "the first move exited $rc, want 4 (rolled back)"

@@ -115,8 +115,7 @@ assert_account() { # FILE
 @test "lab: refusal: the target lacks headroom -> exit 4, nothing moved" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 200M
-	room=$(($(node_headroom "$LAST" 64M) / 1048576))
-	hog_start "$LAST" $((room - 100))
+	hog_fill "$LAST"
 	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_failure 4
 	[[ "$stderr" == *"refused: "*" to move, node $LAST has "*" of headroom: short by "* ]] || fail "stderr: $stderr"
@@ -153,13 +152,12 @@ assert_account() { # FILE
 @test "lab: pressure mid-way: a neighbour fills the target -> rollback, exit 4, data intact" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 200M
-	room=$(($(node_headroom "$LAST" 64M) / 1048576))
 	"$NS_BIN/numa-migrate" --json --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
-	# at 20 MiB/s the move needs 10 s; the neighbour takes all but 100 MiB of the headroom
-	# within the first few seconds, so the move must run out of room well before the end
+	# at 20 MiB/s the move needs 10 s; the neighbour takes all but 50 MiB of the headroom left
+	# after the first second, so the move must run out of room well before the end
 	sleep 1
-	hog_start "$LAST" $((room - 100))
+	hog_fill "$LAST"
 	rc=0
 	wait "$mig" || rc=$?
 	[ "$rc" -eq 4 ] || fail "exit $rc, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
@@ -288,7 +286,6 @@ assert_account() { # FILE
 	done <"/proc/$STANDIN_PID/maps"
 	[ -n "$range" ] || fail "no 200 MiB mapping in the stand-in"
 	before=$(numastat_mib "$STANDIN_PID" "$LAST")
-	room=$(($(node_headroom "$LAST" 64M) / 1048576))
 	"$NS_REAL_BIN/numa-migrate" --json --reserve 64M --rate 16M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
 	# meanwhile every THP of the stand-in is split, those already moved among them: moving a
@@ -300,7 +297,7 @@ assert_account() { # FILE
 	splitter=$!
 	# and a neighbour takes the target's room: the move stops and rolls back
 	sleep 1.5
-	hog_start "$LAST" $((room - 100))
+	hog_fill "$LAST"
 	rc=0
 	wait "$mig" || rc=$?
 	kill "$splitter" 2>/dev/null || true
