@@ -36,6 +36,10 @@ struct ns_so_proc {
 	char cgroup[512]; /* cgroup v2 path, "" if unknown */
 	uint64_t bytes;	  /* swapped on this area, from pagemap */
 	uint64_t back;	  /* brought back by this run */
+	/* where the scan saw its swapped pages: nranges [start, end) pairs in ranges[2 * i],
+	 * ranges[2 * i + 1]; paging in reads only these pagemap ranges */
+	uint64_t *ranges;
+	size_t nranges;
 };
 
 struct ns_so_cgroup {
