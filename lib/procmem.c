@@ -394,6 +394,8 @@ int ns_proc_status_read(const char *root, pid_t pid, struct ns_proc_usage *u)
 			rc = ns_set_parse(line + 18 + strspn(line + 18, " \t"), NS_SET_MAX, &u->cpus_allowed);
 		else if (strncmp(line, "VmSwap:", 7) == 0 && sscanf(line, "VmSwap: %llu kB", &kb) == 1)
 			u->swap_bytes = (uint64_t)kb * 1024;
+		else if (strncmp(line, "VmSize:", 7) == 0 && sscanf(line, "VmSize: %llu kB", &kb) == 1)
+			u->vm_size = ns_sat_mul((uint64_t)kb, 1024);
 		if (rc < 0)
 			break;
 	}

@@ -190,7 +190,12 @@ static void gather_vma_end(struct gather_ctx *g, bool want)
 	g->cur = (struct ns_swap_range){0, 0};
 }
 
-static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool want_ranges)
+/* Below this much mapped, a process's whole pagemap (at most 128 KiB) is read rather than its
+ * smaps: smaps prints ~20 lines per VMA and cost 2-5 times maps plus every VMA's pagemap for a
+ * small process on this host, and the many small processes were the per-process cost. */
+#define SMAPS_MIN_VMSIZE (64ULL << 20)
+
+static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool want_ranges, bool use_smaps)
 {
 	struct ns_swap_evidence *ev = g->ev;
 	struct ns_pagemap *pm = NULL;
@@ -201,7 +206,7 @@ static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool wa
 	if (ev->page_size == 0)
 		ev->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 	/* smaps says which VMAs hold swap; a fixture tree may only have maps */
-	rc = ns_maps_open_smaps(root, pid, &maps);
+	rc = use_smaps ? ns_maps_open_smaps(root, pid, &maps) : -ENOENT;
 	if (rc == -ENOENT)
 		rc = ns_maps_open(root, pid, &maps);
 	if (rc < 0)
@@ -229,7 +234,7 @@ int ns_swap_gather_pid(const char *root, pid_t pid, struct ns_swap_evidence *ev)
 {
 	struct gather_ctx g = {.ev = ev, .pid = pid};
 
-	return gather_pid(root, pid, &g, false);
+	return gather_pid(root, pid, &g, false, true);
 }
 
 /* Add what one process showed to the whole host's evidence. */
@@ -278,6 +283,7 @@ int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns
 		if (ns_uint_parse(de->d_name, 0x7fffffff, &pid) < 0)
 			continue;
 		u->swap_bytes = 0;
+		u->vm_size = 0;
 		if (ns_proc_status_read(root, (pid_t)pid, u) < 0 || u->swap_bytes == 0)
 			continue;
 		any_swapped = 1;
@@ -287,7 +293,7 @@ int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns
 		g.pid = (pid_t)pid;
 		g.nr = 0;
 		g.err = 0;
-		r = gather_pid(root, (pid_t)pid, &g, fn != NULL);
+		r = gather_pid(root, (pid_t)pid, &g, fn != NULL, u->vm_size == 0 || u->vm_size > SMAPS_MIN_VMSIZE);
 		if (r == -ESRCH)
 			continue; /* exited meanwhile */
 		if (r < 0) {
