@@ -357,6 +357,7 @@ int ns_hostmem_read(const char *root, struct ns_hostmem *m)
 		{"MemAvailable", offsetof(struct ns_hostmem, mem_available)},
 		{"SwapTotal", offsetof(struct ns_hostmem, swap_total)},
 		{"SwapFree", offsetof(struct ns_hostmem, swap_free)},
+		{"SwapCached", offsetof(struct ns_hostmem, swap_cached)}, /* optional: the last */
 	};
 	struct ns_hostmem got;
 	struct ns_lines l;
@@ -389,7 +390,7 @@ int ns_hostmem_read(const char *root, struct ns_hostmem *m)
 	if (rc < 0)
 		goto out;
 	/* MemAvailable since 3.14; the others always */
-	for (size_t i = 0; i < NS_ARRAY_SIZE(keys); i++)
+	for (size_t i = 0; i + 1 < NS_ARRAY_SIZE(keys); i++)
 		if (!(found & (1u << i))) {
 			rc = ns_detail(-EINVAL, "%s: no %s line", l.path, keys[i].key);
 			goto out;
