@@ -138,8 +138,8 @@ static int cg_limits(const char *root, bool v1, const char *cg, uint64_t *max, u
 }
 
 /* Cgroups already looked at in this preflight, limited or not: many processes share a few
- * cgroups, and reading two files per ancestor per process was most of a small process's
- * cost. idx is the entry in plan->cgroups, or -1 for a cgroup without a limit. */
+ * cgroups, and each used to cost two file reads per ancestor per process. idx is the entry
+ * in plan->cgroups, or -1 for a cgroup without a limit. */
 struct cg_seen {
 	struct cg_seen_one {
 		char path[512];
