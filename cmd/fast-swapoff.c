@@ -162,6 +162,7 @@ static struct json_object *area_json(const struct area *ar)
 	json_object_object_add(o, "shmem_back", nsc_json_u64(ar->res.shmem_back));
 	json_object_object_add(o, "shmem_objects", nsc_json_u64(ar->res.shmem_objects));
 	json_object_object_add(o, "readahead", nsc_json_u64(ar->res.readahead));
+	json_object_object_add(o, "left_in_swap_cache", nsc_json_u64(ar->res.cached));
 	json_object_object_add(o, "processes_gone", nsc_json_u64(ar->res.skipped));
 	json_object_object_add(o, "duration_s", nsc_json_seconds(ar->res.duration));
 	json_object_object_add(o, "swapped_off", json_object_new_boolean(ar->swapped_off));
@@ -219,6 +220,7 @@ static int area_run(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 	nsc_audit(c, LOG_NOTICE, "swapoff", "start", NULL, "device=%s used=%llu process_bytes=%llu swapoff=%s", dev,
 		  (unsigned long long)ar->plan->used, (unsigned long long)ar->plan->proc_bytes,
 		  swapoff_after ? "yes" : "no");
+	o->then_swapoff = swapoff_after;
 	rc = ns_so_pagein(o, ar->plan, &ar->res);
 	nsc_progress_end(&prog);
 	o->progress = NULL;
@@ -236,6 +238,10 @@ static int area_run(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 		       (unsigned long long)ar->res.batches, nsc_size(ar->res.shmem_back, b),
 		       (unsigned long long)ar->res.shmem_objects, (unsigned long long)ar->res.skipped,
 		       ar->res.skipped == 1 ? "" : "es");
+	if (nsc_text(c) && ar->res.cached)
+		printf("%s: %s still in the swap cache, in memory already: left to swapoff(2) (no reads, no new "
+		       "memory)\n",
+		       dev, nsc_size(ar->res.cached, a));
 	if (ar->res.readahead_err)
 		nsc_warn(c, "%s: read-ahead unavailable (process_madvise: %s); pages were faulted in one by one", dev,
 			 strerror(-ar->res.readahead_err));

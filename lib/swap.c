@@ -18,6 +18,7 @@
 #include "numasafe/numasafe.h"
 #include "numasafe/procmem.h"
 #include "numasafe/swap.h"
+#include "swap_int.h"
 #include "util.h"
 
 /* One field of a /proc/swaps line: *p moves past it and the blanks after it. */
@@ -132,6 +133,10 @@ int ns_swaps_find(const struct ns_swaps *s, const char *path)
 struct gather_ctx {
 	struct ns_swap_evidence *ev;
 	pid_t pid;
+	/* when asked: the swapped span of each VMA (cur is the one being scanned) */
+	struct ns_swap_range *r, cur;
+	size_t nr, cap;
+	int err;
 };
 
 static int gather_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
@@ -150,6 +155,9 @@ static int gather_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
 			continue;
 		seen = &g->ev->type[ns_pme_swap_type(e[i])];
 		seen->pages++;
+		if (g->cur.start == 0)
+			g->cur.start = addr + i * g->ev->page_size;
+		g->cur.end = addr + (i + 1) * g->ev->page_size;
 		if (off > seen->max_offset)
 			seen->max_offset = off;
 		if (seen->nsamples < NS_ARRAY_SIZE(seen->sample)) {
@@ -162,9 +170,35 @@ static int gather_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
 	return 0;
 }
 
-int ns_swap_gather_pid(const char *root, pid_t pid, struct ns_swap_evidence *ev)
+/* End the VMA just scanned: remember its swapped span, if asked for and there is one. */
+static void gather_vma_end(struct gather_ctx *g, bool want)
 {
-	struct gather_ctx g = {ev, pid};
+	if (want && g->cur.start && g->err == 0) {
+		if (g->nr == g->cap) {
+			size_t nc = g->cap ? g->cap * 2 : 16;
+			struct ns_swap_range *n = realloc(g->r, nc * sizeof(*n));
+
+			if (!n)
+				g->err = -ENOMEM;
+			else {
+				g->r = n;
+				g->cap = nc;
+			}
+		}
+		if (g->err == 0)
+			g->r[g->nr++] = g->cur;
+	}
+	g->cur = (struct ns_swap_range){0, 0};
+}
+
+/* Below this much mapped, a process's whole pagemap (at most 128 KiB) is read rather than its
+ * smaps: smaps prints ~20 lines per VMA and cost 2-5 times maps plus every VMA's pagemap for a
+ * small process on this host, and the many small processes were the per-process cost. */
+#define SMAPS_MIN_VMSIZE (64ULL << 20)
+
+static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool want_ranges, bool use_smaps)
+{
+	struct ns_swap_evidence *ev = g->ev;
 	struct ns_pagemap *pm = NULL;
 	struct ns_maps *maps = NULL;
 	struct ns_vma vma;
@@ -173,7 +207,7 @@ int ns_swap_gather_pid(const char *root, pid_t pid, struct ns_swap_evidence *ev)
 	if (ev->page_size == 0)
 		ev->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 	/* smaps says which VMAs hold swap; a fixture tree may only have maps */
-	rc = ns_maps_open_smaps(root, pid, &maps);
+	rc = use_smaps ? ns_maps_open_smaps(root, pid, &maps) : -ENOENT;
 	if (rc == -ENOENT)
 		rc = ns_maps_open(root, pid, &maps);
 	if (rc < 0)
@@ -184,14 +218,24 @@ int ns_swap_gather_pid(const char *root, pid_t pid, struct ns_swap_evidence *ev)
 	while ((rc = ns_maps_next(maps, &vma)) > 0) {
 		if (strcmp(vma.path, "[vsyscall]") == 0 || (vma.swap_known && vma.swap_kb == 0))
 			continue;
-		rc = ns_pagemap_scan(pm, vma.start, vma.end, gather_cb, &g);
+		rc = ns_pagemap_scan(pm, vma.start, vma.end, gather_cb, g);
+		gather_vma_end(g, want_ranges);
 		if (rc < 0)
 			goto out;
 	}
+	if (rc == 0)
+		rc = g->err;
 out:
 	ns_pagemap_close(pm);
 	ns_maps_close(maps);
 	return rc < 0 ? (rc == -ENOENT ? -ESRCH : rc) : 0;
+}
+
+int ns_swap_gather_pid(const char *root, pid_t pid, struct ns_swap_evidence *ev)
+{
+	struct gather_ctx g = {.ev = ev, .pid = pid};
+
+	return gather_pid(root, pid, &g, false, true);
 }
 
 /* Add what one process showed to the whole host's evidence. */
@@ -209,8 +253,9 @@ static void merge(struct ns_swap_evidence *ev, const struct ns_swap_evidence *on
 	}
 }
 
-int ns_swap_gather_each(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_fn fn, void *arg)
+int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_ranges_fn fn, void *arg)
 {
+	struct gather_ctx g = {0};
 	struct ns_swap_evidence *one = NULL;
 	struct ns_proc_usage *u = NULL;
 	char path[4096];
@@ -239,12 +284,17 @@ int ns_swap_gather_each(const char *root, struct ns_swap_evidence *ev, ns_swap_p
 		if (ns_uint_parse(de->d_name, 0x7fffffff, &pid) < 0)
 			continue;
 		u->swap_bytes = 0;
+		u->vm_size = 0;
 		if (ns_proc_status_read(root, (pid_t)pid, u) < 0 || u->swap_bytes == 0)
 			continue;
 		any_swapped = 1;
 		memset(one, 0, sizeof(*one));
 		one->page_size = ev->page_size;
-		r = ns_swap_gather_pid(root, (pid_t)pid, one);
+		g.ev = one;
+		g.pid = (pid_t)pid;
+		g.nr = 0;
+		g.err = 0;
+		r = gather_pid(root, (pid_t)pid, &g, fn != NULL, u->vm_size == 0 || u->vm_size > SMAPS_MIN_VMSIZE);
 		if (r == -ESRCH)
 			continue; /* exited meanwhile */
 		if (r < 0) {
@@ -253,7 +303,7 @@ int ns_swap_gather_each(const char *root, struct ns_swap_evidence *ev, ns_swap_p
 		}
 		merge(ev, one);
 		if (fn) {
-			rc = fn(arg, (pid_t)pid, u, one);
+			rc = fn(arg, (pid_t)pid, u, one, g.r, g.nr);
 			if (rc < 0)
 				goto out;
 		}
@@ -269,10 +319,33 @@ int ns_swap_gather_each(const char *root, struct ns_swap_evidence *ev, ns_swap_p
 	if (any_swapped && !any_seen && ns_root_is_live(root) && ns_cap_have(CAP_SYS_ADMIN) != 1)
 		rc = -EPERM;
 out:
+	free(g.r);
 	free(u);
 	free(one);
 	closedir(d);
 	return rc;
+}
+
+struct each_plain {
+	ns_swap_proc_fn fn;
+	void *arg;
+};
+
+static int each_plain_cb(void *arg, pid_t pid, const struct ns_proc_usage *status, const struct ns_swap_evidence *one,
+			 const struct ns_swap_range *r, size_t nr)
+{
+	struct each_plain *p = arg;
+
+	(void)r;
+	(void)nr;
+	return p->fn(p->arg, pid, status, one);
+}
+
+int ns_swap_gather_each(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_fn fn, void *arg)
+{
+	struct each_plain p = {fn, arg};
+
+	return ns_swap_gather_each_ranges(root, ev, fn ? each_plain_cb : NULL, &p);
 }
 
 int ns_swap_gather(const char *root, struct ns_swap_evidence *ev)

@@ -26,6 +26,7 @@
 #include "numasafe/procmem.h"
 #include "numasafe/swapoff.h"
 #include "numasafe/topo.h"
+#include "swap_int.h"
 #include "throttle.h"
 #include "util.h"
 
@@ -64,6 +65,8 @@ void ns_so_plan_free(struct ns_so_plan *plan)
 {
 	if (!plan)
 		return;
+	for (int i = 0; i < plan->nprocs; i++)
+		free(plan->procs[i].ranges);
 	free(plan->procs);
 	free(plan->cgroups);
 	free(plan);
@@ -86,15 +89,16 @@ static bool memcg_v1(const char *root)
 	       access(path, F_OK) == 0;
 }
 
-/* The process's memory cgroup: the v1 "memory" line on a v1 host, else the v2 "0::" line. */
-static void proc_cgroup(const char *root, pid_t pid, char *out, size_t len)
+/* The process's memory cgroup: the v1 "memory" line on a v1 host (v1 true), else the v2
+ * "0::" line. */
+static void proc_cgroup(const char *root, bool v1, pid_t pid, char *out, size_t len)
 {
 	char path[4096], buf[4096];
 	int version;
 
 	out[0] = '\0';
 	if (ns_path(path, sizeof(path), root, "/proc/%d/cgroup", (int)pid) < 0 || ns_read_file(path, buf, sizeof(buf)) < 0 ||
-	    ns_cgroup_path(buf, "memory", out, len, &version) < 0 || (version == 2) == memcg_v1(root))
+	    ns_cgroup_path(buf, "memory", out, len, &version) < 0 || (version == 2) == v1)
 		out[0] = '\0'; /* no cgroup of the hierarchy that holds the limits */
 }
 
@@ -102,9 +106,8 @@ static void proc_cgroup(const char *root, pid_t pid, char *out, size_t len)
  * / memory.usage_in_bytes on v1 (where "no limit" is a page counter near 2^63). 1 when the
  * cgroup has no limit file (no memory controller there); a file that does not read or parse is
  * an error (with the detail), never "no limit". */
-static int cg_limits(const char *root, const char *cg, uint64_t *max, uint64_t *cur)
+static int cg_limits(const char *root, bool v1, const char *cg, uint64_t *max, uint64_t *cur)
 {
-	bool v1 = memcg_v1(root);
 	const char *base = v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
 	char path[4096], buf[64];
 	unsigned long long v;
@@ -135,36 +138,60 @@ static int cg_limits(const char *root, const char *cg, uint64_t *max, uint64_t *
 	return ns_read_u64(path, cur);
 }
 
+/* Cgroups already looked at in this preflight, limited or not: many processes share a few
+ * cgroups, and each used to cost two file reads per ancestor per process. idx is the entry
+ * in plan->cgroups, or -1 for a cgroup without a limit. */
+struct cg_seen {
+	struct cg_seen_one {
+		char path[512];
+		int idx;
+	} *v;
+	size_t n;
+	bool v1;
+};
+
 /* Charge bytes to cg and each limited ancestor: a parent's memory.max binds its children. */
-static int charge(struct ns_so_plan *plan, const char *root, const char *cg, uint64_t bytes)
+static int charge(struct ns_so_plan *plan, struct cg_seen *seen, const char *root, const char *cg, uint64_t bytes)
 {
 	char cur[512];
 
 	snprintf(cur, sizeof(cur), "%s", cg);
 	while (cur[0] && strcmp(cur, "/") != 0) {
 		uint64_t max = 0, now = 0;
-		int i, rc = cg_limits(root, cur, &max, &now);
+		size_t k;
+		int i, rc;
 		char *slash;
 
-		if (rc < 0)
-			return rc;
-		if (rc == 0 && max != UINT64_MAX) {
-			for (i = 0; i < plan->ncgroups && strcmp(plan->cgroups[i].path, cur) != 0; i++)
-				;
-			if (i == plan->ncgroups) {
-				struct ns_so_cgroup *n = realloc(plan->cgroups, (size_t)(i + 1) * sizeof(*n));
+		for (k = 0; k < seen->n && strcmp(seen->v[k].path, cur) != 0; k++)
+			;
+		if (k == seen->n) {
+			struct cg_seen_one *nv = realloc(seen->v, (seen->n + 1) * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			seen->v = nv;
+			rc = cg_limits(root, seen->v1, cur, &max, &now);
+			if (rc < 0)
+				return rc;
+			i = -1;
+			if (rc == 0 && max != UINT64_MAX) {
+				struct ns_so_cgroup *n = realloc(plan->cgroups, (size_t)(plan->ncgroups + 1) * sizeof(*n));
 
 				if (!n)
 					return -ENOMEM;
 				plan->cgroups = n;
+				i = plan->ncgroups++;
 				memset(&n[i], 0, sizeof(n[i]));
 				snprintf(n[i].path, sizeof(n[i].path), "%s", cur);
 				n[i].max = max;
 				n[i].current = now;
-				plan->ncgroups++;
 			}
-			plan->cgroups[i].swapped = ns_sat_add(plan->cgroups[i].swapped, bytes);
+			snprintf(seen->v[k].path, sizeof(seen->v[k].path), "%s", cur);
+			seen->v[k].idx = i;
+			seen->n++;
 		}
+		if (seen->v[k].idx >= 0)
+			plan->cgroups[seen->v[k].idx].swapped = ns_sat_add(plan->cgroups[seen->v[k].idx].swapped, bytes);
 		slash = strrchr(cur, '/');
 		if (!slash)
 			break;
@@ -190,15 +217,18 @@ struct scan {
 
 struct scans {
 	const char *root;
+	bool v1; /* memcg_v1(root), asked once */
 	struct scan *v;
 	size_t n, cap;
 };
 
-/* Remember each swapped process: identity, cgroup and bytes per swap type. */
-static int scan_proc(void *arg, pid_t pid, const struct ns_proc_usage *u, const struct ns_swap_evidence *one)
+/* Remember each swapped process: identity, cgroup, bytes per swap type and where. */
+static int scan_proc(void *arg, pid_t pid, const struct ns_proc_usage *u, const struct ns_swap_evidence *one,
+		     const struct ns_swap_range *r, size_t nr)
 {
 	struct scans *sc = arg;
 	struct scan *x;
+	uint64_t *ranges = NULL;
 
 	if (sc->n == sc->cap) {
 		size_t nc = sc->cap ? sc->cap * 2 : 64;
@@ -209,12 +239,23 @@ static int scan_proc(void *arg, pid_t pid, const struct ns_proc_usage *u, const 
 		sc->v = nv;
 		sc->cap = nc;
 	}
+	if (nr) {
+		ranges = malloc(nr * 2 * sizeof(*ranges));
+		if (!ranges)
+			return -ENOMEM;
+		for (size_t i = 0; i < nr; i++) {
+			ranges[2 * i] = r[i].start;
+			ranges[2 * i + 1] = r[i].end;
+		}
+	}
 	x = &sc->v[sc->n++];
 	memset(x, 0, sizeof(*x));
+	x->p.ranges = ranges;
+	x->p.nranges = nr;
 	x->p.pid = pid;
 	x->p.start_time = proc_start_time(sc->root, pid);
 	snprintf(x->p.comm, sizeof(x->p.comm), "%s", u->comm);
-	proc_cgroup(sc->root, pid, x->p.cgroup, sizeof(x->p.cgroup));
+	proc_cgroup(sc->root, sc->v1, pid, x->p.cgroup, sizeof(x->p.cgroup));
 	for (int t = 0; t < NS_MAX_SWAPFILES; t++)
 		x->per_type[t] = ns_sat_mul(one->type[t].pages, one->page_size);
 	return 0;
@@ -224,7 +265,8 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 {
 	struct ns_swap_evidence *ev = NULL;
 	struct ns_so_plan *plan = NULL;
-	struct scans sc = {o->root, NULL, 0, 0};
+	struct scans sc = {o->root, memcg_v1(o->root), NULL, 0, 0};
+	struct cg_seen seen = {NULL, 0, sc.v1};
 	struct ns_hostmem hm;
 	struct ns_swaps sw;
 	uint64_t need;
@@ -247,7 +289,7 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	plan->used = sw.area[idx].used;
 
 	/* every process with swap: its pages per swap type */
-	rc = ns_swap_gather_each(o->root, ev, scan_proc, &sc);
+	rc = ns_swap_gather_each_ranges(o->root, ev, scan_proc, &sc);
 	if (rc < 0)
 		goto out;
 	rc = ns_swap_assign(&sw, ev);
@@ -272,10 +314,11 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 		}
 		plan->procs = np;
 		plan->procs[plan->nprocs] = sc.v[i].p;
+		sc.v[i].p.ranges = NULL; /* the plan owns them now */
 		plan->procs[plan->nprocs].bytes = b;
 		plan->proc_bytes = ns_sat_add(plan->proc_bytes, b);
 		if (sc.v[i].p.cgroup[0]) {
-			rc = charge(plan, o->root, sc.v[i].p.cgroup, b);
+			rc = charge(plan, &seen, o->root, sc.v[i].p.cgroup, b);
 			if (rc < 0)
 				goto out;
 		}
@@ -308,6 +351,9 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	plan = NULL;
 	rc = 0;
 out:
+	for (size_t i = 0; i < sc.n; i++)
+		free(sc.v[i].p.ranges);
+	free(seen.v);
 	free(sc.v);
 	free(ev);
 	ns_so_plan_free(plan);
@@ -530,8 +576,6 @@ static int pagein_proc(struct pagein *pi)
 {
 	struct run_ctx c = {.pi = pi};
 	struct ns_pagemap *pm = NULL;
-	struct ns_maps *maps = NULL;
-	struct ns_vma vma;
 	int pidfd, rc;
 
 	/* a pidfd pins the identity: if the PID was reused since the scan, leave it alone */
@@ -544,9 +588,6 @@ static int pagein_proc(struct pagein *pi)
 		return -ESRCH;
 	}
 	pi->pidfd = pidfd;
-	rc = ns_maps_open_smaps(pi->o->root, pi->proc->pid, &maps);
-	if (rc < 0)
-		goto out;
 	rc = ns_pagemap_open(pi->o->root, pi->proc->pid, &pm);
 	if (rc < 0)
 		goto out;
@@ -555,15 +596,11 @@ static int pagein_proc(struct pagein *pi)
 		rc = -ENOMEM;
 		goto out;
 	}
-	while ((rc = ns_maps_next(maps, &vma)) > 0) {
-		if (vma.path[0] == '[' && strcmp(vma.path, "[heap]") != 0 && strcmp(vma.path, "[stack]") != 0)
-			continue;
-		if (vma.swap_known && vma.swap_kb == 0)
-			continue; /* nothing of it is in swap: do not read its pagemap at all */
-		rc = ns_pagemap_scan(pm, vma.start, vma.end, pagein_cb, &c);
-		if (rc)
-			break;
-	}
+	/* Only where the scan just saw swapped pages: a second smaps pass to find them again
+	 * was half of a small process's cost. Pages swapped out since, in other ranges, are
+	 * left to swapoff(2); a range unmapped since reads as not swapped. */
+	for (size_t k = 0; k < pi->proc->nranges && rc == 0; k++)
+		rc = ns_pagemap_scan(pm, pi->proc->ranges[2 * k], pi->proc->ranges[2 * k + 1], pagein_cb, &c);
 	if (rc == 0)
 		rc = end_run(&c);
 	if (rc == 0)
@@ -574,7 +611,6 @@ static int pagein_proc(struct pagein *pi)
 out:
 	free(c.win);
 	ns_pagemap_close(pm);
-	ns_maps_close(maps);
 	close(pidfd);
 	return rc;
 }
@@ -924,6 +960,7 @@ static int pagein_shmem(struct pagein *pi)
 
 int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_so_result *res)
 {
+	struct ns_hostmem hm;
 	struct pagein pi;
 	int rc = 0;
 
@@ -944,6 +981,28 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 	pi.buf = malloc(BATCH_PAGES * pi.ps);
 	if (!pi.buf)
 		return -ENOMEM;
+	/* Pages still in the swap cache are in memory and charged to their cgroups already:
+	 * swapoff(2) maps them with no read and no allocation, and frees their slots in the same
+	 * pass. Faulting them in first did that work twice (the kernel keeps a read fault's slot
+	 * in the swap cache, so swapoff(2) still visits every slot): in the lab, swapoff(2) after
+	 * paging in 600 MiB of cached pages took as long as swapoff(2) alone (3.9 s each). So
+	 * when every used slot but a few (SwapTotal - SwapFree - SwapCached bounds this area's
+	 * uncached part) is in the swap cache, nothing is left to check or pace. A meminfo that
+	 * does not read only means the pages are read back as usual. */
+	if (o->then_swapoff && !o->pids && plan->used > 0 && ns_hostmem_read(o->root, &hm) == 0 &&
+	    ns_sat_sub(ns_sat_sub(hm.swap_total, hm.swap_free), hm.swap_cached) <= NS_SO_UNCACHED_MAX) {
+		res->cached = plan->used;
+		goto out;
+	}
+	/* Read-ahead is for pages on the device. When (nearly) every used swap slot is still in
+	 * the swap cache there is little to read, and asking would walk each range's page
+	 * tables once more for nothing. Only a hint: if it does not read, read-ahead stays on. */
+	if (o->readahead && ns_hostmem_read(o->root, &hm) == 0) {
+		uint64_t used = ns_sat_sub(hm.swap_total, hm.swap_free);
+
+		if (used > 0 && hm.swap_cached >= used - used / 10)
+			pi.ra_off = true;
+	}
 	/* shmem first, as the kernel's swapoff does; it belongs to no single process */
 	if (!o->pids && ns_root_is_live(o->root)) {
 		pi.total += plan->other;

@@ -373,6 +373,7 @@ int ns_hostmem_read(const char *root, struct ns_hostmem *m)
 		{"MemAvailable", offsetof(struct ns_hostmem, mem_available)},
 		{"SwapTotal", offsetof(struct ns_hostmem, swap_total)},
 		{"SwapFree", offsetof(struct ns_hostmem, swap_free)},
+		{"SwapCached", offsetof(struct ns_hostmem, swap_cached)}, /* optional: the last */
 	};
 	struct ns_hostmem got;
 	struct ns_lines l;
@@ -398,7 +399,8 @@ int ns_hostmem_read(const char *root, struct ns_hostmem *m)
 	if (rc < 0)
 		goto out;
 	/* MemAvailable since 3.14; the others always */
-	rc = mem_keys_all(&l, keys, NS_ARRAY_SIZE(keys), found);
+	/* ... and SwapCached, the last key, is a hint that may be missing */
+	rc = mem_keys_all(&l, keys, NS_ARRAY_SIZE(keys) - 1, found);
 	if (rc < 0)
 		goto out;
 	*m = got;

@@ -83,6 +83,7 @@ struct ns_proc_usage {
 	uint64_t node_total[NS_MAX_NODES];
 	uint64_t thp_bytes;  /* AnonHugePages from smaps_rollup, not split per node */
 	uint64_t swap_bytes; /* VmSwap */
+	uint64_t vm_size;    /* VmSize: the address space mapped (0: no such line) */
 	struct ns_set mems_allowed;
 	struct ns_set cpus_allowed;
 };

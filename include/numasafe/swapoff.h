@@ -22,6 +22,8 @@ struct ns_so_opts {
 			     * flight; counted against memory and the rate when asked. 0 = off */
 	const pid_t *pids; /* only these processes (NULL: every process) */
 	int npids;
+	bool then_swapoff; /* swapoff(2) follows at once: what is still in the swap cache
+			    * may be left to it (ns_so_pagein) */
 	volatile sig_atomic_t *stop; /* stop requests (a signal handler increments it): stop at
 				      * the next batch or file; ns_so_pagein reports NS_SO_STOP_SIGNAL
 				      * for a request made at any time during the run */
@@ -37,6 +39,10 @@ struct ns_so_proc {
 	char cgroup[512]; /* cgroup v2 path, "" if unknown */
 	uint64_t bytes;	  /* swapped on this area, from pagemap */
 	uint64_t back;	  /* brought back by this run */
+	/* where the scan saw its swapped pages: nranges [start, end) pairs in ranges[2 * i],
+	 * ranges[2 * i + 1]; paging in reads only these pagemap ranges */
+	uint64_t *ranges;
+	size_t nranges;
 };
 
 struct ns_so_cgroup {
@@ -81,6 +87,8 @@ struct ns_so_result {
 	uint64_t batches;
 	uint64_t readahead; /* bytes asked for ahead with MADV_WILLNEED */
 	int readahead_err;  /* -errno if process_madvise failed and read-ahead was dropped */
+	uint64_t cached;    /* bytes left to swapoff(2) because they were still in the swap
+			     * cache (no read, no new memory); 0 when pages were read back */
 };
 
 /* Find the area and everything swapped on it; check memory and each memory cgroup's room
@@ -89,6 +97,11 @@ struct ns_so_result {
  * memory.max/memory.current (v1: limit_in_bytes/usage_in_bytes) that does not read or parse
  * is an error (-EINVAL, -ERANGE, ...) with ns_error_detail() naming the file. */
 int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so_plan **plan);
+/* Page the plan's processes (and, without pids, shmem) back in. With then_swapoff and no
+ * pids, when the area has pages in swap but at most NS_SO_UNCACHED_MAX of the host's used
+ * swap is outside the swap cache, nothing is read: those pages are in memory and charged
+ * already, and swapoff(2) maps them and frees their slots in one pass (res->cached). */
+#define NS_SO_UNCACHED_MAX (16ULL << 20)
 void ns_so_plan_free(struct ns_so_plan *plan);
 /* Read the plan's pages back: shmem first (every tmpfs file, SysV segment, memfd and shared
  * anonymous mapping, read through its file so holes stay holes; skipped with opts->pids),

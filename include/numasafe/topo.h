@@ -45,6 +45,7 @@ struct ns_hostmem {
 	uint64_t mem_available;
 	uint64_t swap_total;
 	uint64_t swap_free;
+	uint64_t swap_cached; /* SwapCached; 0 where the line is absent (it is only a hint) */
 };
 
 struct ns_topo;

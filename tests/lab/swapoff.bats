@@ -107,6 +107,22 @@ evict() {
 	all_back_intact
 }
 
+# Pages still in the swap cache are in memory already: swapoff(2) maps them without a read, so
+# none is faulted in first (that doubled the work); what is reported says so.
+@test "lab: pages still in the swap cache are left to swapoff(2): nothing read, area off, VmSwap 0, data intact" {
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	swapped_standin 48M 1
+	swapped_standin 48M 2
+	cached=$(swapcached_kb)
+	[ "$cached" -ge 90000 ] || fail "only $cached kB still in the swap cache"
+	run --separate-stderr "$NS_BIN/fast-swapoff" --json /dev/vda
+	assert_success
+	jq -e '.areas[0].left_in_swap_cache >= 90 * 1048576 and .areas[0].back == 0 and .areas[0].swapped_off' <<<"$output" ||
+		fail "$output"
+	all_back_intact
+}
+
 @test "lab: refusal when the memory to bring back would eat the reserve: exit 4, area on, all alive" {
 	mkswap /dev/vda >/dev/null
 	swapon /dev/vda
@@ -187,7 +203,9 @@ evict() {
 @test "lab: memory running short mid-way stops paging in: exit 5 (partway), area on, data intact" {
 	mkswap /dev/vda >/dev/null
 	swapon /dev/vda
-	swapped_standin 150M
+	# gone from memory: pages still in the swap cache are left to swapoff(2), nothing to read
+	evicted_standin 150M 1
+	evict
 	avail=$(awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
 	# reserve leaves room for the stand-in, then a neighbour takes most of that room
 	reserve=$((avail - 200))
@@ -299,7 +317,9 @@ for i in range(40000): open("/dev/shm/nstest/%d" % i, "w").close()'
 @test "lab: one fast-swapoff per area: a second run meanwhile is busy (exit 4, names the first); the first finishes" {
 	mkswap /dev/vda >/dev/null
 	swapon /dev/vda
-	swapped_standin 64M 1
+	# gone from memory, so there is something to read at 8M/s (cached pages are left to swapoff(2))
+	evicted_standin 64M 1
+	evict
 	"$NS_BIN/fast-swapoff" --rate 8M /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	first=$!
 	lock=/run/numasafe/swapoff-dev-$(stat -c '%Hr:%Lr' /dev/vda).lock
@@ -343,7 +363,9 @@ for i in range(40000): open("/dev/shm/nstest/%d" % i, "w").close()'
 @test "lab: the area swapped off meanwhile by swapoff(8): said so, exit 0, not \"still on\"" {
 	mkswap /dev/vda >/dev/null
 	swapon /dev/vda
-	swapped_standin 64M 1
+	# gone from memory, so there is something to read at 8M/s (cached pages are left to swapoff(2))
+	evicted_standin 64M 1
+	evict
 	"$NS_BIN/fast-swapoff" --rate 8M /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	so=$!
 	sleep 2
