@@ -211,7 +211,7 @@ show_libvirt() {
 	grep -qE "numa-migrate\[[0-9]+\]: move end vm=\"pid $pid\" domain=no pid=$pid to=$LAST outcome=done code=0 moved=[0-9]+ duration_s=" <<<"$log" ||
 		fail "no move end record"
 	grep -qE "numa-migrate\[[0-9]+\]: rollback start vm=\"pid $pid\" .*pid=$pid moved=[0-9]+" <<<"$log" || fail "no rollback start record"
-	grep -qE "numa-migrate\[[0-9]+\]: rollback end vm=\"pid $pid\" .*outcome=done rollback_bytes=[1-9][0-9]* rollback_failed=0" <<<"$log" ||
+	grep -qE "numa-migrate\[[0-9]+\]: rollback end vm=\"pid $pid\" .*outcome=done rollback_bytes=[1-9][0-9]* rollback_failed_bytes=0" <<<"$log" ||
 		fail "no rollback end record"
 	grep -qE "numa-migrate\[[0-9]+\]: move end .*to=$LAST outcome=rolled_back code=4" <<<"$log" || fail "no rolled-back move end record"
 	grep -qE "vm-pin\[[0-9]+\]: pin start vm=\"pid $pid\" domain=no pid=$pid threads=[0-9]+ cpus=" <<<"$log" || fail "no pin start record"
