@@ -169,7 +169,7 @@ assert_account() { # FILE
 	[ "$rc" -eq 4 ] || fail "exit $rc, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
 	jq -e '.kind == "numasafe-error" and .code == 4 and .reason == "headroom" and (.result | .kind == "numasafe-move"
 		and .outcome == "rolled_back" and .stop == "headroom" and .rollback.done and .rollback.complete
-		and .rollback.failed == 0 and .moved_total > 0 and .rollback.bytes == .moved_total)' "$BATS_TEST_TMPDIR/out" ||
+		and .rollback.failed_bytes == 0 and .moved_total > 0 and .rollback.bytes == .moved_total)' "$BATS_TEST_TMPDIR/out" ||
 		fail "result: $(cat "$BATS_TEST_TMPDIR/out")"
 	assert_account "$BATS_TEST_TMPDIR/out"
 	grep -q "stopped: target headroom ran out; moved pages were put back" "$BATS_TEST_TMPDIR/err"
