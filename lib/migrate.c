@@ -1470,10 +1470,13 @@ static void rollback(struct mig *m)
 }
 
 /* The process's cgroup v2 memory.pressure under the root, or "" when it has none of its own:
- * in the root cgroup (the system file is watched anyway), or on a v1 memory hierarchy. */
+ * in the root cgroup (the system file is watched anyway), or on a v1 memory hierarchy. A
+ * threaded cgroup (libvirt keeps QEMU's main thread in .../libvirt/emulator, its vCPUs in
+ * .../vcpuN) counts only its own threads' stalls: the file is that of the threaded domain
+ * above it, which counts them all. */
 static void cgroup_pressure_file(const char *root, pid_t pid, char *out, size_t len)
 {
-	char path[4096], buf[4096], cg[2048];
+	char path[4096], buf[4096], cg[2048], *slash;
 	int version;
 
 	out[0] = '\0';
@@ -1481,6 +1484,10 @@ static void cgroup_pressure_file(const char *root, pid_t pid, char *out, size_t 
 	    ns_read_file(path, buf, sizeof(buf)) < 0 || ns_cgroup_path(buf, "memory", cg, sizeof(cg), &version) < 0 ||
 	    version != 2 || strcmp(cg, "/") == 0 || cg[0] != '/')
 		return;
+	while ((slash = strrchr(cg, '/')) != NULL && slash != cg &&
+	       ns_path(path, sizeof(path), root, "/sys/fs/cgroup%s/cgroup.type", cg) == 0 &&
+	       ns_read_file(path, buf, sizeof(buf)) > 0 && strncmp(buf, "threaded", 8) == 0)
+		*slash = '\0';
 	if ((size_t)snprintf(out, len, "/sys/fs/cgroup%s/memory.pressure", cg) >= len)
 		out[0] = '\0';
 }
