@@ -29,6 +29,28 @@ static const char *nodes_text(const struct ns_set *s, char *buf, size_t len)
 	return buf;
 }
 
+/* How pressure was watched, for --verbose: the kernel trigger is an early warning only, and
+ * the run goes on sampling when it cannot be armed; the operator should know which it was. */
+static void pressure_info(const struct nsc *c, const struct ns_mig_opts *o, const struct ns_mig_result *r,
+			  const char *what)
+{
+	if (o->max_psi <= 0)
+		return;
+	if (r->psi_triggers)
+		nsc_info(c, "%s: pressure: kernel PSI trigger on %s (some %.1f%% of %.1f s), %llu event%s", what,
+			 r->psi_trigger_cgroup ? "the system and the process's cgroup" : "the system", o->max_psi,
+			 r->psi_window, (unsigned long long)r->psi_events,
+			 nsc_plural((long long)r->psi_events));
+	if (r->psi_trigger_err)
+		nsc_info(c, "%s: pressure: a kernel PSI trigger could not be armed (%s): %s", what,
+			 strerror(-r->psi_trigger_err),
+			 r->psi_triggers ? "watching the others" : "sampling the averages between chunks only");
+	if (r->pressure_first >= 0)
+		nsc_info(c, "%s: pressure first seen %.3f s after the start; %llu call%s handed out after it", what,
+			 r->pressure_first, (unsigned long long)r->calls_after_pressure,
+			 nsc_plural((long long)r->calls_after_pressure));
+}
+
 /* ---- the preflight ---- */
 
 int nsc_check_run(struct nsc *c, const struct nsc_target *tg, const struct ns_mig_opts *o, struct nsc_check *chk)
@@ -428,6 +450,7 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 		rc = nsc_fail_errno(c, rc, NULL, "%s", what);
 	} else {
 		mv->ran = true;
+		pressure_info(c, o, &mv->res, what);
 		nsc_move_text(c, mv);
 		rc = move_outcome(c, mv);
 	}
@@ -566,6 +589,19 @@ struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run)
 	json_object_object_add(o, "longest_call_s", nsc_json_seconds((double)r->longest_call_ns / 1e9));
 	json_object_object_add(o, "chunk_min", nsc_json_u64(r->chunk_min));
 	json_object_object_add(o, "chunk_max", nsc_json_u64(r->chunk_max));
+	json_object_object_add(o, "started_s", nsc_json_seconds(r->started));
+	json_object_object_add(o, "last_call_end_s", nsc_json_seconds(r->last_call_end));
+	{
+		struct json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "triggers", nsc_json_u64(r->psi_triggers));
+		json_object_object_add(p, "cgroup_trigger", json_object_new_boolean(r->psi_trigger_cgroup));
+		json_object_object_add(p, "window_s", nsc_json_seconds(r->psi_window));
+		json_object_object_add(p, "events", nsc_json_u64(r->psi_events));
+		json_object_object_add(p, "first_s", r->pressure_first >= 0 ? nsc_json_seconds(r->pressure_first) : NULL);
+		json_object_object_add(p, "calls_after", nsc_json_u64(r->calls_after_pressure));
+		json_object_object_add(o, "pressure", p);
+	}
 	rb = json_object_new_object();
 	json_object_object_add(rb, "done", json_object_new_boolean(r->rolled_back));
 	json_object_object_add(rb, "complete", json_object_new_boolean(r->rolled_back && r->rollback_complete));

@@ -73,6 +73,7 @@ struct mover {
 	long rc;
 	int err;
 	uint64_t dt;
+	double end; /* when the call ended (ns_now) */
 };
 
 struct mig {
@@ -590,7 +591,7 @@ static void fill_call(const struct unit *units, unsigned n, int dest, void **add
 
 /* The call itself, timed; rc < 0 with *err set on a whole-call failure. */
 static long timed_move(pid_t pid, unsigned n, void **addrs, int *nodes, int *status, int flags, uint64_t *dt,
-		       int *err)
+		       int *err, double *end)
 {
 	struct timespec a, b;
 	long rc;
@@ -600,6 +601,7 @@ static long timed_move(pid_t pid, unsigned n, void **addrs, int *nodes, int *sta
 	*err = rc < 0 ? errno : 0;
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	*dt = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ULL + (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+	*end = (double)b.tv_sec + (double)b.tv_nsec / 1e9; /* the clock of ns_now */
 	return rc;
 }
 
@@ -687,9 +689,11 @@ static void thp_arrived_split(struct mig *m, const struct unit *u, int dest, boo
 /* Account one finished call for units[0..n) (pages: base pages it carried). Returns 0 or
  * -errno for a whole-call failure (after counting what moved before it failed). */
 static int account(struct mig *m, struct unit *units, unsigned n, unsigned pages, unsigned chunk_then,
-		   const int *nodes, int *status, long rc, int err, uint64_t dt, bool collect_retry)
+		   const int *nodes, int *status, long rc, int err, uint64_t dt, double end, bool collect_retry)
 {
 	m->res->calls++;
+	if (!m->rolling_back && end - m->t_start > m->res->last_call_end)
+		m->res->last_call_end = end - m->t_start;
 	m->res->move_ns += dt;
 	if (dt > m->res->longest_call_ns)
 		m->res->longest_call_ns = dt;
@@ -746,12 +750,13 @@ static int account(struct mig *m, struct unit *units, unsigned n, unsigned pages
 static int move_units(struct mig *m, struct unit *units, unsigned n, unsigned pages, int dest, bool collect_retry)
 {
 	uint64_t dt;
+	double end;
 	int err;
 	long rc;
 
 	fill_call(units, n, dest, m->addrs, m->nodes, m->status);
-	rc = timed_move(m->pid, n, m->addrs, m->nodes, m->status, m->flags, &dt, &err);
-	return account(m, units, n, pages, m->chunk, m->nodes, m->status, rc, err, dt, collect_retry);
+	rc = timed_move(m->pid, n, m->addrs, m->nodes, m->status, m->flags, &dt, &err, &end);
+	return account(m, units, n, pages, m->chunk, m->nodes, m->status, rc, err, dt, end, collect_retry);
 }
 
 /* A whole-call failure that ends the move, not the run: the target could not allocate
@@ -781,7 +786,7 @@ static void *mover_main(void *arg)
 		if (w->state == MOVER_QUIT)
 			break;
 		pthread_mutex_unlock(&m->mv_mu);
-		w->rc = timed_move(m->pid, w->n, w->addrs, w->nodes, w->status, m->flags, &w->dt, &w->err);
+		w->rc = timed_move(m->pid, w->n, w->addrs, w->nodes, w->status, m->flags, &w->dt, &w->err, &w->end);
 		pthread_mutex_lock(&m->mv_mu);
 		if (w->state != MOVER_QUIT) /* told to quit meanwhile: do not wait again */
 			w->state = MOVER_DONE;
@@ -807,7 +812,7 @@ static int mover_collect(struct mig *m, struct mover *w)
 	pthread_mutex_unlock(&m->mv_mu);
 	m->inflight -= w->bytes;
 	m->inflight_huge -= w->huge;
-	rc = account(m, w->units, w->n, w->pages, w->chunk, w->nodes, w->status, w->rc, w->err, w->dt, true);
+	rc = account(m, w->units, w->n, w->pages, w->chunk, w->nodes, w->status, w->rc, w->err, w->dt, w->end, true);
 	if (call_ended(m, rc))
 		rc = 0;
 	report(m);
@@ -986,23 +991,31 @@ static int flush(struct mig *m, struct unit *units, unsigned n, bool collect_ret
 			} else
 				bytes += (uint64_t)units[k].pages * m->ps;
 		}
-		if (!ns_throttle_psi_ok(&m->thr)) {
-			m->stop = NS_MIG_STOP_PSI;
-			return 0;
-		}
-		/* what is in flight will land on a target too: normal memory against the
-		 * headroom, hugetlb pages against the pools */
-		dest = pick_target(m, bytes + m->inflight, huge_pages ? huge_pages + m->inflight_huge : 0,
-				   huge_size);
-		if (dest < 0) {
-			m->stop = NS_MIG_STOP_HEADROOM;
-			return 0;
-		}
-		ns_throttle_pace(&m->thr, bytes + huge_pages * huge_size);
+		/* A trigger event while pacing sends it back to the pressure check before the
+		 * chunk goes, and that check waits out (or stops on) the pressure: so no chunk is
+		 * handed to any mover once the kernel has signalled pressure, and what is in
+		 * flight then is all that lands. */
+		do {
+			if (!ns_throttle_psi_ok(&m->thr)) {
+				m->stop = NS_MIG_STOP_PSI;
+				return 0;
+			}
+			/* what is in flight will land on a target too: normal memory against
+			 * the headroom, hugetlb pages against the pools */
+			dest = pick_target(m, bytes + m->inflight, huge_pages ? huge_pages + m->inflight_huge : 0,
+					   huge_size);
+			if (dest < 0) {
+				m->stop = NS_MIG_STOP_HEADROOM;
+				return 0;
+			}
+		} while (!ns_throttle_pace_watch(&m->thr, bytes + huge_pages * huge_size) &&
+			 !ns_throttle_stopped(&m->thr));
 		if (ns_throttle_stopped(&m->thr)) {
 			m->stop = NS_MIG_STOP_SIGNAL;
 			return 0;
 		}
+		if (m->thr.psi_first > 0)
+			m->res->calls_after_pressure++;
 		if (w)
 			mover_give(m, w, units, k, pages, dest, bytes, huge_pages);
 		else {
@@ -1456,6 +1469,64 @@ static void rollback(struct mig *m)
 	settle(m);
 }
 
+/* The process's cgroup v2 memory.pressure under the root, or "" when it has none of its own:
+ * in the root cgroup (the system file is watched anyway), or on a v1 memory hierarchy. A
+ * threaded cgroup (libvirt keeps QEMU's main thread in .../libvirt/emulator, its vCPUs in
+ * .../vcpuN) counts only its own threads' stalls: the file is that of the threaded domain
+ * above it, which counts them all. */
+static void cgroup_pressure_file(const char *root, pid_t pid, char *out, size_t len)
+{
+	char path[4096], buf[4096], cg[2048], *slash;
+	int version;
+
+	out[0] = '\0';
+	if (ns_path(path, sizeof(path), root, "/proc/%d/cgroup", (int)pid) < 0 ||
+	    ns_read_file(path, buf, sizeof(buf)) < 0 || ns_cgroup_path(buf, "memory", cg, sizeof(cg), &version) < 0 ||
+	    version != 2 || strcmp(cg, "/") == 0 || cg[0] != '/')
+		return;
+	while ((slash = strrchr(cg, '/')) != NULL && slash != cg &&
+	       ns_path(path, sizeof(path), root, "/sys/fs/cgroup%s/cgroup.type", cg) == 0 &&
+	       ns_read_file(path, buf, sizeof(buf)) > 0 && strncmp(buf, "threaded", 8) == 0)
+		*slash = '\0';
+	if ((size_t)snprintf(out, len, "/sys/fs/cgroup%s/memory.pressure", cg) >= len)
+		out[0] = '\0';
+}
+
+/* One trigger: a window of NS_MIG_PSI_WINDOW_US, or, where the kernel refuses it, of 2 s: a
+ * kernel of 6.5 or later takes an opener without CAP_SYS_RESOURCE (root in a container) as
+ * unprivileged, and gives it only windows that are multiples of 2 s. */
+static int arm_trigger(struct mig *m, const char *file)
+{
+	int rc = ns_throttle_trigger(&m->thr, file, NS_MIG_PSI_WINDOW_US);
+
+	if ((rc == -EINVAL || rc == -EPERM) && NS_MIG_PSI_WINDOW_US % 2000000 != 0)
+		rc = ns_throttle_trigger(&m->thr, file, 2000000);
+	return rc;
+}
+
+/* Kernel PSI triggers for the system and the process's cgroup: an early warning only, so one
+ * that cannot be armed is recorded and the sampled watch goes on without it. */
+static void arm_triggers(struct mig *m)
+{
+	char file[4096];
+	int rc;
+
+	rc = arm_trigger(m, "/proc/pressure/memory");
+	if (rc < 0)
+		m->res->psi_trigger_err = rc;
+	cgroup_pressure_file(m->o->root, m->pid, file, sizeof(file));
+	if (file[0]) {
+		rc = arm_trigger(m, file);
+		if (rc == 0)
+			m->res->psi_trigger_cgroup = true;
+		else if (m->res->psi_trigger_err == 0)
+			m->res->psi_trigger_err = rc;
+	}
+	m->res->psi_triggers = m->thr.ntrig;
+	m->res->psi_window = m->thr.trig_window;
+	ns_detail_clear();
+}
+
 int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res)
 {
 	struct ns_mig_plan *plan = NULL;
@@ -1481,9 +1552,17 @@ int ns_mig_run(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_result *res
 		goto out;
 	}
 	m.t_start = m.t_phase = ns_now();
+	{
+		struct timespec wall;
+
+		clock_gettime(CLOCK_REALTIME, &wall);
+		res->started = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
+	}
 	rc = ns_throttle_init(&m.thr, o->root, o->rate, o->max_psi, o->psi_grace, o->stop);
 	if (rc < 0)
 		goto out;
+	if (o->max_psi > 0)
+		arm_triggers(&m);
 	if (o->plan)
 		*plan = *o->plan;
 	else {
@@ -1528,6 +1607,9 @@ out:
 	res->duration = ns_now() - m.t_start;
 	if (res->stop == NS_MIG_DONE && m.stop)
 		res->stop = m.stop;
+	res->psi_events = m.thr.trig_events;
+	res->pressure_first = m.thr.psi_first > 0 ? m.thr.psi_first - m.t_start : -1;
+	ns_throttle_fini(&m.thr);
 	free(plan);
 	movers_stop(&m);
 	mig_fini(&m);

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* /proc/pressure/memory: the kernel's own measure of time lost to memory shortage. A safety
- * input: what does not parse is an error naming the file and line, never a reading of 0. */
+ * input: what does not parse is an error naming the file and line, never a reading of 0.
+ * Also the kernel's PSI triggers (a pressure file opened for writing, armed with "some STALL
+ * WINDOW", polled for POLLPRI): an event as soon as the stall in a window passes the
+ * threshold, where the averages take seconds to move. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "numasafe/numasafe.h"
 #include "numasafe/psi.h"
@@ -125,4 +132,73 @@ int ns_psi_read(const char *root, struct ns_psi *out)
 	if ((size_t)n >= sizeof(buf) - 1)
 		return ns_detail(-EINVAL, "%s: longer than a pressure file", path);
 	return psi_parse(buf, path, out);
+}
+
+int ns_psi_trigger_open(const char *root, const char *file, uint64_t stall_us, uint64_t window_us, int *fdp)
+{
+	char path[4096], text[64];
+	struct stat st;
+	int fd = -1, rc, len;
+
+	ns_detail_clear();
+	*fdp = -1;
+	rc = ns_path(path, sizeof(path), root, "%s", file);
+	if (rc < 0)
+		return rc;
+	/* the kernel's own bounds: a window of 500 ms to 10 s, a stall within it */
+	if (window_us < NS_PSI_WINDOW_MIN_US || window_us > NS_PSI_WINDOW_MAX_US || stall_us == 0 ||
+	    stall_us > window_us)
+		return ns_detail(-EINVAL, "%s: no trigger of %llu us in %llu us", path, (unsigned long long)stall_us,
+				 (unsigned long long)window_us);
+	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		rc = -errno;
+		return ns_detail(rc, "%s: %s", path, strerror(-rc));
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = ns_detail(-errno, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = ns_detail(-EINVAL, "%s: not a pressure file", path);
+		goto out;
+	}
+	len = snprintf(text, sizeof(text), "some %llu %llu", (unsigned long long)stall_us,
+		       (unsigned long long)window_us);
+	/* the kernel takes the trigger whole, NUL included, or refuses it */
+	if (write(fd, text, (size_t)len + 1) < 0) {
+		rc = -errno;
+		ns_detail(rc, "%s: trigger \"%s\": %s", path, text, strerror(-rc));
+		goto out;
+	}
+	*fdp = fd;
+	fd = -1;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int ns_psi_trigger_wait(const int *fds, unsigned n, int timeout_ms, unsigned *fired, unsigned *broken)
+{
+	struct pollfd p[NS_PSI_TRIGGERS_MAX];
+	int rc;
+
+	*fired = *broken = 0;
+	if (n == 0 || n > NS_PSI_TRIGGERS_MAX)
+		return n ? -EINVAL : 0;
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (struct pollfd){.fd = fds[i], .events = POLLPRI};
+	rc = poll(p, n, timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (unsigned i = 0; i < n; i++) {
+		/* a cgroup removed under us (the VM went away) reports an error for ever: not pressure */
+		if (p[i].revents & (POLLERR | POLLNVAL | POLLHUP))
+			*broken |= 1U << i;
+		else if (p[i].revents & POLLPRI)
+			*fired |= 1U << i;
+	}
+	return *fired != 0;
 }

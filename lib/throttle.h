@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pacing and pressure watching shared by the engines that move memory (migrate, swapoff):
- * a token bucket for --rate, and a PSI watch that tolerates pressure for a grace period. */
+ * a token bucket for --rate, and a PSI watch that tolerates pressure for a grace period,
+ * optionally warned early by kernel PSI triggers. */
 #ifndef NS_LIB_THROTTLE_H
 #define NS_LIB_THROTTLE_H
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "numasafe/psi.h"
 
 struct ns_throttle {
 	const char *root;
@@ -18,6 +21,15 @@ struct ns_throttle {
 	double tokens, t_tokens, psi_since;
 	double psi_ok_at; /* when PSI was last read and found fine */
 	int psi_err;	  /* why the last reading failed (-errno), 0 when it did not */
+	/* kernel PSI triggers (ns_throttle_trigger): an event pauses at once; pressure counts as
+	 * present until two windows pass without one */
+	int trig_fd[NS_PSI_TRIGGERS_MAX];
+	unsigned ntrig;
+	double trig_window; /* seconds */
+	double trig_at;	    /* when the last event was seen; 0: none yet */
+	bool trig_new;	    /* an event the pressure check has not looked at yet */
+	uint64_t trig_events;
+	double psi_first; /* when pressure (event or average) was first seen; 0: never */
 };
 
 double ns_now(void);
@@ -26,16 +38,29 @@ double ns_now(void);
  * detail): a run must not start with a pressure check that cannot work. */
 int ns_throttle_init(struct ns_throttle *t, const char *root, uint64_t rate, double max_psi, double grace,
 		     volatile sig_atomic_t *stop);
+/* Arm a kernel PSI trigger on the pressure file root+file, "some" stall of max_psi% of a
+ * window of window_us (NS_PSI_WINDOW_MIN_US..MAX), as an early warning for the PSI watch.
+ * 0, or the error of ns_psi_trigger_open (the watch then goes on sampling alone). Only with
+ * max_psi > 0; at most NS_PSI_TRIGGERS_MAX (-ENOSPC). */
+int ns_throttle_trigger(struct ns_throttle *t, const char *file, uint64_t window_us);
+/* Close the triggers. */
+void ns_throttle_fini(struct ns_throttle *t);
 bool ns_throttle_stopped(const struct ns_throttle *t);
-/* Sleep in short slices so a stop request is seen within ~50 ms. */
-void ns_throttle_nap(const struct ns_throttle *t, double seconds);
+/* Sleep in short slices so a stop request is seen within ~50 ms; with triggers armed, the
+ * sleep is a wait on them and ends at the first event. */
+void ns_throttle_nap(struct ns_throttle *t, double seconds);
 /* Wait until bytes may go (token bucket holding a tenth of a second, or one chunk). */
 void ns_throttle_pace(struct ns_throttle *t, uint64_t bytes);
+/* The same, but a trigger event during the wait ends it: false, and nothing is taken from
+ * the bucket (the caller checks the pressure, then paces again). */
+bool ns_throttle_pace_watch(struct ns_throttle *t, uint64_t bytes);
 /* Wait out memory "some" avg10 above max_psi for up to the grace period. false: pressure
  * persists past it, or PSI could not be read (then psi_err holds the error and
  * ns_error_detail() says why): without a reading the run cannot know it is safe, so it stops
  * as under pressure. With max_psi <= 0 (PSI not watched) always true. A fine reading is
- * trusted for 0.1 s: the kernel updates avg10 only every 2 s. */
+ * trusted for 0.1 s (the kernel updates avg10 only every 2 s), unless a trigger event came
+ * since. Pressure is avg10 above max_psi, or a trigger event in the last two windows: an
+ * event pauses the caller at once, and the grace runs from there. */
 bool ns_throttle_psi_ok(struct ns_throttle *t);
 
 #endif

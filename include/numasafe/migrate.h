@@ -18,6 +18,7 @@
 #define NS_MIG_DEFAULT_GRACE 10.0
 #define NS_MIG_TARGET_CALL_NS 20000000ULL /* aim: no single move_pages call over ~20 ms */
 #define NS_MIG_JOBS_MAX 16
+#define NS_MIG_PSI_WINDOW_US 1000000ULL /* the PSI trigger's window: 1 s */
 
 struct ns_mig_progress;
 
@@ -124,6 +125,22 @@ struct ns_mig_result {
 	uint64_t move_ns; /* time spent inside move_pages moving (not asking), summed over jobs */
 	unsigned jobs;	  /* move_pages calls that were in flight at once */
 	double duration;
+	double started;	  /* when the run started, seconds since the Unix epoch */
+	double last_call_end; /* seconds after the start when the last call moving forward (not
+			       * a rollback's) ended; 0: none */
+	/* Pressure. Kernel PSI triggers ("some" max_psi% of NS_MIG_PSI_WINDOW_US) on
+	 * /proc/pressure/memory and, when the process is in a cgroup v2 other than the root, on
+	 * its memory.pressure, warn between chunks and during the pacing sleeps; the averages
+	 * are still read before every chunk. A trigger that cannot be armed leaves the sampling
+	 * alone (psi_trigger_err says why). */
+	unsigned psi_triggers;	 /* armed: 0, 1 (system) or 2 (system and cgroup) */
+	bool psi_trigger_cgroup; /* the cgroup's is among them */
+	double psi_window;	 /* their window, seconds (2 where the kernel refused 1) */
+	int psi_trigger_err;	 /* -errno of the first that could not be armed, 0 none */
+	uint64_t psi_events;	 /* trigger events seen */
+	double pressure_first;	 /* seconds after the start when pressure was first seen
+				  * (event or average); < 0: never */
+	uint64_t calls_after_pressure; /* calls moving forward handed out after that */
 	/* The rollback. Every byte moved is either back or not back with a reason:
 	 * rollback_bytes + rollback_failed_bytes == moved_total, and rollback_failed_bytes is the
 	 * sum of rollback_unback[]. Checked page by page after the rollback (a THP the kernel

@@ -27,4 +27,21 @@ int ns_psi_read(const char *root, struct ns_psi *out);
  * naming the text "pressure". */
 int ns_psi_parse(const char *text, struct ns_psi *out);
 
+/* Kernel PSI triggers. The kernel's bounds for the window; an unprivileged opener needs a
+ * multiple of 2 s (6.5+) or is refused (before). */
+#define NS_PSI_WINDOW_MIN_US 500000ULL
+#define NS_PSI_WINDOW_MAX_US 10000000ULL
+#define NS_PSI_TRIGGERS_MAX 4
+/* Open the pressure file root+file ("/proc/pressure/memory", "/sys/fs/cgroup/X/memory.pressure")
+ * read-write, non-blocking, close-on-exec, and arm it with "some stall_us window_us". *fd is the
+ * armed descriptor (close it to disarm), -1 on failure. 0, or -errno with the detail: -ENOENT
+ * (no such file: no PSI, no such cgroup), -EOPNOTSUPP (PSI disabled), -EPERM/-EACCES (no
+ * privilege for a trigger), -EINVAL (bounds out of the kernel's, or refused), -EBUSY. */
+int ns_psi_trigger_open(const char *root, const char *file, uint64_t stall_us, uint64_t window_us, int *fd);
+/* Wait up to timeout_ms (0: just look) for an event on any of fds[0..n). 1 when at least one
+ * fired (bits of *fired), 0 when none did (a signal ends the wait as 0), -errno if poll fails.
+ * *broken gets the bits of descriptors that report an error instead (a removed cgroup): their
+ * caller stops watching them. n <= NS_PSI_TRIGGERS_MAX. */
+int ns_psi_trigger_wait(const int *fds, unsigned n, int timeout_ms, unsigned *fired, unsigned *broken);
+
 #endif

@@ -4,6 +4,8 @@
  * naming the file (and line), never a value of 0. */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "numasafe/numasafe.h"
 #include "throttle.h"
@@ -425,13 +427,103 @@ static void t_throttle_psi(void **state)
 	tree_rm(tree);
 }
 
+/* Kernel PSI triggers: the bounds the kernel would refuse are refused here with a reason; a
+ * fixture file takes a trigger (a regular file) but never fires. */
+static void t_psi_trigger_open(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	unsigned fired, broken;
+	int fd;
+
+	(void)state;
+	assert_int_equal(ns_psi_trigger_open(tree, "/proc/pressure/memory", 100000, 400000, &fd), -EINVAL);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(ns_error_detail(), "no trigger of 100000 us in 400000 us"));
+	assert_int_equal(ns_psi_trigger_open(tree, "/proc/pressure/memory", 0, 1000000, &fd), -EINVAL);
+	assert_int_equal(ns_psi_trigger_open(tree, "/proc/pressure/memory", 1000001, 1000000, &fd), -EINVAL);
+	assert_int_equal(ns_psi_trigger_open(tree, "/proc/pressure/memory", 1, 10000001, &fd), -EINVAL);
+	assert_int_equal(ns_psi_trigger_open(tree, "/sys/fs/cgroup/vm/memory.pressure", 100000, 1000000, &fd), -ENOENT);
+	assert_int_equal(fd, -1);
+	assert_int_equal(ns_psi_trigger_open(tree, "/proc/pressure/memory", 100000, 1000000, &fd), 0);
+	assert_true(fd >= 0);
+	assert_int_equal(ns_psi_trigger_wait(&fd, 1, 0, &fired, &broken), 0);
+	assert_int_equal(fired | broken, 0);
+	close(fd);
+	tree_rm(tree);
+}
+
+/* A trigger event is pressure now, whatever avg10 says: it pauses (or, past the grace, stops)
+ * the run at once and ends a pacing wait early; two windows without one are calm again. A
+ * trigger that reports an error is dropped, not taken for pressure. Events are stood in for
+ * by out-of-band data on a socket, which polls as POLLPRI as the kernel's triggers do. */
+static void t_throttle_trigger(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	struct ns_throttle thr;
+	int sv[2];
+	char c;
+	double t0;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	if (send(sv[1], "x", 1, MSG_OOB) != 1) {
+		close(sv[0]);
+		close(sv[1]);
+		tree_rm(tree);
+		skip(); /* no AF_UNIX out-of-band data in this kernel */
+	}
+	assert_int_equal(recv(sv[0], &c, 1, MSG_OOB), 1);
+	/* grace 0: pressure stops at once */
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), 0);
+	thr.trig_fd[0] = sv[0];
+	thr.ntrig = 1;
+	thr.trig_window = 0.1;
+	assert_true(ns_throttle_psi_ok(&thr)); /* avg10 1.5, no event */
+	assert_int_equal(send(sv[1], "x", 1, MSG_OOB), 1);
+	/* trusted reading of a moment ago or not, the event is looked at */
+	assert_false(ns_throttle_psi_ok(&thr));
+	assert_true(thr.trig_events >= 1);
+	assert_true(thr.psi_first > 0);
+	/* an event while pacing ends the wait: nothing sent, nothing taken */
+	thr.rate = 1000000;
+	thr.tokens = 0;
+	thr.t_tokens = ns_now();
+	t0 = ns_now();
+	assert_false(ns_throttle_pace_watch(&thr, 500000)); /* 0.5 s of tokens */
+	assert_true(ns_now() - t0 < 0.25);
+	assert_int_equal(recv(sv[0], &c, 1, MSG_OOB), 1);
+	/* no event: the wait runs its course */
+	thr.tokens = 0;
+	thr.t_tokens = ns_now();
+	t0 = ns_now();
+	assert_true(ns_throttle_pace_watch(&thr, 100000));
+	assert_true(ns_now() - t0 >= 0.09);
+	/* with a grace longer than two windows, one event is waited out, then calm */
+	thr.grace = 5.0;
+	thr.psi_since = 0;
+	thr.trig_at = ns_now(); /* an event just now, already taken from the socket */
+	thr.trig_new = true;
+	t0 = ns_now();
+	assert_true(ns_throttle_psi_ok(&thr));
+	assert_true(ns_now() - t0 >= 0.15); /* held for two windows of 0.1 s */
+	/* the other end gone: an error, not pressure; the trigger is dropped */
+	close(sv[1]);
+	thr.psi_ok_at = 0;
+	thr.grace = 0;
+	assert_true(ns_throttle_psi_ok(&thr));
+	assert_int_equal(thr.ntrig, 0);
+	ns_throttle_fini(&thr);
+	tree_rm(tree);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_synth2),   cmocka_unit_test(t_headroom), cmocka_unit_test(t_captured),
 		cmocka_unit_test(t_missing),  cmocka_unit_test(t_psi),	    cmocka_unit_test(t_zoneinfo_bad),
 		cmocka_unit_test(t_meminfo_bad), cmocka_unit_test(t_online_absurd), cmocka_unit_test(t_headroom_saturates),
-		cmocka_unit_test(t_psi_bad),     cmocka_unit_test(t_throttle_psi),
+		cmocka_unit_test(t_psi_bad),     cmocka_unit_test(t_throttle_psi), cmocka_unit_test(t_psi_trigger_open),
+		cmocka_unit_test(t_throttle_trigger),
 	};
 
 	return cmocka_run_group_tests_name("topo", tests, NULL, NULL);
