@@ -60,15 +60,16 @@ hog_start() { # NODE MIB
 	HOG=$(cat "$ready")
 }
 
-# A neighbour that takes all but 50 MiB of NODE's headroom (above a 64M reserve) as it is at
-# this moment, started while a move runs there: whatever the move has moved by then, what it
-# still needs runs out of room. (Sized from the headroom before the move, a slow machine let
-# the move take more than the margin first, and the kernel killed the neighbour.)
-hog_fill() { # NODE
-	local room
+# A neighbour that takes all but LEAVE MiB (default 50) of NODE's headroom (above a 64M
+# reserve) as it is at this moment, started while a move runs there: whatever the move has
+# moved by then, what it still needs (more than LEAVE) runs out of room. (Sized from the
+# headroom before the move, a slow machine let the move take more than the margin first, and
+# the kernel killed the neighbour.)
+hog_fill() { # NODE [LEAVE]
+	local room leave=${2:-50}
 	room=$(($(node_headroom "$1" 64M) / 1048576))
-	[ "$room" -gt 100 ] || fail "node $1: only $room MiB of headroom left for the neighbour"
-	hog_start "$1" $((room - 50))
+	[ "$room" -gt $((leave + 50)) ] || fail "node $1: only $room MiB of headroom left for the neighbour"
+	hog_start "$1" $((room - leave))
 }
 
 # Ask the stand-in to check its pattern; succeed only if every byte is intact.
