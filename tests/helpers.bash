@@ -184,3 +184,21 @@ assert_anon_on() {
 node_headroom() {
 	"$NS_BIN/numa-plan" show --json --reserve "$2" | jq ".nodes[] | select(.node == $1) | .headroom"
 }
+
+# The suites that read or write last-run records set /var/lib/numasafe aside for the file
+# (setup_file) and put it back as it was (teardown_file), as tests/keep-state does for a whole
+# run: a developer's or CI machine keeps its own records. Root only.
+state_set_aside() {
+	export NS_SAVED_STATE=
+	if [ -e /var/lib/numasafe ] || [ -L /var/lib/numasafe ]; then
+		NS_SAVED_STATE=$(mktemp -d /var/lib/numasafe-saved.XXXXXX)
+		mv /var/lib/numasafe "$NS_SAVED_STATE/"
+	fi
+}
+state_put_back() {
+	rm -rf /var/lib/numasafe
+	if [ -n "${NS_SAVED_STATE:-}" ]; then
+		mv "$NS_SAVED_STATE/numasafe" /var/lib/numasafe
+		rmdir "$NS_SAVED_STATE"
+	fi
+}

@@ -12,20 +12,12 @@ STATE=/var/lib/numasafe
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || return 0
-	export NS_SAVED_STATE=
-	if [ -e "$STATE" ] || [ -L "$STATE" ]; then
-		NS_SAVED_STATE=$(mktemp -d /var/lib/numasafe-saved.XXXXXX)
-		mv "$STATE" "$NS_SAVED_STATE/"
-	fi
+	state_set_aside
 }
 
 teardown_file() {
 	[ "$(id -u)" -eq 0 ] || return 0
-	rm -rf "$STATE"
-	if [ -n "${NS_SAVED_STATE:-}" ]; then
-		mv "$NS_SAVED_STATE/numasafe" "$STATE"
-		rmdir "$NS_SAVED_STATE"
-	fi
+	state_put_back
 }
 
 setup() {

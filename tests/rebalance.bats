@@ -13,11 +13,7 @@ SCRIPT=${NS_REBALANCE:-$NS_TOP/build/tests/numasafe-rebalance}
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || return 0
-	export NS_SAVED_STATE=
-	if [ -e "$STATE" ] || [ -L "$STATE" ]; then
-		NS_SAVED_STATE=$(mktemp -d /var/lib/numasafe-saved.XXXXXX)
-		mv "$STATE" "$NS_SAVED_STATE/"
-	fi
+	state_set_aside
 	export NS_HAD_RUNDIR=0
 	[ -d /run/numasafe ] && NS_HAD_RUNDIR=1
 	true
@@ -25,11 +21,7 @@ setup_file() {
 
 teardown_file() {
 	[ "$(id -u)" -eq 0 ] || return 0
-	rm -rf "$STATE"
-	if [ -n "${NS_SAVED_STATE:-}" ]; then
-		mv "$NS_SAVED_STATE/numasafe" "$STATE"
-		rmdir "$NS_SAVED_STATE"
-	fi
+	state_put_back
 	rm -f /run/numasafe/rebalance.lock
 	[ "${NS_HAD_RUNDIR:-1}" = 1 ] || rmdir /run/numasafe 2>/dev/null || true
 }

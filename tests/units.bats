@@ -14,11 +14,7 @@ PROM=/var/lib/prometheus/node-exporter/numasafe.prom
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || return 0
-	export NS_SAVED_STATE=
-	if [ -e "$STATE" ] || [ -L "$STATE" ]; then
-		NS_SAVED_STATE=$(mktemp -d /var/lib/numasafe-saved.XXXXXX)
-		mv "$STATE" "$NS_SAVED_STATE/"
-	fi
+	state_set_aside
 	export NS_HAD_PROM=0
 	[ -e "$PROM" ] && NS_HAD_PROM=1
 	true
@@ -26,11 +22,7 @@ setup_file() {
 
 teardown_file() {
 	[ "$(id -u)" -eq 0 ] || return 0
-	rm -rf "$STATE"
-	if [ -n "${NS_SAVED_STATE:-}" ]; then
-		mv "$NS_SAVED_STATE/numasafe" "$STATE"
-		rmdir "$NS_SAVED_STATE"
-	fi
+	state_put_back
 	[ "${NS_HAD_PROM:-1}" = 1 ] || rm -f "$PROM"
 }
 
