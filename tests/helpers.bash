@@ -202,3 +202,17 @@ state_put_back() {
 		rmdir "$NS_SAVED_STATE"
 	fi
 }
+
+# The node holding most of PID's anonymous memory (the lab's rebalance and units suites).
+main_node() { # PID
+	local n best=-1 bestmib=-1 m nodes
+	nodes=$(ls -d /sys/devices/system/node/node[0-9]* | wc -l)
+	for ((n = 0; n < nodes; n++)); do
+		m=$(anon_mib_on "$1" "$n")
+		if [ "$m" -gt "$bestmib" ]; then
+			best=$n
+			bestmib=$m
+		fi
+	done
+	echo "$best"
+}

@@ -31,19 +31,6 @@ three_spread() {
 	STANDIN_PID=
 }
 
-# The node holding most of PID's anonymous memory.
-main_node() {
-	local n best=-1 bestmib=-1 m
-	for ((n = 0; n < NODES; n++)); do
-		m=$(anon_mib_on "$1" "$n")
-		if [ "$m" -gt "$bestmib" ]; then
-			best=$n
-			bestmib=$m
-		fi
-	done
-	echo "$best"
-}
-
 thread_cpus() { # unique Cpus_allowed_list over the process's threads
 	local t
 	for t in /proc/"$1"/task/*; do awk '/^Cpus_allowed_list/ {print $2}' "$t/status"; done | sort -u

@@ -32,18 +32,6 @@ spread() {
 	done
 }
 
-main_node() {
-	local n best=-1 bestmib=-1 m
-	for ((n = 0; n < NODES; n++)); do
-		m=$(anon_mib_on "$1" "$n")
-		if [ "$m" -gt "$bestmib" ]; then
-			best=$n
-			bestmib=$m
-		fi
-	done
-	echo "$best"
-}
-
 @test "over REBALANCE_MAX_BYTES the plan is refused and nothing moves; within it the plan is executed" {
 	local i pids= before p
 	STANDIN_WRAP=(numactl --interleave=all)
