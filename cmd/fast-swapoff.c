@@ -78,8 +78,14 @@ static void plan_text(const struct nsc *c, const struct ns_so_plan *p)
 
 	if (!nsc_text(c))
 		return;
-	printf("%s: %s used (swap type %d): %s in process memory, %s elsewhere (shmem, tmpfs, SysV, swap cache)\n",
-	       p->path, nsc_size(p->used, a), p->type, nsc_size(p->proc_bytes, b), nsc_size(p->other, cc));
+	if (p->cached_only)
+		printf("%s: %s used, in the swap cache but for at most %s: in memory and charged already, "
+		       "swapoff(2) maps it back with no reads (no process scan needed)\n",
+		       p->path, nsc_size(p->used, a), nsc_size(p->uncached, b));
+	else
+		printf("%s: %s used (swap type %d): %s in process memory, %s elsewhere (shmem, tmpfs, SysV, swap "
+		       "cache)\n",
+		       p->path, nsc_size(p->used, a), p->type, nsc_size(p->proc_bytes, b), nsc_size(p->other, cc));
 	for (int i = 0; i < p->nprocs; i++)
 		printf("  pid %-7d %-16s %8s  cgroup %s\n", (int)p->procs[i].pid, p->procs[i].comm,
 		       nsc_size(p->procs[i].bytes, a), p->procs[i].cgroup[0] ? p->procs[i].cgroup : "-");
@@ -126,6 +132,8 @@ static struct json_object *area_json(const struct area *ar)
 	json_object_object_add(o, "used", nsc_json_u64(p->used));
 	json_object_object_add(o, "process_bytes", nsc_json_u64(p->proc_bytes));
 	json_object_object_add(o, "other_bytes", nsc_json_u64(p->other));
+	json_object_object_add(o, "cached_only", json_object_new_boolean(p->cached_only));
+	json_object_object_add(o, "uncached", p->cached_only ? nsc_json_u64(p->uncached) : NULL);
 	json_object_object_add(o, "available", nsc_json_u64(p->available));
 	json_object_object_add(o, "reserve", nsc_json_u64(p->reserve));
 	for (int i = 0; i < p->nprocs; i++) {
@@ -180,6 +188,10 @@ static int area_run(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 	rc = nsc_psi_required(c, o->max_psi);
 	if (rc != NS_EXIT_OK)
 		return rc;
+	/* known before the preflight: a dry run gives the verdict the real run would */
+	o->then_swapoff = swapoff_after;
+	o->scan_always = false;
+again:
 	rc = ns_so_preflight(o, dev, &ar->plan);
 	if (rc == -ENOENT)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_SWAP, "%s: not an active swap area", dev);
@@ -205,8 +217,11 @@ static int area_run(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 		ar->outcome = "refused";
 		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_MEMORY,
 				"%s: refused: %s to bring back, %s available with a %s reserve: short by %s", dev,
-				nsc_size(ar->plan->proc_bytes + ar->plan->other, a), nsc_size(ar->plan->available, b),
-				nsc_size(ar->plan->reserve, d), nsc_size(ar->plan->shortfall, e));
+				nsc_size(ar->plan->cached_only ? ar->plan->uncached
+							       : ns_sat_add(ar->plan->proc_bytes, ar->plan->other),
+					 a),
+				nsc_size(ar->plan->available, b), nsc_size(ar->plan->reserve, d),
+				nsc_size(ar->plan->shortfall, e));
 	}
 	if (opt.dry_run) {
 		ar->outcome = "checked";
@@ -220,10 +235,19 @@ static int area_run(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 	nsc_audit(c, LOG_NOTICE, "swapoff", "start", NULL, "device=%s used=%llu process_bytes=%llu swapoff=%s", dev,
 		  (unsigned long long)ar->plan->used, (unsigned long long)ar->plan->proc_bytes,
 		  swapoff_after ? "yes" : "no");
-	o->then_swapoff = swapoff_after;
 	rc = ns_so_pagein(o, ar->plan, &ar->res);
 	nsc_progress_end(&prog);
 	o->progress = NULL;
+	if (rc == -EAGAIN && ar->plan->cached_only && !o->scan_always) {
+		/* reclaim dropped pages from the swap cache since the preflight: what is on the
+		 * device now needs reads and memory, so look at every process after all */
+		nsc_info(c, "%s: the swap cache shrank since the preflight; scanning the processes", dev);
+		ns_so_plan_free(ar->plan);
+		ar->plan = NULL;
+		memset(&ar->res, 0, sizeof(ar->res));
+		o->scan_always = true;
+		goto again;
+	}
 	if (rc < 0) {
 		ar->outcome = "failed";
 		rc = nsc_fail_errno(c, rc, NULL, "%s: paging in", dev);

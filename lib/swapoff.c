@@ -261,6 +261,16 @@ static int scan_proc(void *arg, pid_t pid, const struct ns_proc_usage *u, const 
 	return 0;
 }
 
+/* May this area be left to swapoff(2) as it is? Only when swapoff(2) follows at once, for
+ * the whole area, and every used slot of the host but NS_SO_UNCACHED_MAX is in the swap
+ * cache (SwapTotal - SwapFree - SwapCached bounds this area's uncached part; slots held in
+ * per-CPU caches only make the bound larger). */
+static bool cached_only(const struct ns_so_opts *o, const struct ns_so_plan *plan, const struct ns_hostmem *hm)
+{
+	return o->then_swapoff && !o->pids && plan->used > 0 &&
+	       ns_sat_sub(ns_sat_sub(hm->swap_total, hm->swap_free), hm->swap_cached) <= NS_SO_UNCACHED_MAX;
+}
+
 int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so_plan **out)
 {
 	struct ns_swap_evidence *ev = NULL;
@@ -287,6 +297,29 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	}
 	snprintf(plan->path, sizeof(plan->path), "%s", sw.area[idx].path);
 	plan->used = sw.area[idx].used;
+	plan->type = -1;
+	rc = ns_hostmem_read(o->root, &hm);
+	if (rc < 0)
+		goto out;
+	plan->available = hm.mem_available;
+	if (o->reserve)
+		plan->reserve = ns_amount_resolve(o->reserve, hm.mem_total);
+	else
+		plan->reserve = ns_reserve_default(hm.mem_total);
+
+	/* Nearly everything in the swap cache: nothing needs a read or new memory, and the
+	 * process scan (a few ms per swapped process) would cost more than swapoff(2) itself */
+	if (!o->scan_always && cached_only(o, plan, &hm)) {
+		plan->cached_only = true;
+		plan->uncached = ns_sat_sub(ns_sat_sub(hm.swap_total, hm.swap_free), hm.swap_cached);
+		plan->other = plan->used;
+		need = ns_sat_add(plan->uncached, plan->reserve);
+		plan->fits = need <= plan->available;
+		plan->shortfall = ns_sat_sub(need, plan->available);
+		*out = plan;
+		plan = NULL;
+		goto out;
+	}
 
 	/* every process with swap: its pages per swap type */
 	rc = ns_swap_gather_each_ranges(o->root, ev, scan_proc, &sc);
@@ -326,14 +359,6 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	}
 	/* with --pid only what is asked comes back; otherwise swapoff(2) reads all of Used */
 	plan->other = (!o->pids && plan->used > plan->proc_bytes) ? plan->used - plan->proc_bytes : 0;
-	rc = ns_hostmem_read(o->root, &hm);
-	if (rc < 0)
-		goto out;
-	plan->available = hm.mem_available;
-	if (o->reserve)
-		plan->reserve = ns_amount_resolve(o->reserve, hm.mem_total);
-	else
-		plan->reserve = ns_reserve_default(hm.mem_total);
 	/* saturating: a reserve near 2^64 must refuse, not wrap into "fits" */
 	need = ns_sat_add(ns_sat_add(plan->proc_bytes, plan->other), plan->reserve);
 	plan->fits = need <= plan->available;
@@ -962,6 +987,7 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 {
 	struct ns_hostmem hm;
 	struct pagein pi;
+	bool have_hm;
 	int rc = 0;
 
 	ns_detail_clear();
@@ -989,15 +1015,19 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 	 * when every used slot but a few (SwapTotal - SwapFree - SwapCached bounds this area's
 	 * uncached part) is in the swap cache, nothing is left to check or pace. A meminfo that
 	 * does not read only means the pages are read back as usual. */
-	if (o->then_swapoff && !o->pids && plan->used > 0 && ns_hostmem_read(o->root, &hm) == 0 &&
-	    ns_sat_sub(ns_sat_sub(hm.swap_total, hm.swap_free), hm.swap_cached) <= NS_SO_UNCACHED_MAX) {
+	have_hm = ns_hostmem_read(o->root, &hm) == 0;
+	if (have_hm && cached_only(o, plan, &hm)) {
 		res->cached = plan->used;
+		goto out;
+	}
+	if (plan->cached_only) {
+		rc = -EAGAIN; /* nothing was scanned: nothing to read from */
 		goto out;
 	}
 	/* Read-ahead is for pages on the device. When (nearly) every used swap slot is still in
 	 * the swap cache there is little to read, and asking would walk each range's page
 	 * tables once more for nothing. Only a hint: if it does not read, read-ahead stays on. */
-	if (o->readahead && ns_hostmem_read(o->root, &hm) == 0) {
+	if (o->readahead && have_hm) {
 		uint64_t used = ns_sat_sub(hm.swap_total, hm.swap_free);
 
 		if (used > 0 && hm.swap_cached >= used - used / 10)

@@ -23,7 +23,9 @@ struct ns_so_opts {
 	const pid_t *pids; /* only these processes (NULL: every process) */
 	int npids;
 	bool then_swapoff; /* swapoff(2) follows at once: what is still in the swap cache
-			    * may be left to it (ns_so_pagein) */
+			    * may be left to it (ns_so_preflight, ns_so_pagein) */
+	bool scan_always;  /* scan every process even when the swap cache holds (nearly) all of
+			    * the used swap: set after ns_so_pagein said -EAGAIN */
 	volatile sig_atomic_t *stop; /* stop requests (a signal handler increments it): stop at
 				      * the next batch or file; ns_so_pagein reports NS_SO_STOP_SIGNAL
 				      * for a request made at any time during the run */
@@ -63,6 +65,13 @@ struct ns_so_plan {
 	bool fits;
 	uint64_t shortfall;
 	const struct ns_so_cgroup *tight; /* the first cgroup that lacks room, or NULL */
+	/* Nearly all used swap is in the swap cache (at most uncached bytes of it, of every
+	 * area, is not): those pages are in memory and charged to their cgroups already, and
+	 * swapoff(2) maps them back with no read and no new charge. No process was scanned
+	 * (nprocs and proc_bytes are 0, type is -1, other is all of used); the verdict is
+	 * uncached + reserve against MemAvailable. */
+	bool cached_only;
+	uint64_t uncached;
 	int nprocs, ncgroups;
 	struct ns_so_proc *procs;
 	struct ns_so_cgroup *cgroups;
@@ -92,7 +101,9 @@ struct ns_so_result {
 };
 
 /* Find the area and everything swapped on it; check memory and each memory cgroup's room
- * (sums saturate: a reserve near 2^64 does not fit). -ENOENT: not an active swap area;
+ * (sums saturate: a reserve near 2^64 does not fit). With then_swapoff, no pids and not
+ * scan_always, when at most NS_SO_UNCACHED_MAX of the host's used swap is outside the swap
+ * cache, nothing is scanned (plan->cached_only). -ENOENT: not an active swap area;
  * -EPERM: no CAP_SYS_ADMIN (swap types are hidden); /proc/swaps, /proc/meminfo or a cgroup's
  * memory.max/memory.current (v1: limit_in_bytes/usage_in_bytes) that does not read or parse
  * is an error (-EINVAL, -ERANGE, ...) with ns_error_detail() naming the file. */
@@ -100,7 +111,9 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 /* Page the plan's processes (and, without pids, shmem) back in. With then_swapoff and no
  * pids, when the area has pages in swap but at most NS_SO_UNCACHED_MAX of the host's used
  * swap is outside the swap cache, nothing is read: those pages are in memory and charged
- * already, and swapoff(2) maps them and frees their slots in one pass (res->cached). */
+ * already, and swapoff(2) maps them and frees their slots in one pass (res->cached). A
+ * cached_only plan whose condition no longer holds (reclaim dropped pages from the swap
+ * cache since the preflight) is -EAGAIN: preflight again with scan_always. */
 #define NS_SO_UNCACHED_MAX (16ULL << 20)
 void ns_so_plan_free(struct ns_so_plan *plan);
 /* Read the plan's pages back: shmem first (every tmpfs file, SysV segment, memfd and shared

@@ -116,10 +116,33 @@ evict() {
 	swapped_standin 48M 2
 	cached=$(swapcached_kb)
 	[ "$cached" -ge 90000 ] || fail "only $cached kB still in the swap cache"
+	run --separate-stderr "$NS_BIN/fast-swapoff" -n --json /dev/vda
+	assert_success
+	# the dry run gives the real run's verdict: no process scanned, nothing to read
+	jq -e '.areas[0].cached_only and .areas[0].uncached <= 16 * 1048576 and .areas[0].processes == [] and
+		.areas[0].verdict == "safe" and .areas[0].outcome == "checked"' <<<"$output" || fail "$output"
 	run --separate-stderr "$NS_BIN/fast-swapoff" --json /dev/vda
 	assert_success
-	jq -e '.areas[0].left_in_swap_cache >= 90 * 1048576 and .areas[0].back == 0 and .areas[0].swapped_off' <<<"$output" ||
-		fail "$output"
+	jq -e '.areas[0].left_in_swap_cache >= 90 * 1048576 and .areas[0].back == 0 and .areas[0].swapped_off and
+		.areas[0].cached_only' <<<"$output" || fail "$output"
+	all_back_intact
+}
+
+# What is in the swap cache is charged to its cgroup already: swapoff(2) maps it back without
+# a new charge, so a cgroup with no room left is no reason to refuse (the kernel judges: no OOM
+# kill, memory.events oom_kill stays 0, the data is intact).
+@test "lab: pages in the swap cache of a cgroup at its limit go back without a charge: no refusal, no OOM kill" {
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	evicted_standin 64M 1
+	cached=$(swapcached_kb)
+	[ "$cached" -ge 50000 ] || fail "only $cached kB still in the swap cache"
+	echo $(($(cat /sys/fs/cgroup/nstest/memory.current) + 4 * 1048576)) >/sys/fs/cgroup/nstest/memory.max
+	run --separate-stderr "$NS_BIN/fast-swapoff" --json /dev/vda
+	echo max >/sys/fs/cgroup/nstest/memory.max
+	assert_success
+	jq -e '.areas[0].cached_only and .areas[0].swapped_off and .areas[0].back == 0' <<<"$output" || fail "$output"
+	assert_equal "$(awk '$1 == "oom_kill" {print $2}' /sys/fs/cgroup/nstest/memory.events)" 0
 	all_back_intact
 }
 
@@ -144,7 +167,10 @@ evict() {
 		--ready "$BATS_TEST_TMPDIR/cg.ready" --report "$BATS_TEST_TMPDIR/report") 3>&- &
 	for _ in $(seq 1 300); do [ -s "$BATS_TEST_TMPDIR/cg.ready" ] && break; sleep 0.1; done
 	STANDIN_PID=$(cat "$BATS_TEST_TMPDIR/cg.ready")
+	PIDS+=("$STANDIN_PID")
 	standin_pageout
+	# gone from memory, so coming back means new charges (cached pages are charged already)
+	evict
 	echo $(($(cat /sys/fs/cgroup/nstest/memory.current) + 8 * 1048576)) >/sys/fs/cgroup/nstest/memory.max
 	run --separate-stderr "$NS_BIN/fast-swapoff" /dev/vda
 	assert_failure 4
@@ -183,10 +209,12 @@ evict() {
 	mkswap /dev/vdb >/dev/null
 	swapon /dev/zram0       # type 0
 	swapon -p 10 /dev/vdb   # type 1
-	swapped_standin 32M 1   # -> vdb
+	evicted_standin 32M 1   # -> vdb
 	swapon -p 20 /dev/vda   # type 2
-	swapped_standin 32M 2   # -> vda
+	evicted_standin 32M 2   # -> vda
 	swapoff /dev/zram0      # now vdb is line 0 (type 1), vda line 1 (type 2)
+	# gone from memory: pages in the swap cache would be left to swapoff(2) with no type needed
+	evict
 	run "$NS_BIN/fast-swapoff" --json /dev/vda
 	assert_success
 	jq -e '.areas[0].type == 2 and .areas[0].swapped_off == true' <<<"$output"

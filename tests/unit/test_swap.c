@@ -234,6 +234,79 @@ static void t_preflight_reserve_saturates(void **state)
 	tree_rm(tree);
 }
 
+/* The meminfo of synth2 with SwapCached set (SwapTotal 2 GiB, SwapFree 1 GiB: 1 GiB used). */
+static void put_swapcached(const char *tree, const char *cached_kb)
+{
+	char path[8300], cmd[8400];
+
+	snprintf(path, sizeof(path), "%s/proc/meminfo", tree);
+	snprintf(cmd, sizeof(cmd), "sed -i 's/^SwapCached:.*/SwapCached: %s kB/' '%s'", cached_kb, path);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Nearly all used swap in the swap cache, swapoff(2) to follow: no process is scanned, and
+ * the verdict weighs only the uncached part (SwapTotal - SwapFree - SwapCached) and the
+ * reserve. Anything else (16 MiB + 1 kB uncached, --pid, no swapoff, scan_always) scans. */
+static void t_preflight_cached_only(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	struct ns_amount huge = {.bytes = UINT64_MAX};
+	struct ns_so_plan *plan = NULL;
+	struct ns_so_opts o;
+	pid_t pid = 4242;
+
+	(void)state;
+	if (sysconf(_SC_PAGESIZE) != 4096)
+		skip();
+	put_pagemap(tree);
+	ns_so_opts_init(&o);
+	o.root = tree;
+	o.then_swapoff = true;
+	put_swapcached(tree, "1032192"); /* 1 GiB - 16 MiB */
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_true(plan->cached_only);
+	assert_int_equal(plan->uncached, 16ULL << 20);
+	assert_int_equal(plan->nprocs, 0);
+	assert_int_equal(plan->proc_bytes, 0);
+	assert_int_equal(plan->type, -1);
+	assert_int_equal(plan->other, 524288ULL * 1024);
+	assert_true(plan->fits);
+	ns_so_plan_free(plan);
+	/* the reserve still counts, saturating */
+	o.reserve = &huge;
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_true(plan->cached_only);
+	assert_false(plan->fits);
+	assert_int_equal(plan->shortfall, UINT64_MAX - 5000000ULL * 1024);
+	ns_so_plan_free(plan);
+	o.reserve = NULL;
+	/* one kB more outside the cache: every process is looked at */
+	put_swapcached(tree, "1032191");
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_false(plan->cached_only);
+	assert_int_equal(plan->nprocs, 1);
+	assert_int_equal(plan->type, 0);
+	ns_so_plan_free(plan);
+	put_swapcached(tree, "1048576");
+	o.scan_always = true;
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_false(plan->cached_only);
+	ns_so_plan_free(plan);
+	o.scan_always = false;
+	o.then_swapoff = false;
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_false(plan->cached_only);
+	ns_so_plan_free(plan);
+	o.then_swapoff = true;
+	o.pids = &pid;
+	o.npids = 1;
+	assert_int_equal(ns_so_preflight(&o, "/dev/vdb", &plan), 0);
+	assert_false(plan->cached_only);
+	assert_int_equal(plan->proc_bytes, 8 * 4096);
+	ns_so_plan_free(plan);
+	tree_rm(tree);
+}
+
 /* A memory cgroup limit that does not parse stops the preflight (it read as no limit, or 0). */
 static void t_preflight_cgroup_bad(void **state)
 {
@@ -298,6 +371,7 @@ int main(void)
 		cmocka_unit_test(t_assign),
 		cmocka_unit_test(t_read_bad),
 		cmocka_unit_test(t_preflight_reserve_saturates),
+		cmocka_unit_test(t_preflight_cached_only),
 		cmocka_unit_test(t_preflight_cgroup_bad),
 	};
 
