@@ -18,7 +18,7 @@
 #include "numasafe/swapoff.h"
 
 static struct {
-	char *readahead, *pid;
+	char *readahead, *pid, *jobs;
 	int all, dry_run, no_swapoff;
 } opt;
 
@@ -28,6 +28,7 @@ static struct poptOption options[] = {
 	{"all", 'a', POPT_ARG_NONE, &opt.all, 0, "every active swap area, lowest priority first", NULL},
 	{"readahead", '\0', POPT_ARG_STRING, &opt.readahead, 0,
 	 "swapped bytes asked for ahead of the reads (MADV_WILLNEED; default 32M, 0 = off)", "SIZE"},
+	{"jobs", 'j', POPT_ARG_STRING, &opt.jobs, 0, "processes' pages read by this many workers at once, 1-16 (default 2, 1 on a 1-CPU host)", "N"},
 	{"no-swapoff", '\0', POPT_ARG_NONE, &opt.no_swapoff, 0, "page in only, leave the area on", NULL},
 	{"pid", 'p', POPT_ARG_STRING, &opt.pid, OPT_PID, "page in only this process (repeatable; implies --no-swapoff)",
 	 "PID"},
@@ -171,6 +172,7 @@ static struct json_object *area_json(const struct area *ar)
 	json_object_object_add(o, "shmem_objects", nsc_json_u64(ar->res.shmem_objects));
 	json_object_object_add(o, "readahead", nsc_json_u64(ar->res.readahead));
 	json_object_object_add(o, "left_in_swap_cache", nsc_json_u64(ar->res.cached));
+	json_object_object_add(o, "jobs", json_object_new_int((int)ar->res.jobs));
 	json_object_object_add(o, "processes_gone", nsc_json_u64(ar->res.skipped));
 	json_object_object_add(o, "duration_s", nsc_json_seconds(ar->res.duration));
 	json_object_object_add(o, "swapped_off", json_object_new_boolean(ar->swapped_off));
@@ -404,6 +406,8 @@ int main(int argc, char **argv)
 	nsc_throttle(c, &o.rate, &o.max_psi, &o.psi_grace);
 	if (opt.readahead)
 		o.readahead = nsc_opt_size(c, "--readahead", opt.readahead, true, hm.mem_total);
+	if (opt.jobs)
+		o.jobs = (unsigned)nsc_opt_uint(c, "--jobs", opt.jobs, 1, NS_SO_JOBS_MAX);
 	if (nsc_shared.reserve) {
 		nsc_opt_amount(c, "--reserve", nsc_shared.reserve, hm.mem_total, &reserve);
 		o.reserve = &reserve;

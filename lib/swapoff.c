@@ -6,6 +6,7 @@
  * room are checked first, and the pages are read back through /proc/PID/mem in bounded
  * batches, re-checking MemAvailable and PSI and pacing between batches. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,34 +388,59 @@ out:
 
 /* ---- paging in ---- */
 
+/* What the workers share. Everything below mu is read and written under it (the gate's
+ * MemAvailable and pressure state, the throttle, the result, the work queue). */
 struct pagein {
 	const struct ns_so_opts *o;
 	struct ns_so_plan *plan;
 	struct ns_so_result *res;
-	struct ns_so_proc *proc;
+	uint64_t ps;
+	double t0;
+	char *buf; /* shmem reads (the main thread, before any worker starts) */
+
+	pthread_mutex_t mu;
 	struct ns_throttle thr;
+	bool ra_off; /* process_madvise failed once: no more read-ahead */
+	uint64_t avail, avail_bytes_since; /* last MemAvailable, and bytes read since */
+	double avail_at;
+	uint64_t total, done;
+	/* the work: pieces of the plan's processes, taken in order by the first worker free */
+	struct item {
+		int proc;	     /* index in plan->procs */
+		uint64_t start, end; /* the part of its swapped ranges this piece reads */
+	} *items;
+	size_t nitems, next;
+	bool *gone; /* per process: seen gone (counted once in res->skipped) */
+	int err;    /* the first worker's error: the others stop at their next piece */
+};
+
+/* One worker's own state. */
+struct worker {
+	struct pagein *pi;
+	struct ns_so_proc *proc;
 	int pidfd; /* the process being read: process_vm_readv goes by PID, so the pidfd says
 		    * before each window that the PID still names the process that was checked */
 	struct iovec iov[BATCH_PAGES]; /* one per page of a run, for process_vm_readv */
-	bool ra_off; /* process_madvise failed once: no more read-ahead */
-
-	uint64_t avail, avail_bytes_since; /* last MemAvailable, and bytes read since */
-	double avail_at;
-	uint64_t ps, total, done;
-	double t0;
-	char *buf;
+	char buf[BATCH_PAGES];	       /* one byte per page comes back here */
+	pthread_t th;
 };
 
 /* Before each batch: stop on a signal, when MemAvailable would fall under the reserve, or
- * on sustained pressure; then pace to the rate. 1 means stop (res->stop says why). */
+ * on sustained pressure; then pace to the rate (for all workers together: the pacing
+ * sleeps with the lock held, so the others wait their turn). 1 means stop (res->stop
+ * says why; a stop one worker saw stops the others at their next batch). */
 static int gate(struct pagein *pi, uint64_t bytes)
 {
 	struct ns_hostmem hm;
 	double now = ns_now();
+	int rc = 1;
 
+	pthread_mutex_lock(&pi->mu);
+	if (pi->res->stop != NS_SO_DONE || pi->err)
+		goto out;
 	if (ns_throttle_stopped(&pi->thr)) {
 		pi->res->stop = NS_SO_STOP_SIGNAL;
-		return 1;
+		goto out;
 	}
 	/* MemAvailable is re-read every 8 MiB or 20 ms; in between, what this run brought in
 	 * is subtracted from the last reading, so the check never trusts more than it saw */
@@ -426,7 +452,7 @@ static int gate(struct pagein *pi, uint64_t bytes)
 		 * says why): going on unchecked is what the check is there to prevent */
 		if (ns_hostmem_read(pi->o->root, &hm) < 0 || hm.mem_available < ns_sat_add(pi->plan->reserve, bytes)) {
 			pi->res->stop = NS_SO_STOP_MEMORY;
-			return 1;
+			goto out;
 		}
 		pi->avail = hm.mem_available;
 		pi->avail_at = now;
@@ -434,48 +460,69 @@ static int gate(struct pagein *pi, uint64_t bytes)
 	}
 	if (!ns_throttle_psi_ok(&pi->thr)) {
 		pi->res->stop = NS_SO_STOP_PSI;
-		return 1;
+		goto out;
 	}
 	ns_throttle_pace(&pi->thr, bytes);
-	return 0;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&pi->mu);
+	return rc;
 }
 
-static void progressed(struct pagein *pi, uint64_t bytes)
+/* A stop request seen where no gate is passed: 1 (res->stop set) to stop. */
+static int stopped(struct pagein *pi)
 {
+	int rc = 0;
+
+	pthread_mutex_lock(&pi->mu);
+	if (pi->res->stop != NS_SO_DONE || pi->err) {
+		rc = 1;
+	} else if (ns_throttle_stopped(&pi->thr)) {
+		pi->res->stop = NS_SO_STOP_SIGNAL;
+		rc = 1;
+	}
+	pthread_mutex_unlock(&pi->mu);
+	return rc;
+}
+
+/* Count what came back (proc: whose, NULL for shmem) and report progress. */
+static void progressed(struct pagein *pi, struct ns_so_proc *proc, uint64_t bytes, bool batch)
+{
+	pthread_mutex_lock(&pi->mu);
 	pi->res->back += bytes;
+	pi->res->batches += batch;
 	pi->done += bytes;
+	if (proc)
+		proc->back += bytes;
 	if (pi->o->progress)
 		pi->o->progress(pi->o->progress_arg, pi->done, pi->total, ns_now() - pi->t0);
+	pthread_mutex_unlock(&pi->mu);
 }
 
 /* Fault [addr, addr + pages) in. gated: run the checks that keep the host safe first; runs
- * already asked for by read-ahead were checked and paced then, and only look for a signal. */
-static int read_run(struct pagein *pi, uint64_t addr, uint64_t pages, bool gated)
+ * already asked for by read-ahead were checked and paced then, and only look for a stop. */
+static int read_run(struct worker *w, uint64_t addr, uint64_t pages, bool gated)
 {
-	struct iovec local = {pi->buf, pages};
+	struct pagein *pi = w->pi;
+	struct iovec local = {w->buf, pages};
 	size_t n = 0;
 	ssize_t got;
 
-	if (gated) {
-		if (gate(pi, pages * pi->ps))
-			return 1;
-	} else if (ns_throttle_stopped(&pi->thr)) {
-		pi->res->stop = NS_SO_STOP_SIGNAL;
+	if (gated ? gate(pi, pages * pi->ps) : stopped(pi))
 		return 1;
-	}
 	/* One byte of a page faults the whole page in: copying 4 KiB per page, as a read of
 	 * /proc/PID/mem does, was 42% of the time in the lab's profile. Two bytes across a page
 	 * boundary fault two pages with one lookup of the range (10-25% less when the pages are
 	 * still in the swap cache). Every page gives exactly one byte, so bytes read = pages. */
 	for (uint64_t k = 0; k < pages; k += 2)
-		pi->iov[n++] = k + 1 < pages ? (struct iovec){(void *)(uintptr_t)(addr + (k + 1) * pi->ps - 1), 2}
-					  : (struct iovec){(void *)(uintptr_t)(addr + k * pi->ps), 1};
-	got = process_vm_readv(pi->proc->pid, &local, 1, pi->iov, n, 0);
-	pi->res->batches++;
-	if (got < 0)
+		w->iov[n++] = k + 1 < pages ? (struct iovec){(void *)(uintptr_t)(addr + (k + 1) * pi->ps - 1), 2}
+					 : (struct iovec){(void *)(uintptr_t)(addr + k * pi->ps), 1};
+	got = process_vm_readv(w->proc->pid, &local, 1, w->iov, n, 0);
+	if (got < 0) {
+		progressed(pi, NULL, 0, true);
 		return errno == EIO || errno == ESRCH ? -ESRCH : -errno;
-	pi->proc->back += (uint64_t)got * pi->ps;
-	progressed(pi, (uint64_t)got * pi->ps);
+	}
+	progressed(pi, w->proc, (uint64_t)got * pi->ps, true);
 	return 0;
 }
 
@@ -484,7 +531,7 @@ struct run {
 };
 
 struct run_ctx {
-	struct pagein *pi;
+	struct worker *w;
 	struct run cur;	  /* the run being collected */
 	struct run *win;  /* finished runs, read in swap-offset order when the window fills */
 	size_t nwin;
@@ -497,16 +544,26 @@ static int run_cmp(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
+static bool ra_off(struct pagein *pi)
+{
+	bool off;
+
+	pthread_mutex_lock(&pi->mu);
+	off = pi->ra_off;
+	pthread_mutex_unlock(&pi->mu);
+	return off;
+}
+
 /* Ask for runs [*next, ...) ahead with MADV_WILLNEED, at most RA_STEP bytes, after the
  * same checks as a read: the device then has many reads in flight instead of the one (plus
  * the fault's own read-ahead) that a fault waits for. 1 means stop. */
 static int ask_ahead(struct run_ctx *c, size_t *next, uint64_t *ahead)
 {
-	struct pagein *pi = c->pi;
+	struct pagein *pi = c->w->pi;
 	struct iovec v[RA_IOVS];
 	uint64_t bytes = 0;
 	long got;
-	int nv = 0;
+	int nv = 0, err;
 
 	while (*next + nv < c->nwin && nv < RA_IOVS && (nv == 0 || bytes < RA_STEP)) {
 		const struct run *r = &c->win[*next + nv];
@@ -516,15 +573,18 @@ static int ask_ahead(struct run_ctx *c, size_t *next, uint64_t *ahead)
 	}
 	if (gate(pi, bytes))
 		return 1;
-	got = syscall(SYS_process_madvise, pi->pidfd, v, (size_t)nv, MADV_WILLNEED, 0U);
+	got = syscall(SYS_process_madvise, c->w->pidfd, v, (size_t)nv, MADV_WILLNEED, 0U);
+	err = got < 0 ? errno : 0;
+	pthread_mutex_lock(&pi->mu);
 	if (got >= 0) {
 		pi->res->readahead += (uint64_t)got; /* it stops at a range no longer mapped */
-	} else if (errno == ENOSYS || errno == EINVAL || errno == EPERM) {
+	} else if (err == ENOSYS || err == EINVAL || err == EPERM) {
 		/* no process_madvise, no MADV_WILLNEED through it, or not allowed: from now on
 		 * the pages are faulted in plainly */
 		pi->ra_off = true;
-		pi->res->readahead_err = -errno;
+		pi->res->readahead_err = -err;
 	}
+	pthread_mutex_unlock(&pi->mu);
 	/* anything else (the process exiting, a range unmapped since the scan) concerns these
 	 * runs only; either way the checks just made hold for them, so they count as asked */
 	*next += (size_t)nv;
@@ -537,25 +597,26 @@ static int ask_ahead(struct run_ctx *c, size_t *next, uint64_t *ahead)
  * bytes are asked for ahead of the run being faulted in. */
 static int flush_window(struct run_ctx *c)
 {
-	struct pagein *pi = c->pi;
+	struct worker *w = c->w;
+	struct pagein *pi = w->pi;
 	uint64_t ahead = 0, limit = pi->o->readahead;
 	size_t asked = 0; /* runs [0, asked) were checked and asked for */
 	int rc = 0;
 
 	qsort(c->win, c->nwin, sizeof(*c->win), run_cmp);
-	if (c->nwin && syscall(SYS_pidfd_send_signal, pi->pidfd, 0, NULL, 0) < 0)
+	if (c->nwin && syscall(SYS_pidfd_send_signal, w->pidfd, 0, NULL, 0) < 0)
 		return -ESRCH;
 	for (size_t i = 0; i < c->nwin && rc == 0; i++) {
 		uint64_t bytes = c->win[i].pages * pi->ps;
 
-		while (limit && !pi->ra_off && asked < c->nwin && (asked <= i || ahead + RA_STEP <= limit)) {
+		while (limit && asked < c->nwin && (asked <= i || ahead + RA_STEP <= limit) && !ra_off(pi)) {
 			rc = ask_ahead(c, &asked, &ahead);
 			if (rc)
 				break;
 		}
 		if (rc)
 			break;
-		rc = read_run(pi, c->win[i].start, c->win[i].pages, i >= asked);
+		rc = read_run(w, c->win[i].start, c->win[i].pages, i >= asked);
 		if (i < asked)
 			ahead -= bytes;
 	}
@@ -575,7 +636,7 @@ static int end_run(struct run_ctx *c)
 static int pagein_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
 {
 	struct run_ctx *c = arg;
-	struct pagein *pi = c->pi;
+	struct pagein *pi = c->w->pi;
 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t a = addr + i * pi->ps, off = ns_pme_swap_offset(e[i]);
@@ -597,23 +658,25 @@ static int pagein_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
 	return 0;
 }
 
-static int pagein_proc(struct pagein *pi)
+/* One piece of work: the part [it->start, it->end) of a process's swapped ranges. */
+static int pagein_item(struct worker *w, const struct item *it)
 {
-	struct run_ctx c = {.pi = pi};
+	struct pagein *pi = w->pi;
+	struct run_ctx c = {.w = w};
 	struct ns_pagemap *pm = NULL;
 	int pidfd, rc;
 
+	w->proc = &pi->plan->procs[it->proc];
 	/* a pidfd pins the identity: if the PID was reused since the scan, leave it alone */
-	pidfd = (int)syscall(SYS_pidfd_open, pi->proc->pid, 0);
+	pidfd = (int)syscall(SYS_pidfd_open, w->proc->pid, 0);
 	if (pidfd < 0)
 		return -ESRCH;
-
-	if (proc_start_time(pi->o->root, pi->proc->pid) != pi->proc->start_time) {
+	if (proc_start_time(pi->o->root, w->proc->pid) != w->proc->start_time) {
 		close(pidfd);
 		return -ESRCH;
 	}
-	pi->pidfd = pidfd;
-	rc = ns_pagemap_open(pi->o->root, pi->proc->pid, &pm);
+	w->pidfd = pidfd;
+	rc = ns_pagemap_open(pi->o->root, w->proc->pid, &pm);
 	if (rc < 0)
 		goto out;
 	c.win = malloc(WINDOW_RUNS * sizeof(*c.win));
@@ -624,8 +687,14 @@ static int pagein_proc(struct pagein *pi)
 	/* Only where the scan just saw swapped pages: a second smaps pass to find them again
 	 * was half of a small process's cost. Pages swapped out since, in other ranges, are
 	 * left to swapoff(2); a range unmapped since reads as not swapped. */
-	for (size_t k = 0; k < pi->proc->nranges && rc == 0; k++)
-		rc = ns_pagemap_scan(pm, pi->proc->ranges[2 * k], pi->proc->ranges[2 * k + 1], pagein_cb, &c);
+	for (size_t k = 0; k < w->proc->nranges && rc == 0; k++) {
+		uint64_t lo = w->proc->ranges[2 * k], hi = w->proc->ranges[2 * k + 1];
+
+		lo = lo > it->start ? lo : it->start;
+		hi = hi < it->end ? hi : it->end;
+		if (lo < hi)
+			rc = ns_pagemap_scan(pm, lo, hi, pagein_cb, &c);
+	}
 	if (rc == 0)
 		rc = end_run(&c);
 	if (rc == 0)
@@ -637,6 +706,97 @@ out:
 	free(c.win);
 	ns_pagemap_close(pm);
 	close(pidfd);
+	w->pidfd = -1;
+	return rc;
+}
+
+/* Take pieces until none is left, a stop, or an error (kept in pi->err for the caller). */
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pagein *pi = w->pi;
+
+	for (;;) {
+		const struct item *it;
+		int rc;
+
+		pthread_mutex_lock(&pi->mu);
+		if (pi->err || pi->res->stop != NS_SO_DONE || pi->next == pi->nitems) {
+			pthread_mutex_unlock(&pi->mu);
+			break;
+		}
+		it = &pi->items[pi->next++];
+		pthread_mutex_unlock(&pi->mu);
+		if (stopped(pi))
+			break;
+		rc = pagein_item(w, it);
+		pthread_mutex_lock(&pi->mu);
+		if (rc == -ESRCH && !pi->gone[it->proc]) {
+			pi->gone[it->proc] = true; /* exited: its swap is freed by the kernel anyway */
+			pi->res->skipped++;
+		} else if (rc < 0 && rc != -ESRCH && !pi->err) {
+			pi->err = rc;
+		}
+		pthread_mutex_unlock(&pi->mu);
+		if (rc > 0)
+			break; /* a stop: res->stop says why */
+	}
+	return NULL;
+}
+
+/* The pieces of work, in the plan's order. One job takes whole processes (one pagemap pass
+ * and one swap-offset order per process, as before there were jobs); with more, a process
+ * is cut every ITEM_BYTES of its swapped ranges, so one large VM keeps every worker busy. */
+#define ITEM_BYTES (64ULL << 20)
+static int item_add(struct pagein *pi, size_t *cap, int proc, uint64_t start, uint64_t end)
+{
+	if (pi->nitems == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct item *nv = realloc(pi->items, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		pi->items = nv;
+		*cap = nc;
+	}
+	pi->items[pi->nitems++] = (struct item){proc, start, end};
+	return 0;
+}
+
+static int items_make(struct pagein *pi, unsigned jobs)
+{
+	size_t cap = 0;
+	int rc = 0;
+
+	for (int i = 0; i < pi->plan->nprocs && rc == 0; i++) {
+		const struct ns_so_proc *p = &pi->plan->procs[i];
+		uint64_t start = 0, span = 0;
+
+		if (jobs < 2) {
+			rc = item_add(pi, &cap, i, 0, UINT64_MAX);
+			continue;
+		}
+		/* ranges are in address order and do not overlap: a piece [start, end) takes
+		 * exactly the parts of them it covers */
+		for (size_t k = 0; k < p->nranges && rc == 0; k++) {
+			uint64_t lo = p->ranges[2 * k], hi = p->ranges[2 * k + 1];
+
+			while (rc == 0 && lo < hi) {
+				uint64_t take = hi - lo < ITEM_BYTES - span ? hi - lo : ITEM_BYTES - span;
+
+				if (span == 0)
+					start = lo;
+				lo += take;
+				span += take;
+				if (span == ITEM_BYTES) {
+					rc = item_add(pi, &cap, i, start, lo);
+					span = 0;
+				}
+			}
+		}
+		if (rc == 0 && span)
+			rc = item_add(pi, &cap, i, start, p->ranges[2 * (p->nranges - 1) + 1]);
+	}
 	return rc;
 }
 
@@ -756,16 +916,13 @@ static int shm_file(struct shm_ctx *c, int fd)
 				rc = -errno;
 				break;
 			}
-			pi->res->batches++;
 			if (mincore(map + off, len, c->vec) < 0) {
 				rc = -errno;
 				break;
 			}
 			after = count_resident(c->vec, pages);
-			if (after > before) {
-				back += (after - before) * pi->ps;
-				progressed(pi, (after - before) * pi->ps);
-			}
+			back += after > before ? (after - before) * pi->ps : 0;
+			progressed(pi, NULL, after > before ? (after - before) * pi->ps : 0, true);
 		}
 		data = hole;
 	}
@@ -983,6 +1140,59 @@ static int pagein_shmem(struct pagein *pi)
 	return rc;
 }
 
+/* The processes' pages: the pieces of work shared out to jobs workers (o->jobs, 0: 2 on a
+ * host with 2 CPUs or more, else 1; at most NS_SO_JOBS_MAX). Workers are an optimisation:
+ * if no thread can be made, this thread does the work alone. They block every signal, so
+ * SIGINT and SIGTERM reach the main thread's handler; the workers see the request at their
+ * next batch. */
+static int pagein_procs(struct pagein *pi)
+{
+	unsigned jobs = pi->o->jobs ? pi->o->jobs : (sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1);
+	struct worker *w = NULL;
+	unsigned started = 0;
+	sigset_t all, old;
+	int rc;
+
+	if (jobs > NS_SO_JOBS_MAX)
+		jobs = NS_SO_JOBS_MAX;
+	rc = items_make(pi, jobs);
+	pi->gone = calloc((size_t)pi->plan->nprocs + 1, sizeof(*pi->gone));
+	if (rc < 0 || !pi->gone) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (jobs > pi->nitems)
+		jobs = pi->nitems ? (unsigned)pi->nitems : 1;
+	w = calloc(jobs, sizeof(*w));
+	if (!w) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < jobs; i++) {
+		w[i].pi = pi;
+		w[i].pidfd = -1;
+	}
+	if (jobs > 1) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		for (started = 0; started < jobs; started++)
+			if (pthread_create(&w[started].th, NULL, worker_main, &w[started]) != 0)
+				break;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		for (unsigned i = 0; i < started; i++)
+			pthread_join(w[i].th, NULL);
+	}
+	if (started == 0)
+		worker_main(&w[0]); /* one job, or no thread could be made */
+	pi->res->jobs = started ? started : 1;
+	rc = pi->err;
+out:
+	free(w);
+	free(pi->gone);
+	free(pi->items);
+	return rc;
+}
+
 int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_so_result *res)
 {
 	struct ns_hostmem hm;
@@ -996,8 +1206,6 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 	pi.o = o;
 	pi.plan = plan;
 	pi.res = res;
-	pi.pidfd = -1;
-
 	pi.ps = (uint64_t)sysconf(_SC_PAGESIZE);
 	pi.total = plan->proc_bytes;
 	pi.t0 = ns_now();
@@ -1007,6 +1215,7 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 	pi.buf = malloc(BATCH_PAGES * pi.ps);
 	if (!pi.buf)
 		return -ENOMEM;
+	pthread_mutex_init(&pi.mu, NULL);
 	/* Pages still in the swap cache are in memory and charged to their cgroups already:
 	 * swapoff(2) maps them with no read and no allocation, and frees their slots in the same
 	 * pass. Faulting them in first did that work twice (the kernel keeps a read fault's slot
@@ -1041,21 +1250,7 @@ int ns_so_pagein(const struct ns_so_opts *o, struct ns_so_plan *plan, struct ns_
 			goto out;
 		rc = 0;
 	}
-	for (int i = 0; i < plan->nprocs && res->stop == NS_SO_DONE; i++) {
-		if (ns_throttle_stopped(&pi.thr)) {
-			res->stop = NS_SO_STOP_SIGNAL;
-			break;
-		}
-		pi.proc = &plan->procs[i];
-		rc = pagein_proc(&pi);
-		if (rc == -ESRCH) {
-			res->skipped++; /* exited: its swap is freed by the kernel anyway */
-			rc = 0;
-		}
-		if (rc < 0)
-			break;
-		rc = 0;
-	}
+	rc = pagein_procs(&pi);
 out:
 	/* a stop request that arrived where nothing was left to gate (the last file, the last
 	 * process, or a blocking call it interrupted) is still a stop: the caller must not
@@ -1064,6 +1259,7 @@ out:
 		res->stop = NS_SO_STOP_SIGNAL;
 	res->duration = ns_now() - pi.t0;
 	free(pi.buf);
+	pthread_mutex_destroy(&pi.mu);
 	return rc;
 }
 

@@ -27,6 +27,9 @@ bad() {
 	bad 2 "--rate: '-5' is not a size (like 512M, 2G or 1.5GiB; KB/MB/GB are powers of 1000)" --rate -5 /dev/null
 	bad 2 "--readahead: 'lots' is not a size (like 512M, 2G or 1.5GiB; KB/MB/GB are powers of 1000)" --readahead lots /dev/null
 	bad 2 "--max-psi: '0x10' is not a number from 0 to 100" --max-psi 0x10 /dev/null
+	bad 2 "--jobs: '0' is not a whole number from 1 to 16" --jobs 0 /dev/null
+	bad 2 "--jobs: '17' is not a whole number from 1 to 16" --jobs 17 /dev/null
+	bad 2 "--jobs: '2x' is not a whole number from 1 to 16" --jobs 2x /dev/null
 	bad 2 "--progress: 'fancy' is none of tty, json, none" --progress fancy /dev/null
 	bad 2 "give devices or --all, not both" --all /dev/null
 	bad 2 "--pid: 'x' is not a process id" --pid x /dev/null

@@ -12,6 +12,8 @@
 #include "parse.h"
 #include "swap.h"
 
+#define NS_SO_JOBS_MAX 16
+
 struct ns_so_opts {
 	const char *root;
 	uint64_t rate;			 /* bytes per second, 0 = unlimited */
@@ -20,6 +22,8 @@ struct ns_so_opts {
 	uint64_t readahead; /* bytes of swapped pages asked for ahead of the reads with
 			     * process_madvise(MADV_WILLNEED), so the device has many reads in
 			     * flight; counted against memory and the rate when asked. 0 = off */
+	unsigned jobs;	   /* workers paging in at once (threads, at most NS_SO_JOBS_MAX); 0: 2
+			    * if the host has 2 CPUs or more, else 1 */
 	const pid_t *pids; /* only these processes (NULL: every process) */
 	int npids;
 	bool then_swapoff; /* swapoff(2) follows at once: what is still in the swap cache
@@ -98,6 +102,7 @@ struct ns_so_result {
 	int readahead_err;  /* -errno if process_madvise failed and read-ahead was dropped */
 	uint64_t cached;    /* bytes left to swapoff(2) because they were still in the swap
 			     * cache (no read, no new memory); 0 when pages were read back */
+	unsigned jobs;	    /* workers that paged processes in (0: none ran) */
 };
 
 /* Find the area and everything swapped on it; check memory and each memory cgroup's room

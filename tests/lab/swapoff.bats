@@ -107,6 +107,29 @@ evict() {
 	all_back_intact
 }
 
+# Workers: with two, a large process is cut into 64 MiB pieces and shared with the small ones;
+# every page comes back and the data checks out, with two workers and with one.
+@test "lab: --jobs 2 shares one large and two small evicted stand-ins; --jobs 1 the same; data intact" {
+	local jobs p
+	for jobs in 2 1; do
+		mkswap /dev/vda >/dev/null
+		swapon /dev/vda
+		PIDS=()
+		# seeds of their own each round: evicted_standin waits on a ready file named by seed
+		evicted_standin 160M $((jobs * 10 + 1))
+		evicted_standin 24M $((jobs * 10 + 2))
+		evicted_standin 24M $((jobs * 10 + 3))
+		evict
+		run --separate-stderr "$NS_BIN/fast-swapoff" --json --jobs "$jobs" /dev/vda
+		assert_success
+		jq -e --argjson j "$jobs" '.areas[0].jobs == $j and .areas[0].back >= 200 * 1048576 and .areas[0].swapped_off and
+			([.areas[0].processes[] | select(.back < .bytes)] == [])' <<<"$output" || fail "--jobs $jobs: $output"
+		all_back_intact
+		for p in "${PIDS[@]}"; do kill "$p"; done
+		for p in "${PIDS[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
+	done
+}
+
 # Pages still in the swap cache are in memory already: swapoff(2) maps them without a read, so
 # none is faulted in first (that doubled the work); what is reported says so.
 @test "lab: pages still in the swap cache are left to swapoff(2): nothing read, area off, VmSwap 0, data intact" {

@@ -63,6 +63,11 @@ options:
     description:
       - Swapped bytes asked for ahead of the reads (C(--readahead)); C(0) turns it off.
     type: str
+  jobs:
+    description:
+      - Workers paging processes in at once, 1 to 16 (C(--jobs)). Default is fast-swapoff's,
+        2 on a host with two CPUs or more, else 1.
+    type: int
   reserve:
     description:
       - Memory that must still be available after paging in, a size or a percentage of the
@@ -200,6 +205,7 @@ def main():
         pids=dict(type='list', elements='int'),
         rate=dict(type='str'),
         readahead=dict(type='str'),
+        jobs=dict(type='int'),
         reserve=dict(type='str'),
         max_psi=dict(type='float'),
         psi_grace=dict(type='float'),
@@ -231,6 +237,8 @@ def main():
     for opt, flag in (('max_psi', '--max-psi'), ('psi_grace', '--psi-grace')):
         if p[opt] is not None:
             args += [flag, '%g' % p[opt]]
+    if p['jobs'] is not None:
+        args += ['--jobs', str(p['jobs'])]
     for pid in p['pids'] or []:
         args += ['--pid', str(pid)]
     if not p['swapoff']:
