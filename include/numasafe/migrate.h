@@ -18,7 +18,7 @@
 #define NS_MIG_DEFAULT_GRACE 10.0
 #define NS_MIG_TARGET_CALL_NS 20000000ULL /* aim: no single move_pages call over ~20 ms */
 #define NS_MIG_JOBS_MAX 16
-#define NS_MIG_PSI_WINDOW_US 1000000ULL /* the PSI trigger's window: 1 s */
+#define NS_MIG_PSI_WINDOW_US 500000ULL /* the PSI trigger's window: 0.5 s, the kernel's least */
 
 struct ns_mig_progress;
 
