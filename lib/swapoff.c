@@ -1184,7 +1184,7 @@ static int pagein_procs(struct pagein *pi)
 	}
 	if (started == 0)
 		worker_main(&w[0]); /* one job, or no thread could be made */
-	pi->res->jobs = started ? started : 1;
+	pi->res->jobs = pi->nitems == 0 ? 0 : started ? started : 1;
 	rc = pi->err;
 out:
 	free(w);
