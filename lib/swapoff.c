@@ -266,10 +266,14 @@ static int scan_proc(void *arg, pid_t pid, const struct ns_proc_usage *u, const 
  * the whole area, and every used slot of the host but NS_SO_UNCACHED_MAX is in the swap
  * cache (SwapTotal - SwapFree - SwapCached bounds this area's uncached part; slots held in
  * per-CPU caches only make the bound larger). */
+static uint64_t swap_uncached(const struct ns_hostmem *hm)
+{
+	return ns_sat_sub(ns_sat_sub(hm->swap_total, hm->swap_free), hm->swap_cached);
+}
+
 static bool cached_only(const struct ns_so_opts *o, const struct ns_so_plan *plan, const struct ns_hostmem *hm)
 {
-	return o->then_swapoff && !o->pids && plan->used > 0 &&
-	       ns_sat_sub(ns_sat_sub(hm->swap_total, hm->swap_free), hm->swap_cached) <= NS_SO_UNCACHED_MAX;
+	return o->then_swapoff && !o->pids && plan->used > 0 && swap_uncached(hm) <= NS_SO_UNCACHED_MAX;
 }
 
 int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so_plan **out)
@@ -312,7 +316,7 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	 * process scan (a few ms per swapped process) would cost more than swapoff(2) itself */
 	if (!o->scan_always && cached_only(o, plan, &hm)) {
 		plan->cached_only = true;
-		plan->uncached = ns_sat_sub(ns_sat_sub(hm.swap_total, hm.swap_free), hm.swap_cached);
+		plan->uncached = swap_uncached(&hm);
 		plan->other = plan->used;
 		need = ns_sat_add(plan->uncached, plan->reserve);
 		plan->fits = need <= plan->available;
@@ -425,6 +429,18 @@ struct worker {
 	pthread_t th;
 };
 
+/* With mu held: 1 if the run is to stop (a stop or a worker's error already seen, or a stop
+ * request now: then res->stop says so). */
+static int stopped_locked(struct pagein *pi)
+{
+	if (pi->res->stop != NS_SO_DONE || pi->err)
+		return 1;
+	if (!ns_throttle_stopped(&pi->thr))
+		return 0;
+	pi->res->stop = NS_SO_STOP_SIGNAL;
+	return 1;
+}
+
 /* Before each batch: stop on a signal, when MemAvailable would fall under the reserve, or
  * on sustained pressure; then pace to the rate (for all workers together: the pacing
  * sleeps with the lock held, so the others wait their turn). 1 means stop (res->stop
@@ -436,12 +452,8 @@ static int gate(struct pagein *pi, uint64_t bytes)
 	int rc = 1;
 
 	pthread_mutex_lock(&pi->mu);
-	if (pi->res->stop != NS_SO_DONE || pi->err)
+	if (stopped_locked(pi))
 		goto out;
-	if (ns_throttle_stopped(&pi->thr)) {
-		pi->res->stop = NS_SO_STOP_SIGNAL;
-		goto out;
-	}
 	/* MemAvailable is re-read every 8 MiB or 20 ms; in between, what this run brought in
 	 * is subtracted from the last reading, so the check never trusts more than it saw */
 	if (pi->avail_at > 0 && now - pi->avail_at < 0.02 && pi->avail_bytes_since < (8ULL << 20) &&
@@ -472,15 +484,10 @@ out:
 /* A stop request seen where no gate is passed: 1 (res->stop set) to stop. */
 static int stopped(struct pagein *pi)
 {
-	int rc = 0;
+	int rc;
 
 	pthread_mutex_lock(&pi->mu);
-	if (pi->res->stop != NS_SO_DONE || pi->err) {
-		rc = 1;
-	} else if (ns_throttle_stopped(&pi->thr)) {
-		pi->res->stop = NS_SO_STOP_SIGNAL;
-		rc = 1;
-	}
+	rc = stopped_locked(pi);
 	pthread_mutex_unlock(&pi->mu);
 	return rc;
 }
