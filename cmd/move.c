@@ -41,6 +41,10 @@ static void pressure_info(const struct nsc *c, const struct ns_mig_opts *o, cons
 			 r->psi_trigger_cgroup ? "the system and the process's cgroup" : "the system", o->max_psi,
 			 r->psi_window, (unsigned long long)r->psi_events,
 			 nsc_plural((long long)r->psi_events));
+	if (r->psi_stall_files)
+		nsc_info(c, "%s: pressure: stall totals of %s read before every chunk; %llu hold%s, %.3f s held", what,
+			 r->psi_stall_files > 1 ? "the system and the process's cgroup" : "the system",
+			 (unsigned long long)r->psi_holds, nsc_plural((long long)r->psi_holds), r->psi_held);
 	if (r->psi_trigger_err)
 		nsc_info(c, "%s: pressure: a kernel PSI trigger could not be armed (%s): %s", what,
 			 strerror(-r->psi_trigger_err),
@@ -587,6 +591,7 @@ struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run)
 	json_object_object_add(o, "jobs", nsc_json_u64(r->jobs));
 	json_object_object_add(o, "move_s", nsc_json_seconds((double)r->move_ns / 1e9));
 	json_object_object_add(o, "longest_call_s", nsc_json_seconds((double)r->longest_call_ns / 1e9));
+	json_object_object_add(o, "longest_call_end_s", nsc_json_seconds(r->longest_call_end));
 	json_object_object_add(o, "chunk_min", nsc_json_u64(r->chunk_min));
 	json_object_object_add(o, "chunk_max", nsc_json_u64(r->chunk_max));
 	json_object_object_add(o, "started_s", nsc_json_seconds(r->started));
@@ -598,6 +603,10 @@ struct json_object *nsc_move_json(const struct nsc_move *mv, bool dry_run)
 		json_object_object_add(p, "cgroup_trigger", json_object_new_boolean(r->psi_trigger_cgroup));
 		json_object_object_add(p, "window_s", nsc_json_seconds(r->psi_window));
 		json_object_object_add(p, "events", nsc_json_u64(r->psi_events));
+		json_object_object_add(p, "stall_files", nsc_json_u64(r->psi_stall_files));
+		json_object_object_add(p, "holds", nsc_json_u64(r->psi_holds));
+		json_object_object_add(p, "held_s", nsc_json_seconds(r->psi_held));
+		json_object_object_add(p, "first_hold_s", r->hold_first >= 0 ? nsc_json_seconds(r->hold_first) : NULL);
 		json_object_object_add(p, "first_s", r->pressure_first >= 0 ? nsc_json_seconds(r->pressure_first) : NULL);
 		json_object_object_add(p, "calls_after", nsc_json_u64(r->calls_after_pressure));
 		json_object_object_add(o, "pressure", p);

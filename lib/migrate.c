@@ -695,8 +695,10 @@ static int account(struct mig *m, struct unit *units, unsigned n, unsigned pages
 	if (!m->rolling_back && end - m->t_start > m->res->last_call_end)
 		m->res->last_call_end = end - m->t_start;
 	m->res->move_ns += dt;
-	if (dt > m->res->longest_call_ns)
+	if (dt > m->res->longest_call_ns) {
 		m->res->longest_call_ns = dt;
+		m->res->longest_call_end = end - m->t_start;
+	}
 	if (rc < 0 && err == ESRCH)
 		return -ESRCH;
 	resolve_unset(m, units, n, nodes, status);
@@ -1504,8 +1506,9 @@ static int arm_trigger(struct mig *m, const char *file)
 	return rc;
 }
 
-/* Kernel PSI triggers for the system and the process's cgroup: an early warning only, so one
- * that cannot be armed is recorded and the sampled watch goes on without it. */
+/* Kernel PSI triggers and the stall watch for the system and the process's cgroup: an early
+ * warning only, so one that cannot be armed is recorded and the sampled watch goes on without
+ * it. (A file that opened but cannot be read later stops the run: fail closed.) */
 static void arm_triggers(struct mig *m)
 {
 	char file[4096];
@@ -1514,6 +1517,7 @@ static void arm_triggers(struct mig *m)
 	rc = arm_trigger(m, "/proc/pressure/memory");
 	if (rc < 0)
 		m->res->psi_trigger_err = rc;
+	(void)ns_throttle_stall_watch(&m->thr, "/proc/pressure/memory");
 	cgroup_pressure_file(m->o->root, m->pid, file, sizeof(file));
 	if (file[0]) {
 		rc = arm_trigger(m, file);
@@ -1521,7 +1525,9 @@ static void arm_triggers(struct mig *m)
 			m->res->psi_trigger_cgroup = true;
 		else if (m->res->psi_trigger_err == 0)
 			m->res->psi_trigger_err = rc;
+		(void)ns_throttle_stall_watch(&m->thr, file);
 	}
+	m->res->psi_stall_files = m->thr.nstall;
 	m->res->psi_triggers = m->thr.ntrig;
 	m->res->psi_window = m->thr.trig_window;
 	ns_detail_clear();
@@ -1608,6 +1614,9 @@ out:
 	if (res->stop == NS_MIG_DONE && m.stop)
 		res->stop = m.stop;
 	res->psi_events = m.thr.trig_events;
+	res->psi_holds = m.thr.holds;
+	res->psi_held = m.thr.held;
+	res->hold_first = m.thr.hold_first > 0 ? m.thr.hold_first - m.t_start : -1;
 	res->pressure_first = m.thr.psi_first > 0 ? m.thr.psi_first - m.t_start : -1;
 	ns_throttle_fini(&m.thr);
 	free(plan);

@@ -134,6 +134,53 @@ int ns_psi_read(const char *root, struct ns_psi *out)
 	return psi_parse(buf, path, out);
 }
 
+int ns_psi_open(const char *root, const char *file, int *fdp)
+{
+	char path[4096];
+	struct stat st;
+	int fd, rc;
+
+	ns_detail_clear();
+	*fdp = -1;
+	rc = ns_path(path, sizeof(path), root, "%s", file);
+	if (rc < 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		rc = -errno;
+		return ns_detail(rc, "%s: %s", path, strerror(-rc));
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return ns_detail(rc, "%s: %s", path, strerror(-rc));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return ns_detail(-EINVAL, "%s: not a pressure file", path);
+	}
+	*fdp = fd;
+	return 0;
+}
+
+int ns_psi_read_fd(int fd, const char *name, struct ns_psi *out)
+{
+	char buf[512];
+	ssize_t n;
+
+	ns_detail_clear();
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0) {
+		int rc = -errno;
+
+		return ns_detail(rc, "%s: %s", name, strerror(-rc));
+	}
+	if ((size_t)n >= sizeof(buf) - 1)
+		return ns_detail(-EINVAL, "%s: longer than a pressure file", name);
+	buf[n] = '\0';
+	return psi_parse(buf, name, out);
+}
+
 int ns_psi_trigger_open(const char *root, const char *file, uint64_t stall_us, uint64_t window_us, int *fdp)
 {
 	char path[4096], text[64];

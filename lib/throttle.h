@@ -11,6 +11,18 @@
 
 #include "numasafe/psi.h"
 
+/* The stall watch's history: the watched totals, a sample every 4 ms or more, for the stall
+ * over the last trigger window (512 samples: 2 s, the longest window armed). */
+#define NS_STALL_HISTORY 512
+#define NS_STALL_SPACING 0.004
+struct ns_stall_hist {
+	unsigned n, head; /* samples kept; where the next goes */
+	struct {
+		double t;
+		uint64_t tot[NS_PSI_TRIGGERS_MAX];
+	} s[NS_STALL_HISTORY];
+};
+
 struct ns_throttle {
 	const char *root;
 	uint64_t rate; /* bytes per second, 0 = unlimited */
@@ -30,6 +42,17 @@ struct ns_throttle {
 	bool trig_new;	    /* an event the pressure check has not looked at yet */
 	uint64_t trig_events;
 	double psi_first; /* when pressure (event or average) was first seen; 0: never */
+	/* the stall watch (ns_throttle_stall_watch): the "some" totals of pressure files, read
+	 * before every chunk; growth since the last calm reading holds the caller */
+	int stall_fd[NS_PSI_TRIGGERS_MAX];
+	char *stall_name[NS_PSI_TRIGGERS_MAX];
+	unsigned nstall;
+	uint64_t stall_last[NS_PSI_TRIGGERS_MAX]; /* the totals at the last calm reading */
+	double stall_at;			   /* its time */
+	struct ns_stall_hist *hist;		   /* allocated with the first file */
+	uint64_t holds;				   /* holds begun */
+	double hold_first;			   /* when the first began; 0: never */
+	double held;				   /* seconds held, all holds */
 };
 
 double ns_now(void);
@@ -43,7 +66,28 @@ int ns_throttle_init(struct ns_throttle *t, const char *root, uint64_t rate, dou
  * 0, or the error of ns_psi_trigger_open (the watch then goes on sampling alone). Only with
  * max_psi > 0; at most NS_PSI_TRIGGERS_MAX (-ENOSPC). */
 int ns_throttle_trigger(struct ns_throttle *t, const char *file, uint64_t window_us);
-/* Close the triggers. */
+/* Watch the "some" total of the pressure file root+file between chunks (max_psi > 0 only; at
+ * most NS_PSI_TRIGGERS_MAX files, -ENOSPC). Any stall since the last check holds the caller
+ * in ns_throttle_psi_ok: no chunk goes until the stall since the last calm reading falls
+ * below max_psi% of the time since (a blip: a hold of a few milliseconds) while the stall in
+ * the last trigger window (0.5 s) stays below max_psi% of it. Otherwise it is pressure, as a
+ * trigger event would be: the stall in a window at the trigger's own threshold, or a hold
+ * that lasts a window. So a stall is seen at the next chunk, where a kernel trigger speaks
+ * only at its next poll (the kernel's first poll comes 50 ms after a stall begins). 0, or the
+ * error of ns_psi_open/ns_psi_read_fd, or -ENOMEM. */
+int ns_throttle_stall_watch(struct ns_throttle *t, const char *file);
+/* The hold's arithmetic (exposed for unit tests): true when, for each of n files, the stall
+ * grown from base[i] to cur[i] over elapsed seconds is below max_psi% of elapsed. A total
+ * that went back, or no time elapsed, is not calm. */
+bool ns_stall_calm(const uint64_t *base, const uint64_t *cur, unsigned n, double elapsed, double max_psi);
+/* Keep the totals of n files read at t (skipped within NS_STALL_SPACING of the last kept). */
+void ns_stall_hist_push(struct ns_stall_hist *h, unsigned n, double t, const uint64_t *tot);
+/* True when, for one of n files, the stall from the oldest sample kept at or after now -
+ * window up to cur reaches max_psi% of window (what a trigger of that window would fire on),
+ * or its total went back. False with no sample in the window. */
+bool ns_stall_window_over(const struct ns_stall_hist *h, unsigned n, const uint64_t *cur, double now, double window,
+			  double max_psi);
+/* Close the triggers and the stall watch. */
 void ns_throttle_fini(struct ns_throttle *t);
 bool ns_throttle_stopped(const struct ns_throttle *t);
 /* Sleep in short slices so a stop request is seen within ~50 ms; with triggers armed, the
@@ -60,7 +104,9 @@ bool ns_throttle_pace_watch(struct ns_throttle *t, uint64_t bytes);
  * as under pressure. With max_psi <= 0 (PSI not watched) always true. A fine reading is
  * trusted for 0.1 s (the kernel updates avg10 only every 2 s), unless a trigger event came
  * since. Pressure is avg10 above max_psi, or a trigger event in the last two windows: an
- * event pauses the caller at once, and the grace runs from there. */
+ * event pauses the caller at once, and the grace runs from there. With the stall watch, any
+ * stall since the last call holds first (see ns_throttle_stall_watch); a watched file that
+ * cannot be read stops the run as PSI that cannot be read does. */
 bool ns_throttle_psi_ok(struct ns_throttle *t);
 
 #endif

@@ -128,19 +128,27 @@ struct ns_mig_result {
 	double started;	  /* when the run started, seconds since the Unix epoch */
 	double last_call_end; /* seconds after the start when the last call moving forward (not
 			       * a rollback's) ended; 0: none */
+	double longest_call_end; /* seconds after the start when the longest call ended */
 	/* Pressure. Kernel PSI triggers ("some" max_psi% of NS_MIG_PSI_WINDOW_US) on
 	 * /proc/pressure/memory and, when the process is in a cgroup v2 other than the root, on
 	 * its memory.pressure, warn between chunks and during the pacing sleeps; the averages
 	 * are still read before every chunk. A trigger that cannot be armed leaves the sampling
-	 * alone (psi_trigger_err says why). */
+	 * alone (psi_trigger_err says why). Before every chunk, too, the live stall totals of the
+	 * same files are read: any stall since the last chunk holds the move until the stall
+	 * since is below max_psi% of the time since (a hold), or for a window, when it counts as
+	 * pressure; so a stall is seen at the next chunk, before the trigger can speak. */
 	unsigned psi_triggers;	 /* armed: 0, 1 (system) or 2 (system and cgroup) */
 	bool psi_trigger_cgroup; /* the cgroup's is among them */
-	double psi_window;	 /* their window, seconds (2 where the kernel refused 1) */
+	double psi_window;	 /* their window, seconds (2 where the kernel refused 0.5) */
 	int psi_trigger_err;	 /* -errno of the first that could not be armed, 0 none */
 	uint64_t psi_events;	 /* trigger events seen */
 	double pressure_first;	 /* seconds after the start when pressure was first seen
-				  * (event or average); < 0: never */
+				  * (event, average, or a hold that became pressure); < 0: never */
 	uint64_t calls_after_pressure; /* calls moving forward handed out after that */
+	unsigned psi_stall_files;      /* files whose stall totals were watched: 0, 1 or 2 */
+	uint64_t psi_holds;	       /* holds begun on a stall */
+	double psi_held;	       /* seconds held, all holds */
+	double hold_first;	       /* seconds after the start when the first began; < 0: never */
 	/* The rollback. Every byte moved is either back or not back with a reason:
 	 * rollback_bytes + rollback_failed_bytes == moved_total, and rollback_failed_bytes is the
 	 * sum of rollback_unback[]. Checked page by page after the rollback (a THP the kernel

@@ -27,6 +27,15 @@ int ns_psi_read(const char *root, struct ns_psi *out);
  * naming the text "pressure". */
 int ns_psi_parse(const char *text, struct ns_psi *out);
 
+/* Open the pressure file root+file for reading (O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_NOFOLLOW, a
+ * regular file), to be read again and again with ns_psi_read_fd. *fd is -1 on failure. 0, or
+ * -errno with the detail: -ENOENT (no such file), -EINVAL (not a regular file), -EACCES. */
+int ns_psi_open(const char *root, const char *file, int *fd);
+/* Read and parse the pressure file open on fd from its start (pread: the live totals, the
+ * stall still under way included); name is for the detail. The errors of ns_psi_read, and
+ * -ENODEV for a cgroup removed since it was opened. */
+int ns_psi_read_fd(int fd, const char *name, struct ns_psi *out);
+
 /* Kernel PSI triggers. The kernel's bounds for the window; an unprivileged opener needs a
  * multiple of 2 s (6.5+) or is refused (before). */
 #define NS_PSI_WINDOW_MIN_US 500000ULL

@@ -353,7 +353,7 @@ assert_account() { # FILE
 	standin_verify
 }
 
-@test "lab: memory pressure starts mid-move: the PSI trigger stops it at the next chunk; rollback, exit 4, data intact" {
+@test "lab: memory pressure starts mid-move: held at the next chunk, then stopped; rollback, exit 4, data intact" {
 	require_swap_disk
 	PSI_TEST=1
 	mkswap /dev/vda >/dev/null
@@ -389,6 +389,7 @@ assert_account() { # FILE
 	jq -e '.reason == "pressure" and (.result | .stop == "pressure" and .outcome == "rolled_back"
 		and .pressure.triggers == 2 and .pressure.cgroup_trigger and .pressure.events >= 1
 		and .pressure.first_s != null and .pressure.calls_after == 0
+		and .pressure.stall_files == 2 and .pressure.holds >= 1 and .pressure.first_hold_s <= .pressure.first_s
 		and .last_call_end_s > 0 and .last_call_end_s <= .duration_s
 		and .rollback.complete and .rollback.bytes == .moved_total)' "$out" || fail "result: $(cat "$out")"
 	assert_account "$out"
@@ -399,6 +400,44 @@ assert_account() { # FILE
 	after=$(numastat_mib "$STANDIN_PID" "$LAST")
 	awk -v a="$after" -v b="$before" 'BEGIN {exit !(a - b < 1)}' ||
 		fail "numastat: $after MiB on node $LAST after the rollback, $before before"
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: a brief stall mid-move holds it, then it goes on: exit 0, held and resumed, all moved, data intact" {
+	require_swap_disk
+	PSI_TEST=1
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+	mkdir -p /sys/fs/cgroup/nsmig-hog
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 96M
+	before=$(numastat_mib "$STANDIN_PID" "$LAST")
+	# at 16 MiB/s the move takes 6 s; the default grace (10 s) outlasts the stall
+	"$NS_REAL_BIN/numa-migrate" --json --reserve 64M --rate 16M --to "$LAST" "$STANDIN_PID" \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	mig=$!
+	for _ in $(seq 1 100); do
+		awk -v a="$(numastat_mib "$STANDIN_PID" "$LAST")" -v b="$before" 'BEGIN {exit !(a - b >= 8)}' && break
+		sleep 0.1
+	done
+	# a neighbour on the target writes 24 MiB through a 16 MiB memory.max, then sits still:
+	# a stall while it pushes 8 MiB to swap, then none
+	echo 16M >/sys/fs/cgroup/nsmig-hog/memory.max
+	(echo $BASHPID >/sys/fs/cgroup/nsmig-hog/cgroup.procs &&
+		exec numactl --membind="$LAST" "$NS_HELPERS/standin" --size 24M --ready "$BATS_TEST_TMPDIR/hog") 3>&- &
+	HOG=$!
+	rc=0
+	wait "$mig" || rc=$?
+	out=$BATS_TEST_TMPDIR/out
+	echo "# pressure: $(jq -c .pressure "$out")" >&3
+	[ "$rc" -eq 0 ] || fail "exit $rc, want 0: $(cat "$BATS_TEST_TMPDIR/err") $(cat "$out")"
+	# held on the stall, then calls went out after it: the hold ended calm
+	jq -e '.stop == "done" and .pressure.stall_files >= 1 and .pressure.holds >= 1 and .pressure.held_s > 0
+		and .pressure.first_hold_s != null and .last_call_end_s > .pressure.first_hold_s' "$out" ||
+		fail "result: $(cat "$out")"
+	after=$(numastat_mib "$STANDIN_PID" "$LAST")
+	awk -v a="$after" 'BEGIN {exit !(a >= 95)}' || fail "numastat: $after MiB on node $LAST, want all 96"
 	standin_verify
 	assert_no_oom
 }

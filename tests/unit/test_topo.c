@@ -427,6 +427,121 @@ static void t_throttle_psi(void **state)
 	tree_rm(tree);
 }
 
+/* The stall watch's arithmetic: calm is below max_psi% of the time since, for every file. */
+static void t_stall_calm(void **state)
+{
+	const uint64_t base[2] = {1000, 5000}, blip[2] = {2000, 5000}, back[2] = {999, 5000};
+
+	(void)state;
+	/* 1 ms of stall: at 10% calm only after 10 ms */
+	assert_false(ns_stall_calm(base, blip, 2, 0.009, 10.0));
+	assert_false(ns_stall_calm(base, blip, 2, 0.010, 10.0));
+	assert_true(ns_stall_calm(base, blip, 2, 0.011, 10.0));
+	assert_true(ns_stall_calm(base, base, 2, 0.001, 10.0));
+	/* the second file alone decides too */
+	assert_false(ns_stall_calm(blip, (const uint64_t[]){2000, 6000}, 2, 0.009, 10.0));
+	/* a total that went back, or no time: not calm */
+	assert_false(ns_stall_calm(base, back, 2, 1.0, 10.0));
+	assert_false(ns_stall_calm(base, base, 2, 0.0, 10.0));
+	assert_false(ns_stall_calm(base, base, 2, -1.0, 10.0));
+	/* saturated totals do not wrap into calm */
+	assert_false(ns_stall_calm((const uint64_t[]){0}, (const uint64_t[]){UINT64_MAX}, 1, 1e6, 10.0));
+}
+
+/* The stall over the last window, from the kept samples: what a trigger would fire on. */
+static void t_stall_window(void **state)
+{
+	static struct ns_stall_hist h;
+	uint64_t tot[2] = {0, 0}, cur[2];
+
+	(void)state;
+	/* no samples: no judgement */
+	cur[0] = cur[1] = 1000000;
+	assert_false(ns_stall_window_over(&h, 2, cur, 1.0, 0.5, 10.0));
+	/* a sample every 2.5 ms is kept every 5 ms (4 ms apart at least) */
+	for (int k = 0; k <= 400; k++) {
+		tot[0] = (uint64_t)k * 125; /* 5% stall on the first file */
+		ns_stall_hist_push(&h, 2, 1.0 + k * 0.0025, tot);
+	}
+	assert_int_equal(h.n, 201);
+	/* at 2.0 s, the window (1.5, 2.0]: 5% of 0.5 s = 25 ms of stall, under 10% */
+	cur[0] = 50000;
+	cur[1] = 0;
+	assert_false(ns_stall_window_over(&h, 2, cur, 2.0, 0.5, 10.0));
+	/* 30 ms more since the last sample: 55 ms in the window, at or over 50 */
+	cur[0] = 80000;
+	assert_true(ns_stall_window_over(&h, 2, cur, 2.0, 0.5, 10.0));
+	/* over 5%: 25 ms */
+	cur[0] = 50000;
+	assert_true(ns_stall_window_over(&h, 2, cur, 2.0, 0.5, 5.0));
+	/* the second file alone */
+	cur[1] = 60000;
+	assert_true(ns_stall_window_over(&h, 2, cur, 2.0, 0.5, 10.0));
+	/* a total that went back: over (fail closed) */
+	cur[1] = 0;
+	cur[0] = 1;
+	assert_true(ns_stall_window_over(&h, 2, cur, 2.0, 0.5, 10.0));
+	/* every sample older than the window: no judgement */
+	cur[0] = 10000000;
+	assert_false(ns_stall_window_over(&h, 2, cur, 5.0, 0.5, 10.0));
+	/* the ring keeps the newest 512 */
+	for (int k = 0; k < 2000; k++)
+		ns_stall_hist_push(&h, 2, 10.0 + k * 0.005, tot);
+	assert_int_equal(h.n, NS_STALL_HISTORY);
+}
+
+/* The stall watch on a file: growth holds, a blip ends calm, a stall held for a window is
+ * pressure, a file that stops parsing stops the run (fail closed). The real kernel's totals are
+ * proven in the lab (migrate.bats, pressure mid-move). */
+static void t_throttle_stall(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	struct ns_throttle thr;
+
+	(void)state;
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), 0);
+	assert_int_equal(ns_throttle_stall_watch(&thr, "/proc/pressure/memory"), 0);
+	assert_int_equal(thr.nstall, 1);
+	assert_int_equal(thr.stall_last[0], 123456);
+	assert_true(ns_throttle_psi_ok(&thr));
+	assert_int_equal(thr.holds, 0);
+	assert_true(thr.psi_first == 0);
+	/* 1 ms of stall since: held, then calm */
+	tree_put(tree, "/proc/pressure/memory", "some avg10=1.50 avg60=0.75 avg300=0.10 total=124456\n");
+	assert_true(ns_throttle_psi_ok(&thr));
+	assert_int_equal(thr.holds, 1);
+	assert_true(thr.held > 0);
+	assert_true(thr.hold_first > 0);
+	assert_true(thr.psi_first == 0); /* a hold that ends calm is no pressure */
+	assert_int_equal(thr.stall_last[0], 124456);
+	assert_true(ns_throttle_psi_ok(&thr));
+	assert_int_equal(thr.holds, 1);
+	/* 10 s more: above 10% for the whole window, pressure (grace 0: stop) */
+	tree_put(tree, "/proc/pressure/memory", "some avg10=1.50 avg60=0.75 avg300=0.10 total=10124456\n");
+	assert_false(ns_throttle_psi_ok(&thr));
+	assert_int_equal(thr.holds, 2);
+	assert_int_equal(thr.psi_err, 0);
+	assert_true(thr.psi_first > 0);
+	/* a watched file that stops parsing: stop, with the error */
+	thr.trig_at = 0;
+	tree_put(tree, "/proc/pressure/memory", "some avg10=1.50 avg60=0.75 avg300=0.10 total=x\n");
+	assert_false(ns_throttle_psi_ok(&thr));
+	assert_int_equal(thr.psi_err, -EINVAL);
+	ns_throttle_fini(&thr);
+	assert_int_equal(thr.nstall, 0);
+	/* damaged at the start: no run; then a directory or a missing file is no stall watch */
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), -EINVAL);
+	tree_put(tree, "/proc/pressure/memory", "some avg10=0 avg60=0 avg300=0 total=0\n");
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), 0);
+	assert_int_equal(ns_throttle_stall_watch(&thr, "/proc"), -EINVAL);
+	assert_int_equal(ns_throttle_stall_watch(&thr, "/proc/pressure/none"), -ENOENT);
+	assert_int_equal(thr.nstall, 0);
+	/* PSI not watched: no stall watch either */
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 0.0, 0.0, NULL), 0);
+	assert_int_equal(ns_throttle_stall_watch(&thr, "/proc/pressure/memory"), -EINVAL);
+	tree_rm(tree);
+}
+
 /* Kernel PSI triggers: the bounds the kernel would refuse are refused here with a reason; a
  * fixture file takes a trigger (a regular file) but never fires. */
 static void t_psi_trigger_open(void **state)
@@ -522,7 +637,7 @@ int main(void)
 		cmocka_unit_test(t_synth2),   cmocka_unit_test(t_headroom), cmocka_unit_test(t_captured),
 		cmocka_unit_test(t_missing),  cmocka_unit_test(t_psi),	    cmocka_unit_test(t_zoneinfo_bad),
 		cmocka_unit_test(t_meminfo_bad), cmocka_unit_test(t_online_absurd), cmocka_unit_test(t_headroom_saturates),
-		cmocka_unit_test(t_psi_bad),     cmocka_unit_test(t_throttle_psi), cmocka_unit_test(t_psi_trigger_open),
+		cmocka_unit_test(t_psi_bad),     cmocka_unit_test(t_throttle_psi), cmocka_unit_test(t_stall_calm), cmocka_unit_test(t_stall_window), cmocka_unit_test(t_throttle_stall), cmocka_unit_test(t_psi_trigger_open),
 		cmocka_unit_test(t_throttle_trigger),
 	};
 
