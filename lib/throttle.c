@@ -329,10 +329,13 @@ void ns_throttle_pace(struct ns_throttle *t, uint64_t bytes)
 /* The stall watch's hold (see ns_throttle_stall_watch): 0 calm (at once, or after a hold),
  * 1 pressure (a trigger event came, or the stall held at max_psi% or more for a window),
  * -errno when a watched file could not be read. */
+#define HOLD_SLICE 0.005 /* between looks during a hold */
+#define HOLD_QUIET 0.0099 /* no growth for this long (two looks): the stall has stopped */
+
 static int stall_hold(struct ns_throttle *t)
 {
-	uint64_t cur[NS_PSI_TRIGGERS_MAX];
-	double start, window = t->trig_window > 0 ? t->trig_window : (double)NS_PSI_WINDOW_MIN_US / 1e6;
+	uint64_t cur[NS_PSI_TRIGGERS_MAX], prev[NS_PSI_TRIGGERS_MAX];
+	double start, last_growth, window = t->trig_window > 0 ? t->trig_window : (double)NS_PSI_WINDOW_MIN_US / 1e6;
 	int rc;
 
 	if (t->nstall == 0)
@@ -343,19 +346,28 @@ static int stall_hold(struct ns_throttle *t)
 			t->stall_at = ns_now();
 		return rc;
 	}
-	start = ns_now();
+	start = last_growth = ns_now();
+	memcpy(prev, cur, sizeof(cur[0]) * t->nstall);
 	t->holds++;
 	if (t->hold_first == 0)
 		t->hold_first = start;
 	for (;;) {
 		double now = ns_now();
 
+		if (memcmp(prev, cur, sizeof(cur[0]) * t->nstall) != 0) {
+			last_growth = now;
+			memcpy(prev, cur, sizeof(cur[0]) * t->nstall);
+		}
+
 		/* at the trigger's own threshold in the last window: pressure, now */
 		if (ns_stall_window_over(t->hist, t->nstall, cur, now, window, t->max_psi)) {
 			t->held += now - start;
 			return 1;
 		}
-		if (ns_stall_calm(t->stall_last, cur, t->nstall, now - t->stall_at, t->max_psi)) {
+		/* calm: the stall has stopped (two looks without growth: a stall under way
+		 * grows between looks) and is diluted below the limit since the last calm look */
+		if (now - last_growth >= HOLD_QUIET &&
+		    ns_stall_calm(t->stall_last, cur, t->nstall, now - t->stall_at, t->max_psi)) {
 			memcpy(t->stall_last, cur, sizeof(cur[0]) * t->nstall);
 			t->stall_at = now;
 			t->held += now - start;
@@ -365,8 +377,8 @@ static int stall_hold(struct ns_throttle *t)
 			t->held += now - start;
 			return 1;
 		}
-		/* 5 ms: a blip of 1 ms at --max-psi 10 is calm again 10 ms after it began */
-		nap(t, 0.005, false);
+		/* a blip of 1 ms at --max-psi 10 is calm again 10 ms after it began */
+		nap(t, HOLD_SLICE, false);
 		rc = stall_read(t, cur);
 		if (rc < 0)
 			return rc;
