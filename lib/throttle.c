@@ -327,10 +327,11 @@ void ns_throttle_pace(struct ns_throttle *t, uint64_t bytes)
 }
 
 /* The stall watch's hold (see ns_throttle_stall_watch): 0 calm (at once, or after a hold),
- * 1 pressure (a trigger event came, or the stall held at max_psi% or more for a window),
+ * 1 pressure (a trigger event came, or the stall in the last window reached max_psi%),
  * -errno when a watched file could not be read. */
-#define HOLD_SLICE 0.005 /* between looks during a hold */
-#define HOLD_QUIET 0.0099 /* no growth for this long (two looks): the stall has stopped */
+#define HOLD_SLICE 0.005   /* between looks during a hold */
+#define HOLD_QUIET 0.0099  /* no growth for this long (two looks): the stall has stopped */
+#define HOLD_MEASURE 0.05 /* a rate measured over this long is trusted while the stall runs on */
 
 static int stall_hold(struct ns_throttle *t)
 {
@@ -364,16 +365,20 @@ static int stall_hold(struct ns_throttle *t)
 			t->held += now - start;
 			return 1;
 		}
-		/* calm: the stall has stopped (two looks without growth: a stall under way
-		 * grows between looks) and is diluted below the limit since the last calm look */
-		if (now - last_growth >= HOLD_QUIET &&
-		    ns_stall_calm(t->stall_last, cur, t->nstall, now - t->stall_at, t->max_psi)) {
+		/* calm: below the limit since the last calm look, and either the stall has
+		 * stopped (two looks without growth: a stall under way grows between looks) or
+		 * it was measured over HOLD_MEASURE at least (a steady stall under the limit
+		 * grows at every look); or a window held without reaching the limit in it,
+		 * which is what the trigger calls calm */
+		if ((ns_stall_calm(t->stall_last, cur, t->nstall, now - t->stall_at, t->max_psi) &&
+		     (now - last_growth >= HOLD_QUIET || now - t->stall_at >= HOLD_MEASURE)) ||
+		    now - start >= window) {
 			memcpy(t->stall_last, cur, sizeof(cur[0]) * t->nstall);
 			t->stall_at = now;
 			t->held += now - start;
 			return 0;
 		}
-		if (t->trig_new || now - start >= window || ns_throttle_stopped(t)) {
+		if (t->trig_new || ns_throttle_stopped(t)) {
 			t->held += now - start;
 			return 1;
 		}

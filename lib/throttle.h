@@ -68,13 +68,14 @@ int ns_throttle_init(struct ns_throttle *t, const char *root, uint64_t rate, dou
 int ns_throttle_trigger(struct ns_throttle *t, const char *file, uint64_t window_us);
 /* Watch the "some" total of the pressure file root+file between chunks (max_psi > 0 only; at
  * most NS_PSI_TRIGGERS_MAX files, -ENOSPC). Any stall since the last check holds the caller
- * in ns_throttle_psi_ok: no chunk goes until the stall has stopped (10 ms without growth) and
- * the stall since the last calm reading is below max_psi% of the time since (a blip: a hold
- * of about 10 ms), while the stall in the last trigger window (0.5 s) stays below max_psi% of
- * it. Otherwise it is pressure, as a trigger event would be: the stall in a window at the
- * trigger's own threshold, or a hold that lasts a window. So a stall is seen at the next
- * chunk, where a kernel trigger speaks only at its next poll (the kernel's first poll comes
- * 50 ms after a stall begins). 0, or the error of ns_psi_open/ns_psi_read_fd, or -ENOMEM. */
+ * in ns_throttle_psi_ok: no chunk goes until the stall since the last calm reading is below
+ * max_psi% of the time since, and the stall has stopped (10 ms without growth; a blip of 1 ms
+ * is a hold of about 10 ms) or that time is 50 ms at least (a steady stall under the limit).
+ * The stall in the last trigger window (0.5 s) reaching max_psi% of it is pressure, as a
+ * trigger event would be; a hold that lasts a window without that ends calm. So a stall is
+ * seen at the next chunk, where a kernel trigger speaks only at its next poll (the kernel's
+ * first poll comes 50 ms after a stall begins). 0, or the error of ns_psi_open /
+ * ns_psi_read_fd, or -ENOMEM. */
 int ns_throttle_stall_watch(struct ns_throttle *t, const char *file);
 /* The hold's arithmetic (exposed for unit tests): true when, for each of n files, the stall
  * grown from base[i] to cur[i] over elapsed seconds is below max_psi% of elapsed. A total

@@ -3,6 +3,9 @@
  * and corrupted copies of them: every safety input that is missing or damaged is an error
  * naming the file (and line), never a value of 0. */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -490,6 +493,64 @@ static void t_stall_window(void **state)
 	assert_int_equal(h.n, NS_STALL_HISTORY);
 }
 
+/* A steady stall under the limit: 5% (100 us every 2 ms), growing at every look. */
+struct steady {
+	int fd;
+	volatile int stop;
+};
+
+static void *steady_main(void *arg)
+{
+	struct steady *st = arg;
+	unsigned long long total = 0;
+	char line[128];
+
+	while (!st->stop) {
+		/* one pwrite of a fixed width: a reader never sees a short file */
+		int len = snprintf(line, sizeof(line), "some avg10=0.00 avg60=0.00 avg300=0.00 total=%016llu\n", total);
+
+		if (pwrite(st->fd, line, (size_t)len, 0) != len)
+			break;
+		total += 100;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+/* A stall that runs on under the limit is moved through: the hold measures its rate for
+ * 50 ms and lets go, where "wait until it stops" would have held a whole window and then
+ * (it used to) called it pressure, stopping a --psi-grace 0 run at 5% against 10%. */
+static void t_throttle_steady(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	char path[4200];
+	struct ns_throttle thr;
+	struct steady st = {.stop = 0};
+	pthread_t th;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/proc/pressure/memory", tree);
+	tree_put(tree, "/proc/pressure/memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0000000000000000\n");
+	st.fd = open(path, O_WRONLY | O_CLOEXEC);
+	assert_true(st.fd >= 0);
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), 0);
+	assert_int_equal(ns_throttle_stall_watch(&thr, "/proc/pressure/memory"), 0);
+	assert_int_equal(pthread_create(&th, NULL, steady_main, &st), 0);
+	usleep(20000);
+	for (int i = 0; i < 5; i++) {
+		assert_true(ns_throttle_psi_ok(&thr)); /* grace 0: false would be a stop */
+		usleep(5000);
+	}
+	st.stop = 1;
+	pthread_join(th, NULL);
+	close(st.fd);
+	assert_true(thr.holds >= 1);
+	assert_true(thr.psi_first == 0);
+	assert_int_equal(thr.psi_err, 0);
+	ns_throttle_fini(&thr);
+	tree_rm(tree);
+}
+
 /* The stall watch on a file: growth holds, a blip ends calm, a stall held for a window is
  * pressure, a file that stops parsing stops the run (fail closed). The real kernel's totals are
  * proven in the lab (migrate.bats, pressure mid-move). */
@@ -637,7 +698,7 @@ int main(void)
 		cmocka_unit_test(t_synth2),   cmocka_unit_test(t_headroom), cmocka_unit_test(t_captured),
 		cmocka_unit_test(t_missing),  cmocka_unit_test(t_psi),	    cmocka_unit_test(t_zoneinfo_bad),
 		cmocka_unit_test(t_meminfo_bad), cmocka_unit_test(t_online_absurd), cmocka_unit_test(t_headroom_saturates),
-		cmocka_unit_test(t_psi_bad),     cmocka_unit_test(t_throttle_psi), cmocka_unit_test(t_stall_calm), cmocka_unit_test(t_stall_window), cmocka_unit_test(t_throttle_stall), cmocka_unit_test(t_psi_trigger_open),
+		cmocka_unit_test(t_psi_bad),     cmocka_unit_test(t_throttle_psi), cmocka_unit_test(t_stall_calm), cmocka_unit_test(t_stall_window), cmocka_unit_test(t_throttle_stall), cmocka_unit_test(t_throttle_steady), cmocka_unit_test(t_psi_trigger_open),
 		cmocka_unit_test(t_throttle_trigger),
 	};
 
