@@ -128,17 +128,34 @@ void ns_stall_hist_push(struct ns_stall_hist *h, unsigned n, double t, const uin
 bool ns_stall_window_over(const struct ns_stall_hist *h, unsigned n, const uint64_t *cur, double now, double window,
 			  double max_psi)
 {
-	for (unsigned k = 0; k < h->n; k++) {
-		unsigned j = (h->head + NS_STALL_HISTORY - h->n + k) % NS_STALL_HISTORY;
+	int old = -1, in = -1;
+	double scale = 1;
+	unsigned j = 0;
 
-		if (h->s[j].t < now - window)
-			continue;
-		for (unsigned i = 0; i < n; i++)
-			if (cur[i] < h->s[j].tot[i] ||
-			    (double)(cur[i] - h->s[j].tot[i]) / 1e6 >= window * max_psi / 100.0)
-				return true;
-		return false;
+	/* the newest sample a window old or older; else the oldest inside the window */
+	for (unsigned k = 0; k < h->n; k++) {
+		unsigned i = (h->head + NS_STALL_HISTORY - h->n + k) % NS_STALL_HISTORY;
+
+		if (h->s[i].t <= now - window)
+			old = (int)i;
+		else {
+			in = (int)i;
+			break;
+		}
 	}
+	if (old >= 0) {
+		/* over more than a window (looks were apart: a long call), the stall is taken
+		 * as spread evenly over it, as the kernel's trigger interpolates */
+		j = (unsigned)old;
+		scale = window / (now - h->s[j].t);
+	} else if (in >= 0)
+		j = (unsigned)in;
+	else
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		if (cur[i] < h->s[j].tot[i] ||
+		    (double)(cur[i] - h->s[j].tot[i]) / 1e6 * scale >= window * max_psi / 100.0)
+			return true;
 	return false;
 }
 
@@ -165,11 +182,6 @@ int ns_throttle_stall_watch(struct ns_throttle *t, const char *file)
 		return -EINVAL;
 	if (t->nstall == NS_PSI_TRIGGERS_MAX)
 		return -ENOSPC;
-	if (!t->hist) {
-		t->hist = calloc(1, sizeof(*t->hist));
-		if (!t->hist)
-			return -ENOMEM;
-	}
 	rc = ns_psi_open(t->root, file, &fd);
 	if (rc < 0)
 		return rc;
@@ -179,6 +191,11 @@ int ns_throttle_stall_watch(struct ns_throttle *t, const char *file)
 		return -ENOMEM;
 	}
 	rc = ns_psi_read_fd(fd, name, &p);
+	if (rc == 0 && !t->hist) {
+		t->hist = calloc(1, sizeof(*t->hist));
+		if (!t->hist)
+			rc = -ENOMEM;
+	}
 	if (rc < 0) {
 		free(name);
 		close(fd);
@@ -207,11 +224,16 @@ bool ns_stall_calm(const uint64_t *base, const uint64_t *cur, unsigned n, double
 	return true;
 }
 
-void ns_throttle_fini(struct ns_throttle *t)
+static void triggers_close(struct ns_throttle *t)
 {
 	for (unsigned i = 0; i < t->ntrig; i++)
 		close(t->trig_fd[i]);
 	t->ntrig = 0;
+}
+
+void ns_throttle_fini(struct ns_throttle *t)
+{
+	triggers_close(t);
 	for (unsigned i = 0; i < t->nstall; i++) {
 		close(t->stall_fd[i]);
 		free(t->stall_name[i]);
@@ -232,7 +254,7 @@ static bool trig_wait(struct ns_throttle *t, int ms)
 		return false;
 	rc = ns_psi_trigger_wait(t->trig_fd, t->ntrig, ms, &fired, &broken);
 	if (rc < 0) {
-		ns_throttle_fini(t);
+		triggers_close(t); /* the stall watch goes on */
 		return false;
 	}
 	if (broken) {
@@ -333,10 +355,16 @@ void ns_throttle_pace(struct ns_throttle *t, uint64_t bytes)
 #define HOLD_QUIET 0.0099  /* no growth for this long (two looks): the stall has stopped */
 #define HOLD_MEASURE 0.05 /* a rate measured over this long is trusted while the stall runs on */
 
+/* The window the stall watch judges over: the triggers', or the kernel's least. */
+static double hold_window(const struct ns_throttle *t)
+{
+	return t->trig_window > 0 ? t->trig_window : (double)NS_PSI_WINDOW_MIN_US / 1e6;
+}
+
 static int stall_hold(struct ns_throttle *t)
 {
-	uint64_t cur[NS_PSI_TRIGGERS_MAX], prev[NS_PSI_TRIGGERS_MAX];
-	double start, last_growth, window = t->trig_window > 0 ? t->trig_window : (double)NS_PSI_WINDOW_MIN_US / 1e6;
+	uint64_t cur[NS_PSI_TRIGGERS_MAX], prev[NS_PSI_TRIGGERS_MAX], at_start[NS_PSI_TRIGGERS_MAX];
+	double start, last_growth, since, window = hold_window(t);
 	int rc;
 
 	if (t->nstall == 0)
@@ -349,6 +377,7 @@ static int stall_hold(struct ns_throttle *t)
 	}
 	start = last_growth = ns_now();
 	memcpy(prev, cur, sizeof(cur[0]) * t->nstall);
+	memcpy(at_start, cur, sizeof(cur[0]) * t->nstall);
 	t->holds++;
 	if (t->hold_first == 0)
 		t->hold_first = start;
@@ -365,13 +394,16 @@ static int stall_hold(struct ns_throttle *t)
 			t->held += now - start;
 			return 1;
 		}
-		/* calm: below the limit since the last calm look, and either the stall has
-		 * stopped (two looks without growth: a stall under way grows between looks) or
-		 * it was measured over HOLD_MEASURE at least (a steady stall under the limit
-		 * grows at every look); or a window held without reaching the limit in it,
-		 * which is what the trigger calls calm */
-		if ((ns_stall_calm(t->stall_last, cur, t->nstall, now - t->stall_at, t->max_psi) &&
-		     (now - last_growth >= HOLD_QUIET || now - t->stall_at >= HOLD_MEASURE)) ||
+		/* calm: the stall has stopped (two looks without growth: a stall under way grows
+		 * between looks) and is below the limit since the last calm look (over a window
+		 * at most: a long call before this look must not dilute it); or the hold itself
+		 * measured it below the limit over HOLD_MEASURE (a steady stall under the limit
+		 * grows at every look); or a window held without reaching the limit in it, which
+		 * is what the trigger calls calm */
+		since = now - t->stall_at < window ? now - t->stall_at : window;
+		if ((now - last_growth >= HOLD_QUIET &&
+		     ns_stall_calm(t->stall_last, cur, t->nstall, since, t->max_psi)) ||
+		    (now - start >= HOLD_MEASURE && ns_stall_calm(at_start, cur, t->nstall, now - start, t->max_psi)) ||
 		    now - start >= window) {
 			memcpy(t->stall_last, cur, sizeof(cur[0]) * t->nstall);
 			t->stall_at = now;
@@ -385,8 +417,10 @@ static int stall_hold(struct ns_throttle *t)
 		/* a blip of 1 ms at --max-psi 10 is calm again 10 ms after it began */
 		nap(t, HOLD_SLICE, false);
 		rc = stall_read(t, cur);
-		if (rc < 0)
+		if (rc < 0) {
+			t->held += ns_now() - start;
 			return rc;
+		}
 	}
 }
 
@@ -411,7 +445,7 @@ bool ns_throttle_psi_ok(struct ns_throttle *t)
 	}
 	if (!t->trig_new && t->psi_ok_at > 0 && ns_now() - t->psi_ok_at < 0.1)
 		return true;
-	for (;;) {
+	for (bool paused = false;; paused = true) {
 		double now;
 		bool event;
 
@@ -420,13 +454,25 @@ bool ns_throttle_psi_ok(struct ns_throttle *t)
 		if (t->psi_err < 0)
 			return false; /* fail closed: an unreadable PSI is no sign of calm */
 		now = ns_now();
+		if (t->nstall) {
+			/* the stall watch renews the pressure as an event would, so the grace
+			 * runs out on it with no trigger armed too */
+			uint64_t cur[NS_PSI_TRIGGERS_MAX];
+
+			t->psi_err = stall_read(t, cur);
+			if (t->psi_err < 0)
+				return false;
+			t->psi_err = 0;
+			if (ns_stall_window_over(t->hist, t->nstall, cur, now, hold_window(t), t->max_psi))
+				t->trig_at = now;
+		}
 		/* while the stall lasts the kernel repeats the event once a window: two windows
 		 * without one is calm again */
-		event = t->trig_at > 0 && now - t->trig_at < 2 * (t->trig_window > 0 ? t->trig_window : 0.5);
+		event = t->trig_at > 0 && now - t->trig_at < 2 * hold_window(t);
 		if (psi.some.avg10 <= t->max_psi && !event) {
 			t->psi_since = 0;
 			t->psi_ok_at = now;
-			if ((t->psi_first > 0 || t->hold_first > 0) && t->nstall) {
+			if (paused && t->nstall) {
 				/* after a pause, the stall watch starts again from here */
 				t->psi_err = stall_rebase(t);
 				if (t->psi_err < 0)
@@ -443,6 +489,7 @@ bool ns_throttle_psi_ok(struct ns_throttle *t)
 			return false;
 		if (ns_throttle_stopped(t))
 			return true; /* the caller sees the stop request next */
-		ns_throttle_nap(t, 0.5);
+		/* with the stall watch, in 10 ms slices that keep its history for the window */
+		nap(t, 0.5, t->nstall > 0);
 	}
 }

@@ -83,9 +83,11 @@ int ns_throttle_stall_watch(struct ns_throttle *t, const char *file);
 bool ns_stall_calm(const uint64_t *base, const uint64_t *cur, unsigned n, double elapsed, double max_psi);
 /* Keep the totals of n files read at t (skipped within NS_STALL_SPACING of the last kept). */
 void ns_stall_hist_push(struct ns_stall_hist *h, unsigned n, double t, const uint64_t *tot);
-/* True when, for one of n files, the stall from the oldest sample kept at or after now -
- * window up to cur reaches max_psi% of window (what a trigger of that window would fire on),
- * or its total went back. False with no sample in the window. */
+/* True when, for one of n files, the stall in the last window up to cur reaches max_psi% of
+ * it (what a trigger of that window would fire on), or its total went back. The stall is
+ * taken from the newest sample a window old or older, scaled to the window when that sample
+ * is older still (spread evenly, as the kernel interpolates); with no such sample, from the
+ * oldest one. False with no sample. */
 bool ns_stall_window_over(const struct ns_stall_hist *h, unsigned n, const uint64_t *cur, double now, double window,
 			  double max_psi);
 /* Close the triggers and the stall watch. */

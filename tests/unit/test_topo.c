@@ -484,13 +484,47 @@ static void t_stall_window(void **state)
 	cur[1] = 0;
 	cur[0] = 1;
 	assert_true(ns_stall_window_over(&h, 2, cur, 2.0, 0.5, 10.0));
-	/* every sample older than the window: no judgement */
-	cur[0] = 10000000;
-	assert_false(ns_stall_window_over(&h, 2, cur, 5.0, 0.5, 10.0));
+	/* every sample older than the window (a long call between looks): the stall since
+	 * the newest is spread evenly over the time since. 60 ms in 1 s: 30 ms a window */
+	cur[0] = 50000 + 60000;
+	assert_false(ns_stall_window_over(&h, 2, cur, 3.0, 0.5, 10.0));
+	cur[0] = 50000 + 120000; /* 60 ms a window */
+	assert_true(ns_stall_window_over(&h, 2, cur, 3.0, 0.5, 10.0));
+	/* no samples at all: no judgement */
+	{
+		static struct ns_stall_hist empty;
+
+		assert_false(ns_stall_window_over(&empty, 2, cur, 3.0, 0.5, 10.0));
+	}
 	/* the ring keeps the newest 512 */
 	for (int k = 0; k < 2000; k++)
 		ns_stall_hist_push(&h, 2, 10.0 + k * 0.005, tot);
 	assert_int_equal(h.n, NS_STALL_HISTORY);
+}
+
+/* A stall that came during a long call (looks 1 s apart) is judged over the window as the
+ * kernel's trigger would, spread evenly: 120 ms in 1 s is 60 ms a window, pressure. It used
+ * to be held for a window and let go. */
+static void t_throttle_long_gap(void **state)
+{
+	const char *tree = tree_copy("synth2");
+	struct ns_throttle thr;
+
+	(void)state;
+	tree_put(tree, "/proc/pressure/memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1000000\n");
+	assert_int_equal(ns_throttle_init(&thr, tree, 0, 10.0, 0.0, NULL), 0);
+	assert_int_equal(ns_throttle_stall_watch(&thr, "/proc/pressure/memory"), 0);
+	assert_true(ns_throttle_psi_ok(&thr)); /* a first look, kept in the history */
+	assert_int_equal(thr.hist->n, 1);
+	thr.hist->s[0].t -= 1.0; /* as if a call of 1 s came after it */
+	thr.stall_at -= 1.0;
+	thr.psi_ok_at = 0;
+	tree_put(tree, "/proc/pressure/memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1120000\n");
+	assert_false(ns_throttle_psi_ok(&thr));
+	assert_int_equal(thr.psi_err, 0);
+	assert_int_equal(thr.holds, 1);
+	ns_throttle_fini(&thr);
+	tree_rm(tree);
 }
 
 /* A steady stall under the limit: 5% (100 us every 2 ms), growing at every look. */
@@ -698,7 +732,7 @@ int main(void)
 		cmocka_unit_test(t_synth2),   cmocka_unit_test(t_headroom), cmocka_unit_test(t_captured),
 		cmocka_unit_test(t_missing),  cmocka_unit_test(t_psi),	    cmocka_unit_test(t_zoneinfo_bad),
 		cmocka_unit_test(t_meminfo_bad), cmocka_unit_test(t_online_absurd), cmocka_unit_test(t_headroom_saturates),
-		cmocka_unit_test(t_psi_bad),     cmocka_unit_test(t_throttle_psi), cmocka_unit_test(t_stall_calm), cmocka_unit_test(t_stall_window), cmocka_unit_test(t_throttle_stall), cmocka_unit_test(t_throttle_steady), cmocka_unit_test(t_psi_trigger_open),
+		cmocka_unit_test(t_psi_bad),     cmocka_unit_test(t_throttle_psi), cmocka_unit_test(t_stall_calm), cmocka_unit_test(t_stall_window), cmocka_unit_test(t_throttle_stall), cmocka_unit_test(t_throttle_steady), cmocka_unit_test(t_throttle_long_gap), cmocka_unit_test(t_psi_trigger_open),
 		cmocka_unit_test(t_throttle_trigger),
 	};
 
