@@ -25,6 +25,24 @@ teardown() {
 # MiB of a process's memory on a node, as numastat (numactl's tool, not ours) counts it.
 numastat_mib() { numastat -p "$1" | awk -v c=$(($2 + 2)) '/^Total/ {print $c}'; }
 
+# Wait (up to 10 s) until 8 MiB more of the stand-in is on the last node than BEFORE (MiB):
+# the move is under way.
+wait_moved() { # BEFORE
+	for _ in $(seq 1 100); do
+		awk -v a="$(numastat_mib "$STANDIN_PID" "$LAST")" -v b="$1" 'BEGIN {exit !(a - b >= 8)}' && return
+		sleep 0.1
+	done
+}
+
+# A neighbour on the last node in the cgroup nsmig-hog (memory.max 16 MiB, swap on), writing
+# SIZE: past 16 MiB it stalls in reclaim. Its pid in HOG, for teardown.
+start_hog() { # SIZE
+	echo 16M >/sys/fs/cgroup/nsmig-hog/memory.max
+	(echo $BASHPID >/sys/fs/cgroup/nsmig-hog/cgroup.procs &&
+		exec numactl --membind="$LAST" "$NS_HELPERS/standin" --size "$1" --ready "$BATS_TEST_TMPDIR/hog") 3>&- &
+	HOG=$!
+}
+
 # The --json result's rollback account adds up: every byte moved is back or not back, and the
 # document is valid against the schemas (signal tests run the command itself, not tests/bin).
 assert_account() { # FILE
@@ -367,18 +385,12 @@ assert_account() { # FILE
 	"$NS_REAL_BIN/numa-migrate" --json --reserve 64M --rate 8M --psi-grace 0 --to "$LAST" "$STANDIN_PID" \
 		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
-	for _ in $(seq 1 100); do
-		awk -v a="$(numastat_mib "$STANDIN_PID" "$LAST")" -v b="$before" 'BEGIN {exit !(a - b >= 8)}' && break
-		sleep 0.1
-	done
+	wait_moved "$before"
 	at_hog=$(numastat_mib "$STANDIN_PID" "$LAST")
 	# a neighbour on the target writing 160 MiB through a 16 MiB memory.max: from its first
 	# seconds it stalls in reclaim, pushing its own pages to swap. The host's memory "some"
 	# pressure rises at once; the 10 s average that sampling reads lags by seconds.
-	echo 16M >/sys/fs/cgroup/nsmig-hog/memory.max
-	(echo $BASHPID >/sys/fs/cgroup/nsmig-hog/cgroup.procs &&
-		exec numactl --membind="$LAST" "$NS_HELPERS/standin" --size 160M --ready "$BATS_TEST_TMPDIR/hog") 3>&- &
-	HOG=$!
+	start_hog 160M
 	rc=0
 	wait "$mig" || rc=$?
 	out=$BATS_TEST_TMPDIR/out
@@ -417,16 +429,10 @@ assert_account() { # FILE
 	"$NS_REAL_BIN/numa-migrate" --json --reserve 64M --rate 16M --to "$LAST" "$STANDIN_PID" \
 		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
-	for _ in $(seq 1 100); do
-		awk -v a="$(numastat_mib "$STANDIN_PID" "$LAST")" -v b="$before" 'BEGIN {exit !(a - b >= 8)}' && break
-		sleep 0.1
-	done
+	wait_moved "$before"
 	# a neighbour on the target writes 24 MiB through a 16 MiB memory.max, then sits still:
 	# a stall while it pushes 8 MiB to swap, then none
-	echo 16M >/sys/fs/cgroup/nsmig-hog/memory.max
-	(echo $BASHPID >/sys/fs/cgroup/nsmig-hog/cgroup.procs &&
-		exec numactl --membind="$LAST" "$NS_HELPERS/standin" --size 24M --ready "$BATS_TEST_TMPDIR/hog") 3>&- &
-	HOG=$!
+	start_hog 24M
 	rc=0
 	wait "$mig" || rc=$?
 	out=$BATS_TEST_TMPDIR/out
