@@ -142,6 +142,16 @@ assert_json_schema() {
 }
 
 # The kernel log must show no OOM kill since the mark taken by oom_mark.
+# Whether process PID holds a flock on FILE, from /proc/locks. Looking there takes no lock;
+# a probing `flock -n FILE true` does, for a moment, and a command that tries the lock then
+# finds it busy and gives up (a lab run once failed so).
+holds_flock() { # PID FILE
+	local ino
+	ino=$(stat -c %i "$2" 2>/dev/null) || return 1
+	awk -v p="$1" -v i="$ino" '$2 == "FLOCK" && $5 == p { n = split($6, f, ":"); if (f[n] == i) found = 1 }
+		END { exit !found }' /proc/locks
+}
+
 oom_mark() { OOM_MARK=$(dmesg 2>/dev/null | grep -c -i 'killed process' || true); }
 assert_no_oom() {
 	local now

@@ -374,7 +374,12 @@ for i in range(40000): open("/dev/shm/nstest/%d" % i, "w").close()'
 	"$NS_BIN/fast-swapoff" --rate 8M /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	first=$!
 	lock=/run/numasafe/swapoff-dev-$(stat -c '%Hr:%Lr' /dev/vda).lock
-	for _ in $(seq 1 300); do [ -e "$lock" ] && ! flock -n "$lock" true && break; sleep 0.1; done
+	for _ in $(seq 1 300); do
+		holds_flock "$first" "$lock" && break
+		kill -0 "$first" 2>/dev/null || fail "the first run ended before the second: $(cat "$BATS_TEST_TMPDIR/err")"
+		sleep 0.1
+	done
+	holds_flock "$first" "$lock" || fail "the first run never held $lock: $(cat "$BATS_TEST_TMPDIR/err")"
 	run --separate-stderr "$NS_BIN/fast-swapoff" /dev/vda
 	assert_failure 4
 	assert_equal "$stderr" "fast-swapoff: /dev/vda: another fast-swapoff (pid $first) is working on this area; try again when it is done"
@@ -383,8 +388,8 @@ for i in range(40000): open("/dev/shm/nstest/%d" % i, "w").close()'
 	run --separate-stderr "$NS_BIN/fast-swapoff" "$BATS_TEST_TMPDIR/alias"
 	assert_failure 4
 	# a dry run takes no lock
-	run "$NS_BIN/fast-swapoff" -n /dev/vda
-	assert_success
+	run --separate-stderr "$NS_BIN/fast-swapoff" -n /dev/vda
+	[ "$status" -eq 0 ] || fail "dry run beside the first: exit $status: $stderr $output"
 	rc=0
 	wait "$first" || rc=$?
 	[ "$rc" -eq 0 ] || fail "first run: exit $rc: $(cat "$BATS_TEST_TMPDIR/err")"
