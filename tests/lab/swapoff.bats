@@ -368,10 +368,12 @@ for i in range(40000): open("/dev/shm/nstest/%d" % i, "w").close()'
 @test "lab: one fast-swapoff per area: a second run meanwhile is busy (exit 4, names the first); the first finishes" {
 	mkswap /dev/vda >/dev/null
 	swapon /dev/vda
-	# gone from memory, so there is something to read at 8M/s (cached pages are left to swapoff(2))
+	# gone from memory, so there is something to read at 4M/s (cached pages are left to swapoff(2)):
+	# 16 s, so the first run is still at it when the last run beside it (the dry run) looks,
+	# on a busy machine too (at 8M/s a dry run once failed, maybe finding the area off)
 	evicted_standin 64M 1
 	evict
-	"$NS_BIN/fast-swapoff" --rate 8M /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	"$NS_BIN/fast-swapoff" --rate 4M /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	first=$!
 	lock=/run/numasafe/swapoff-dev-$(stat -c '%Hr:%Lr' /dev/vda).lock
 	for _ in $(seq 1 300); do
@@ -419,10 +421,12 @@ for i in range(40000): open("/dev/shm/nstest/%d" % i, "w").close()'
 @test "lab: the area swapped off meanwhile by swapoff(8): said so, exit 0, not \"still on\"" {
 	mkswap /dev/vda >/dev/null
 	swapon /dev/vda
-	# gone from memory, so there is something to read at 8M/s (cached pages are left to swapoff(2))
+	# gone from memory, so there is something to read at 4M/s (cached pages are left to swapoff(2)):
+	# 16 s, so the first run is still at it when the last run beside it (the dry run) looks,
+	# on a busy machine too (at 8M/s a dry run once failed, maybe finding the area off)
 	evicted_standin 64M 1
 	evict
-	"$NS_BIN/fast-swapoff" --rate 8M /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	"$NS_BIN/fast-swapoff" --rate 4M /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	so=$!
 	sleep 2
 	swapoff /dev/vda
