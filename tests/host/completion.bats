@@ -5,10 +5,10 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
-load helpers # ns_skip: a skip that fails in strict mode (CI)
+load ../helpers # ns_skip: a skip that fails in strict mode (CI)
 
 setup() {
-	ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+	ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 }
 
 # complete_for CMD WORD...: source completions/CMD in a fresh bash, complete the last WORD

@@ -3,10 +3,10 @@
 # with real software-emulated domains (checked with virsh), libvirt's test:///default driver,
 # CPU weights, and bad input that must change nothing.
 
-load helpers
+load ../helpers
 
 setup_file() {
-	"$BATS_TEST_DIRNAME/libvirt.sh" up || true
+	"$NS_TOP/tests/libvirt.sh" up || true
 }
 
 setup() {

@@ -3,7 +3,7 @@
 # VMs it lists (bare QEMUs started here); steal over a short interval; check against
 # numa-migrate --dry-run.
 
-load helpers
+load ../helpers
 
 QEMU_PIDS=
 teardown() {

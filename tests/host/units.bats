@@ -7,7 +7,7 @@
 # units are the build tree's with this tree's paths filled in, or the installed ones
 # (NS_REAL_BIN=/usr/sbin).
 
-load helpers
+load ../helpers
 
 STATE=/var/lib/numasafe
 PROM=/var/lib/prometheus/node-exporter/numasafe.prom

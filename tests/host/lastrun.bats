@@ -6,7 +6,7 @@
 # directory is the real one (a compile-time constant): it is set aside for the tests and put
 # back as it was afterwards.
 
-load helpers
+load ../helpers
 
 STATE=/var/lib/numasafe
 

@@ -5,7 +5,7 @@
 # (started here on a free localhost port), labels bounded (VM names, never pids), -o written
 # atomically, and the last run of each changing command.
 
-load helpers
+load ../helpers
 
 STATE=/var/lib/numasafe
 QEMU_PIDS=

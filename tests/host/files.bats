@@ -4,7 +4,7 @@
 # line on stderr, the documented exit code, nothing written, and never a hang (every command
 # runs under timeout, so a hang fails the test instead of stalling the suite).
 
-load helpers
+load ../helpers
 
 setup() {
 	require_root

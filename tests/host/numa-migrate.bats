@@ -2,7 +2,7 @@
 # numa-migrate on this host: bad input and the one-node no-op. Cross-node moves are in
 # tests/lab/migrate.bats.
 
-load helpers
+load ../helpers
 
 teardown() { standin_stop; }
 

@@ -6,7 +6,7 @@
 # real planner runs too (on this one-node host: nothing to do). NS_REBALANCE: the script under
 # test (default: the build tree's, which runs bin/).
 
-load helpers
+load ../helpers
 
 STATE=/var/lib/numasafe
 SCRIPT=${NS_REBALANCE:-$NS_TOP/build/tests/numasafe-rebalance}

@@ -2,7 +2,7 @@
 # fast-swapoff on this host: bad input, each with its one line, exit code, and nothing changed.
 # Paging in and swapping off for real happen in tests/lab/swapoff.bats.
 
-load helpers
+load ../helpers
 
 teardown() {
 	standin_stop

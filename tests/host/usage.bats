@@ -2,7 +2,7 @@
 # The usage contract, the same for every command: --help and --version on stdout with exit 0;
 # a bad option or argument: nothing on stdout, exactly two lines on stderr, exit 2.
 
-load helpers
+load ../helpers
 
 CMDS="numa-plan numa-migrate fast-swapoff vm-pin"
 
