@@ -78,7 +78,8 @@ int ns_vm_trust_judge(const struct ns_vm_users *u, uid_t ruid, uid_t euid, const
  * script's and skipped, any other unknown key, a malformed line or the setting twice is
  * -EINVAL; a bad user list -EINVAL/-ENOENT/-E2BIG. The error detail names file and line. */
 int ns_config_vm_users(const char *root, struct ns_vm_users *out, int *found);
-/* The rule applied to a live process (/proc/PID/status, stat of /proc/PID/exe): 0, -EPERM,
+/* The rule applied to a live process (/proc/PID/status, stat of /proc/PID/exe; a caller other
+ * than root that may not stat it judges by the owner alone): 0, -EPERM,
  * -EACCES as ns_vm_trust_judge, -ESRCH when it is gone. Under a fixture root: 0. */
 int ns_vm_trust(const char *root, pid_t pid);
 
