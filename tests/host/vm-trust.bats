@@ -206,3 +206,17 @@ copies() {
 	run "$NS_BIN/vm-pin" --show --vm-users ""
 	assert_failure 2
 }
+
+@test "--domain: a look-alike run by nobody with the domain's -uuid is not taken for the domain" {
+	local uuid
+	command -v virsh >/dev/null || ns_skip "needs virsh (libvirt's test:///default driver)"
+	uuid=$(virsh -c test:///default domuuid test) || ns_skip "no test:///default driver"
+	copies
+	lookalike_start "$LA_DIR/qemu-system-x86_64" "${nobody[@]}" -- --vcpus 1 -- -uuid "$uuid" -name test
+	run --separate-stderr "$NS_BIN/numa-migrate" --connect test:///default --domain test --to 0 --dry-run --json
+	assert_failure 1
+	jq -e '.kind == "numasafe-error" and .reason == "libvirt"' <<<"$output"
+	grep -q "no QEMU process with -uuid $uuid" <<<"$stderr"
+	run --separate-stderr "$NS_BIN/vm-pin" --connect test:///default --domain test --show --json
+	refute_output --partial "\"pid\":$LA_PID"
+}
