@@ -114,14 +114,17 @@ copies() {
 	run --separate-stderr "$NS_BIN/numa-plan" rebalance --sample 0 --json -o "$BATS_TEST_TMPDIR/plan.json"
 	[ "$status" -eq 0 ] || [ "$status" -eq 4 ]
 	jq -e --argjson o "$owner_pid" '[.. | objects | select(.pid? == $o)] | length == 0' "$BATS_TEST_TMPDIR/plan.json"
-	# numa-migrate --plan with a step forged for the look-alike is refused as stale
-	jq --argjson o "$owner_pid" --arg st "$(awk '{print $22}' /proc/"$owner_pid"/stat)" \
-		'if (.steps | length) > 0 then .steps[0].pid = $o | .steps[0].start_time = ($st | tonumber) | .steps[0].vm = "pid \($o)" | .steps[0].domain = false else . end' \
+	# numa-migrate --plan with a step forged for the look-alike is refused as stale (it was
+	# executed: pinned and moved)
+	jq --argjson o "$owner_pid" --argjson st "$(awk '{print $22}' /proc/"$owner_pid"/stat)" \
+		'.steps = [{step: 1, vm: "pid \($o)", domain: false, pid: $o, start_time: $st, to: 0, bytes: 0, temporary: false}]' \
 		"$BATS_TEST_TMPDIR/plan.json" >"$BATS_TEST_TMPDIR/forged.json"
-	if jq -e '(.steps | length) > 0' "$BATS_TEST_TMPDIR/forged.json" >/dev/null; then
-		run --separate-stderr "$NS_BIN/numa-migrate" --plan "$BATS_TEST_TMPDIR/forged.json" --json
-		assert_failure 1
-	fi
+	run --separate-stderr "$NS_BIN/numa-migrate" --plan "$BATS_TEST_TMPDIR/forged.json" --json
+	assert_failure 1
+	grep -q "step 1: pid $owner_pid .*the plan is stale" <<<"$stderr"
+	run --separate-stderr "$NS_BIN/vm-pin" --plan "$BATS_TEST_TMPDIR/forged.json" --json
+	assert_failure 1
+	assert_equal "$(cat /proc/"$owner_pid"/task/*/status | awk '/^Cpus_allowed_list/ {print $2}' | sort | uniq -c)" "$before"
 }
 
 @test "a vCPU thread's number is a label: one thread named CPU 9999999/KVM is one vCPU" {
