@@ -37,7 +37,7 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 # later by dlopen, would leave them NULL. Under the sanitizers libvirt is loaded at start.
 SANITIZE_LIBS := -Wl,--no-as-needed -lvirt -Wl,--as-needed
 endif
-CPPFLAGS += -Iinclude -D_GNU_SOURCE
+CPPFLAGS += -Iinclude -D_GNU_SOURCE -DNS_SYSCONFDIR=\"$(SYSCONFDIR)\"
 # Each command links only what it calls: fast-swapoff does not load libvirt and its ~50
 # dependencies, which costs a noticeable part of a run under emulation.
 CFLAGS += -ffunction-sections -fdata-sections -pthread

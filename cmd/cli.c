@@ -37,6 +37,14 @@ struct poptOption nsc_target_options[] = {
 	POPT_TABLEEND,
 };
 
+struct poptOption nsc_vm_options[] = {
+	{"vm-users", '\0', POPT_ARG_STRING, NULL, 0,
+	 "who may own a VM: user names or uids (default: NUMASAFE_VM_USERS of " NS_CONFIG_FILE
+	 ", else root and " NS_VM_USER_DEFAULT ")",
+	 "LIST"},
+	POPT_TABLEEND,
+};
+
 struct poptOption nsc_reserve_options[] = {
 	{"reserve", '\0', POPT_ARG_STRING, &nsc_shared.reserve, 0,
 	 "headroom kept on each node above its high watermark (default max(256M, 2%))", "SIZE|PCT"},
@@ -80,6 +88,7 @@ void nsc_init(struct nsc *c, const char *prog, int argc, char **argv)
 	bind(nsc_common_options, "no-log", &c->no_log);
 	bind(nsc_target_options, "domain", &c->domain);
 	bind(nsc_target_options, "connect", &c->connect);
+	bind(nsc_vm_options, "vm-users", &c->vm_users);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
@@ -452,4 +461,82 @@ void nsc_signals_catch(void)
 	sigaddset(&sa.sa_mask, SIGTERM);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+int nsc_vm_setup(struct nsc *c)
+{
+	struct ns_vm_users u;
+	int rc, found = 0;
+
+	if (c->vm_users_set)
+		return NS_EXIT_OK;
+	if (c->vm_users) {
+		rc = ns_vm_users_parse(c->vm_users, &u);
+		if (rc < 0)
+			nsc_usage(c, "--vm-users: %s", ns_error_detail());
+	} else {
+		rc = ns_config_vm_users(NULL, &u, &found);
+		if (rc < 0)
+			return nsc_fail_errno(c, rc, NSC_R_BAD_INPUT, "%s", NS_CONFIG_FILE);
+	}
+	ns_vm_users_set(&u);
+	c->vm_users_set = true;
+	if (c->verbose) {
+		char list[NS_VM_USERS_MAX * 12] = "";
+		size_t off = 0;
+
+		for (int i = 0; i < u.n && off < sizeof(list); i++)
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%u", i ? " " : "", (unsigned)u.uid[i]);
+		nsc_info(c, "VM users (uids): %s (%s)", list,
+			 c->vm_users ? "--vm-users" : found ? NS_CONFIG_FILE : "the default");
+	}
+	return NS_EXIT_OK;
+}
+
+void nsc_vm_list_report(const struct nsc *c, const struct ns_vm_list *l)
+{
+	for (int i = 0; i < l->nskip; i++) {
+		const struct ns_vm_skip *k = &l->skip[i];
+
+		if (k->err == -EPERM)
+			nsc_info(c, "pid %d (%s): ignored, not a VM: its owner is not root or a VM user", (int)k->pid,
+				 k->name);
+		else if (k->err == -EACCES)
+			nsc_info(c, "pid %d (%s): ignored, not a VM: its executable is not root's or is writable by others",
+				 (int)k->pid, k->name);
+		else
+			nsc_warn(c, "pid %d (%s): cannot be read (%s): left out of the list", (int)k->pid, k->name,
+				 strerror(-k->err));
+	}
+	if (l->ignored_owner + l->ignored_exe)
+		nsc_info(c, "ignored %d look-alike%s (owner: %d, executable: %d)", l->ignored_owner + l->ignored_exe,
+			 l->ignored_owner + l->ignored_exe == 1 ? "" : "s", l->ignored_owner, l->ignored_exe);
+}
+
+struct json_object *nsc_vm_ignored_json(int owner, int exe)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "owner", json_object_new_int(owner));
+	json_object_object_add(o, "executable", json_object_new_int(exe));
+	return o;
+}
+
+struct json_object *nsc_vm_failed_json(const struct ns_vm_list *l)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (int i = 0; i < l->nskip; i++) {
+		const struct ns_vm_skip *k = &l->skip[i];
+		struct json_object *o;
+
+		if (k->err == -EPERM || k->err == -EACCES)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "pid", json_object_new_int(k->pid));
+		json_object_object_add(o, "name", json_object_new_string(k->name));
+		json_object_object_add(o, "error", json_object_new_string(strerror(-k->err)));
+		json_object_array_add(a, o);
+	}
+	return a;
 }

@@ -73,6 +73,8 @@ struct nsc {
 	int json, quiet, verbose, no_log;
 	enum nsc_progress_mode progress;
 	char *domain, *connect; /* -d/--domain, -c/--connect */
+	char *vm_users;		/* --vm-users LIST */
+	bool vm_users_set;	/* nsc_vm_setup has run */
 	bool json_asked; /* --json anywhere in argv: usage errors get a JSON document too */
 	/* the failure reported, for the numasafe-error document */
 	int code;
@@ -123,6 +125,24 @@ extern struct poptOption nsc_target_options[];
 	{                                                                                                              \
 		NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_target_options, 0, "Target:", NULL                             \
 	}
+/* --vm-users LIST: who may own a VM; every command that lists or resolves VMs has it. */
+extern struct poptOption nsc_vm_options[];
+#define NSC_VM_TABLE                                                                                                   \
+	{                                                                                                              \
+		NULL, '\0', POPT_ARG_INCLUDE_TABLE, nsc_vm_options, 0, NULL, NULL                                      \
+	}
+/* The VM users for this run, once, before anything discovers a VM: --vm-users, else
+ * NUMASAFE_VM_USERS of /etc/default/numasafe (a file that cannot be trusted or parsed is
+ * exit 1 naming it and the line), else root and libvirt-qemu. NS_EXIT_OK or the exit code. */
+int nsc_vm_setup(struct nsc *c);
+/* Tell what a listing left out: each process that failed, on stderr (named, the others are
+ * listed); each look-alike with -v. */
+void nsc_vm_list_report(const struct nsc *c, const struct ns_vm_list *l);
+/* {"owner": N, "executable": M}: the look-alikes a listing ignored, and why. */
+struct json_object *nsc_vm_ignored_json(int owner, int exe);
+/* [{"pid": N, "name": "...", "error": "..."}]: the entries a listing could not read. */
+struct json_object *nsc_vm_failed_json(const struct ns_vm_list *l);
+
 /* --reserve, and the throttle options (--rate, --max-psi, --psi-grace), shared by the moving
  * commands; parsed by nsc_reserve / nsc_throttle. */
 struct nsc_shared_opts {

@@ -30,6 +30,7 @@ static struct poptOption options[] = {
 	NSC_RESERVE_TABLE,
 	NSC_THROTTLE_TABLE,
 	NSC_TARGET_TABLE,
+	NSC_VM_TABLE,
 	NSC_COMMON_TABLE,
 	POPT_TABLEEND,
 };

@@ -15,6 +15,7 @@ static struct poptOption options[] = {
 	{"from", 'f', POPT_ARG_STRING, &opt.from, 0, "only pages now on these nodes (default: all others)", "NODES"},
 	NSC_RESERVE_TABLE,
 	NSC_TARGET_TABLE,
+	NSC_VM_TABLE,
 	NSC_COMMON_TABLE,
 	POPT_TABLEEND,
 };

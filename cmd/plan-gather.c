@@ -24,6 +24,9 @@ int nsc_gather(struct nsc *c, const struct ns_amount *reserve, const struct ns_s
 	int rc;
 
 	nsc_signals_catch();
+	rc = nsc_vm_setup(c);
+	if (rc != NS_EXIT_OK)
+		return rc;
 	rc = ns_plan_gather(nsc_plan_root, reserve, exclude, sample, &nsc_stop_requests, in, skipped);
 	if (rc == -EINTR)
 		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL,
@@ -35,6 +38,9 @@ int nsc_gather(struct nsc *c, const struct ns_amount *reserve, const struct ns_s
 				"to plan by vCPU counts alone");
 	if (rc < 0)
 		return nsc_fail_errno(c, rc, NULL, "gathering the VMs");
+	if (in->ignored_owner + in->ignored_exe)
+		nsc_info(c, "ignored %d look-alike%s (owner: %d, executable: %d)", in->ignored_owner + in->ignored_exe,
+			 in->ignored_owner + in->ignored_exe == 1 ? "" : "s", in->ignored_owner, in->ignored_exe);
 	for (int i = 0; i < in->nr_nodes; i++)
 		in->nodes[i].cpus = (int)((double)in->nodes[i].cpus * overcommit);
 	return NS_EXIT_OK;

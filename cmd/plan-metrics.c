@@ -24,6 +24,7 @@ static struct poptOption options[] = {
 	 "seconds over which vCPU wait is measured, 0.01-3600, or 0 not to measure it (default 5)", "SECONDS"},
 	NSC_RESERVE_TABLE,
 	NSC_ROOT_OPTION,
+	NSC_VM_TABLE,
 	NSC_COMMON_TABLE,
 	POPT_TABLEEND,
 };
@@ -136,6 +137,11 @@ static void host_out(FILE *f, const struct metrics *m)
 	       "fights pinning.");
 	if (nb >= 0)
 		fprintf(f, "numasafe_numa_balancing_enabled %d\n", nb > 0);
+	family(f, "numasafe_ignored_processes", "gauge",
+	       "Processes that look like VMs (vCPU thread names, a QEMU name) but are not, by why: their owner is not "
+	       "root or a VM user, or their executable is not root's alone.");
+	fprintf(f, "numasafe_ignored_processes{reason=\"owner\"} %d\n", m->vms.ignored_owner);
+	fprintf(f, "numasafe_ignored_processes{reason=\"executable\"} %d\n", m->vms.ignored_exe);
 	family(f, "numasafe_swap_size_bytes", "gauge", "Size of each active swap area (/proc/swaps).");
 	for (int i = 0; i < m->sw.nr; i++) {
 		fputs("numasafe_swap_size_bytes{", f);
@@ -316,6 +322,9 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 		rc = nsc_fail_errno(c, rc, NULL, "reading the swap areas");
 		goto out;
 	}
+	rc = nsc_vm_setup(c);
+	if (rc != NS_EXIT_OK)
+		goto out;
 	rc = ns_vm_list_read(nsc_plan_root, &m.vms);
 	if (rc == 0)
 		rc = nsc_vm_views_read(m.t, m.vms.v, m.vms.n, &m.views);
@@ -325,6 +334,8 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 		rc = nsc_fail_errno(c, rc, NULL, "listing VMs");
 		goto out;
 	}
+	nsc_vm_list_report(c, &m.vms);
+	nsc_vm_views_report(c, m.views, m.vms.n);
 	/* a record that cannot be trusted stops the run, as any input that cannot be read does */
 	for (size_t k = 0; k < sizeof(recorded) / sizeof(recorded[0]); k++) {
 		rc = ns_last_run_read(nsc_plan_root, recorded[k], &m.runs[k]);

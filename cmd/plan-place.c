@@ -25,6 +25,7 @@ static struct poptOption options[] = {
 	 "LIST"},
 	NSC_RESERVE_TABLE,
 	NSC_ROOT_OPTION,
+	NSC_VM_TABLE,
 	NSC_COMMON_TABLE,
 	POPT_TABLEEND,
 };
@@ -86,6 +87,7 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 		rc = nsc_fail_errno(c, -ENOMEM, NSC_R_FAILED, "placing");
 		goto out;
 	}
+	json_object_object_add(*doc, "ignored", nsc_vm_ignored_json(in.ignored_owner, in.ignored_exe));
 	if (nsc_text(c))
 		place_text(&out);
 	if (skipped)

@@ -27,6 +27,7 @@ static struct poptOption options[] = {
 	{"out", 'o', POPT_ARG_STRING, &opt.out, 0, "write the plan (JSON) to FILE for numa-migrate --plan", "FILE"},
 	NSC_RESERVE_TABLE,
 	NSC_ROOT_OPTION,
+	NSC_VM_TABLE,
 	NSC_COMMON_TABLE,
 	POPT_TABLEEND,
 };

@@ -25,6 +25,7 @@ static struct poptOption options[] = {
 	 NULL},
 	NSC_ROOT_OPTION,
 	NSC_TARGET_TABLE,
+	NSC_VM_TABLE,
 	NSC_COMMON_TABLE,
 	POPT_TABLEEND,
 };
@@ -36,6 +37,19 @@ void nsc_vm_views_free(struct nsc_vm_view *v, int n)
 	for (int i = 0; v && i < n; i++)
 		free(v[i].u);
 	free(v);
+}
+
+void nsc_vm_views_report(const struct nsc *c, const struct nsc_vm_view *v, int n)
+{
+	if (nsc_plan_root)
+		return; /* a fixture tree need not hold every file of its processes */
+	for (int i = 0; i < n; i++)
+		if (v[i].u_rc < 0) {
+			char who[300];
+
+			nsc_warn(c, "%s: reading its memory: %s", nsc_vmid_text(&v[i].id, who, sizeof(who)),
+				 strerror(-v[i].u_rc));
+		}
 }
 
 int nsc_vm_views_read(const struct ns_topo *t, struct ns_vm *vms, int n, struct nsc_vm_view **out)
@@ -397,6 +411,8 @@ static struct json_object *show_json(const struct show *s)
 	json_object_object_add(root, "swap", swaps);
 	json_object_object_add(root, "vms", vms_json(s));
 	json_object_object_add(root, "process", s->u ? proc_json(s) : NULL);
+	json_object_object_add(root, "ignored", nsc_vm_ignored_json(s->vms.ignored_owner, s->vms.ignored_exe));
+	json_object_object_add(root, "failed", nsc_vm_failed_json(&s->vms));
 	return root;
 }
 
@@ -473,6 +489,9 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 		rc = nsc_fail_errno(c, s.psi_rc, NULL, "reading memory pressure");
 		goto out;
 	}
+	rc = nsc_vm_setup(c);
+	if (rc != NS_EXIT_OK)
+		goto out;
 	rc = ns_vm_list_read(nsc_plan_root, &s.vms);
 	if (rc == 0)
 		rc = nsc_vm_views_read(s.t, s.vms.v, s.vms.n, &s.views);
@@ -480,6 +499,8 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 		rc = nsc_fail_errno(c, rc, NULL, "listing VMs");
 		goto out;
 	}
+	nsc_vm_list_report(c, &s.vms);
+	nsc_vm_views_report(c, s.views, s.vms.n);
 	rc = NS_EXIT_OK;
 	*doc = show_json(&s);
 	if (nsc_text(c)) {

@@ -18,6 +18,7 @@ static struct poptOption options[] = {
 	{"interval", 'i', POPT_ARG_STRING, &opt.interval, 0, "how long to measure, 0.01-3600 (default 1)", "SECONDS"},
 	NSC_ROOT_OPTION,
 	NSC_TARGET_TABLE,
+	NSC_VM_TABLE,
 	NSC_COMMON_TABLE,
 	POPT_TABLEEND,
 };
@@ -245,11 +246,15 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 		s.vms = &tg.vm;
 		s.n = 1;
 	} else {
+		rc = nsc_vm_setup(c);
+		if (rc != NS_EXIT_OK)
+			goto out;
 		rc = ns_vm_list_read(nsc_plan_root, &list);
 		if (rc < 0) {
 			rc = nsc_fail_errno(c, rc, NULL, "listing VMs");
 			goto out;
 		}
+		nsc_vm_list_report(c, &list);
 		s.vms = list.v;
 		s.n = list.n;
 	}
@@ -291,6 +296,8 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	}
 	rc = NS_EXIT_OK;
 	*doc = steal_json(&s);
+	json_object_object_add(*doc, "ignored", nsc_vm_ignored_json(list.ignored_owner, list.ignored_exe));
+	json_object_object_add(*doc, "failed", nsc_vm_failed_json(&list));
 	if (nsc_text(c))
 		steal_text(&s);
 out:

@@ -38,6 +38,8 @@ struct nsc_vm_view {
 	int u_rc;
 	struct ns_locality loc;
 };
+/* Name on stderr each view whose memory could not be read (it is listed without). */
+void nsc_vm_views_report(const struct nsc *c, const struct nsc_vm_view *v, int n);
 int nsc_vm_views_read(const struct ns_topo *t, struct ns_vm *vms, int n, struct nsc_vm_view **out);
 void nsc_vm_views_free(struct nsc_vm_view *v, int n);
 

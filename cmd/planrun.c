@@ -36,6 +36,9 @@ static int step_target(struct nsc *c, const char *file, const struct ns_plan_exe
 
 	memset(tg, 0, sizeof(*tg));
 	tg->vm_rc = -ENOEXEC;
+	rc = nsc_vm_setup(c);
+	if (rc != NS_EXIT_OK)
+		return rc;
 	rc = ns_plan_step_verify(NULL, s, msg, sizeof(msg));
 	if (rc == -ESTALE || rc == -EINVAL)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_STALE, "%s: step %d: %s: the plan is stale", file, s->index,
@@ -43,6 +46,11 @@ static int step_target(struct nsc *c, const char *file, const struct ns_plan_exe
 	if (rc < 0)
 		return nsc_fail_errno(c, rc, NSC_R_STALE, "%s: step %d: %s", file, s->index, msg[0] ? msg : s->vm);
 	tg->vm_rc = ns_vm_from_pid(NULL, s->pid, &tg->vm);
+	if (tg->vm_rc == -EPERM || tg->vm_rc == -EACCES)
+		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_STALE, "%s: step %d: %s (pid %d) is no VM: %s: the plan is stale",
+				file, s->index, s->vm, (int)s->pid,
+				tg->vm_rc == -EPERM ? "its owner is not root or a VM user"
+						    : "its executable is not root's alone");
 	if (tg->vm_rc < 0 && tg->vm_rc != -ENODATA)
 		return nsc_fail_errno(c, tg->vm_rc, NSC_R_STALE, "%s: step %d: %s (pid %d)", file, s->index, s->vm,
 				      (int)s->pid);

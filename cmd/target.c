@@ -31,6 +31,9 @@ static int resolve_pid(struct nsc *c, pid_t pid, bool need_vm, struct nsc_target
 	struct ns_proc_usage *u;
 	int rc;
 
+	rc = nsc_vm_setup(c);
+	if (rc != NS_EXIT_OK)
+		return rc;
 	rc = ns_proc_check_user(NULL, pid);
 	if (rc == -EINVAL)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_A_VM, "pid %d: a kernel thread has no memory", (int)pid);
@@ -44,7 +47,14 @@ static int resolve_pid(struct nsc *c, pid_t pid, bool need_vm, struct nsc_target
 	if (tg->vm_rc == -ENOEXEC && need_vm)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_A_VM,
 				"pid %d is not a QEMU VM (no \"CPU n/KVM\" or \"CPU n/TCG\" threads)", (int)pid);
-	if (tg->vm_rc != -ENOEXEC)
+	if ((tg->vm_rc == -EPERM || tg->vm_rc == -EACCES) && need_vm)
+		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_A_VM, "pid %d is not a VM: %s", (int)pid,
+				tg->vm_rc == -EPERM ? "its owner is not root or a VM user (--vm-users)"
+						    : "its executable is not owned by root or is writable by others");
+	if (tg->vm_rc == -EPERM || tg->vm_rc == -EACCES)
+		nsc_info(c, "pid %d looks like a VM but is not one (%s): taken as a process", (int)pid,
+			 tg->vm_rc == -EPERM ? "owner" : "executable");
+	else if (tg->vm_rc != -ENOEXEC)
 		return nsc_fail_errno(c, tg->vm_rc, NULL, "pid %d", (int)pid);
 	/* any process: named by its comm */
 	rc = ns_proc_stat_read(NULL, pid, &st);
@@ -76,14 +86,24 @@ int nsc_target(struct nsc *c, const char *pidarg, int flags, struct nsc_target *
 		nsc_usage(c, "give either a PID or --domain, not both");
 	if (c->connect && !c->domain)
 		nsc_usage(c, "--connect: only meaningful with --domain");
+	/* one rule for every command: a name is kept whole or refused, never cut */
+	if (c->domain && strlen(c->domain) >= sizeof(tg->id.name))
+		nsc_usage(c, "--domain: a name of %zu bytes (at most %zu)", strlen(c->domain), sizeof(tg->id.name) - 1);
 	if (pidarg)
 		return resolve_pid(c, nsc_opt_pid(c, "pid", pidarg), !(flags & NSC_TG_ANY_PROCESS), tg);
 	if (!c->domain) {
+		/* a listing follows: the VM users first */
+		rc = nsc_vm_setup(c);
+		if (rc != NS_EXIT_OK)
+			return rc;
 		if (!(flags & NSC_TG_OPTIONAL))
 			nsc_usage(c, "no target: give a PID or --domain NAME");
 		return -1;
 	}
 	snprintf(what, sizeof(what), "domain %s", c->domain);
+	rc = nsc_vm_setup(c);
+	if (rc != NS_EXIT_OK)
+		return rc;
 	rc = ns_domain_pid(c->connect, c->domain, &pid, msg, sizeof(msg));
 	if (rc == -EOPNOTSUPP && !(flags & NSC_TG_LOCAL)) {
 		/* a domain without a local QEMU (the test:/// driver): libvirt acts on it alone */

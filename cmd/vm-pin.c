@@ -39,6 +39,7 @@ static struct poptOption options[] = {
 	{"dry-run", 'n', POPT_ARG_NONE, &opt.dry_run, 0, "say what would change, change nothing", NULL},
 	NSC_RESERVE_TABLE,
 	NSC_TARGET_TABLE,
+	NSC_VM_TABLE,
 	NSC_COMMON_TABLE,
 	POPT_TABLEEND,
 };
@@ -49,6 +50,7 @@ struct view {
 	struct nsc_vmid id;
 	int named;
 	bool pins_ok;
+	bool failed; /* in a listing: part of it could not be read (said on stderr) */
 	struct ns_pin_result pins;
 	struct ns_proc_usage *mem;
 	int mem_rc;
@@ -135,7 +137,8 @@ static void view_print(const struct ns_topo *t, const struct view *v)
 	}
 }
 
-/* One view; a failure to read a single target's pinning or memory is the command's failure. */
+/* One view; a failure to read a single target's pinning or memory is the command's failure.
+ * In a listing it is not: the entry is named on stderr and shown with what could be read. */
 static int view_fill(struct nsc *c, const struct ns_topo *t, struct view *v, const struct ns_vm *vm, bool single)
 {
 	char msg[512] = "", who[300];
@@ -146,8 +149,17 @@ static int view_fill(struct nsc *c, const struct ns_topo *t, struct view *v, con
 	if (v->id.domain) {
 		/* libvirt is the authority on a domain's pinning; the process adds thread ids */
 		rc = ns_pin_get_domain(c->connect, v->id.name, &v->pins, msg, sizeof(msg));
-		if (rc < 0)
+		if (rc < 0 && single)
 			return nsc_fail_libvirt(c, rc, who, msg);
+		if (rc < 0) {
+			/* a pid file libvirt does not stand behind: the process is what there is */
+			nsc_warn(c, "%s: libvirt: %s: shown from its process", who, msg[0] ? msg : strerror(-rc));
+			v->id.domain = false;
+			v->failed = 1;
+			if (vm->named)
+				(void)ns_pin_get_pid(vm, &v->pins, msg, sizeof(msg));
+			goto mem;
+		}
 		for (int i = 0; i < v->pins.n; i++)
 			for (int j = 0; j < vm->nthreads; j++)
 				if (v->pins.items[i].what == NS_PIN_VCPU && vm->threads[j].kind == NS_THREAD_VCPU &&
@@ -158,13 +170,20 @@ static int view_fill(struct nsc *c, const struct ns_topo *t, struct view *v, con
 		rc = ns_pin_get_pid(vm, &v->pins, msg, sizeof(msg));
 		if (rc < 0 && single)
 			return nsc_fail_errno(c, rc, NULL, "%s: reading the threads' CPU affinity", who);
+		if (rc < 0) {
+			nsc_warn(c, "%s: reading the threads' CPU affinity: %s", who, strerror(-rc));
+			v->failed = 1;
+		}
 	}
+mem:
 	if (v->id.pid > 0) {
 		v->mem_rc = ns_proc_usage_read(NULL, v->id.pid, &v->mem);
 		if (v->mem_rc < 0) {
 			v->mem = NULL;
 			if (single)
 				return nsc_fail_errno(c, v->mem_rc, NULL, "%s: reading its memory", who);
+			nsc_warn(c, "%s: reading its memory: %s", who, strerror(-v->mem_rc));
+			v->failed = true;
 		}
 	}
 	view_locality(t, v, v->id.pid > 0 ? vm : NULL);
@@ -198,6 +217,7 @@ static int show(struct nsc *c, const struct ns_topo *t, const char *pidarg, stru
 			rc = nsc_fail_errno(c, rc, NULL, "listing VMs");
 			goto out;
 		}
+		nsc_vm_list_report(c, &list);
 		views = calloc((size_t)list.n + 1, sizeof(*views));
 		if (!views) {
 			rc = nsc_fail_errno(c, -ENOMEM, NULL, "listing VMs");
@@ -219,6 +239,8 @@ static int show(struct nsc *c, const struct ns_topo *t, const char *pidarg, stru
 		for (int i = 0; i < nviews; i++)
 			json_object_array_add(arr, view_json(t, &views[i]));
 		json_object_object_add(*doc, "vms", arr);
+		json_object_object_add(*doc, "ignored", nsc_vm_ignored_json(list.ignored_owner, list.ignored_exe));
+		json_object_object_add(*doc, "failed", nsc_vm_failed_json(&list));
 	}
 	if (nsc_text(c)) {
 		if (nviews == 0)

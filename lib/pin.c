@@ -197,12 +197,21 @@ int ns_pin_pid(const struct ns_vm *vm, const struct ns_pin_req *req, struct ns_p
 	if (errmsg && len)
 		errmsg[0] = '\0';
 	/* a vCPU that does not exist is a mistake, not "nothing to change" */
-	for (int v = ns_set_next(&req->vcpus, 0); v >= 0; v = ns_set_next(&req->vcpus, (unsigned)v + 1))
-		if (v >= vm->nvcpus) {
+	for (int v = ns_set_next(&req->vcpus, 0); v >= 0; v = ns_set_next(&req->vcpus, (unsigned)v + 1)) {
+		int found = 0, last = -1;
+
+		/* vCPU numbers are the threads' labels, not 0..count-1 */
+		for (i = 0; i < vm->nthreads; i++)
+			if (vm->threads[i].kind == NS_THREAD_VCPU) {
+				found |= vm->threads[i].index == v;
+				last = vm->threads[i].index;
+			}
+		if (!found) {
 			if (errmsg && len)
-				snprintf(errmsg, len, "--vcpus: the VM has vCPUs 0-%d, not %d", vm->nvcpus - 1, v);
+				snprintf(errmsg, len, "--vcpus: the VM has vCPUs 0-%d, not %d", last, v);
 			return -EINVAL;
 		}
+	}
 	rc = pid_items(vm, req, res);
 	if (rc < 0) {
 		if (errmsg && len)

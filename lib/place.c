@@ -3,6 +3,7 @@
  * memory size would do best now, every node's numbers and reason, and the advice as JSON. Pure
  * arithmetic over what ns_plan_gather read; the rebalance planner itself is lib/plan.c. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,8 @@ static int check(const struct ns_plan_in *in, int vcpus, uint64_t bytes)
 int ns_place_solve(const struct ns_plan_in *in, int vcpus, uint64_t bytes, struct ns_place_out *out)
 {
 	int64_t dem[NS_PLAN_MAX_NODES] = { 0 }, capm[NS_PLAN_MAX_NODES], exc[NS_PLAN_MAX_NODES];
-	int vc[NS_PLAN_MAX_NODES] = { 0 }, rc;
+	int64_t vc[NS_PLAN_MAX_NODES] = { 0 };
+	int rc;
 
 	if (!out)
 		return -EINVAL;
@@ -74,7 +76,7 @@ int ns_place_solve(const struct ns_plan_in *in, int vcpus, uint64_t bytes, struc
 		const struct ns_plan_node *node = &in->nodes[n];
 		struct ns_place_node *p = &out->nodes[n];
 		char need[32], room[32], d[32], c[32], x[32];
-		int memok = node->headroom >= bytes, cpuok = vc[n] + vcpus <= node->cpus;
+		int memok = node->headroom >= bytes, cpuok = vc[n] + vcpus <= (int64_t)node->cpus;
 		int64_t after;
 
 		capm[n] = plan_milli(node->capacity);
@@ -84,7 +86,7 @@ int ns_place_solve(const struct ns_plan_in *in, int vcpus, uint64_t bytes, struc
 		p->demand = (double)dem[n] / 1000.0;
 		p->capacity = (double)capm[n] / 1000.0;
 		p->headroom = node->headroom;
-		p->vcpus = vc[n];
+		p->vcpus = vc[n] > INT_MAX ? INT_MAX : (int)vc[n]; /* saturates: it is only shown */
 		p->vcpu_cap = node->cpus;
 		p->excess = (double)exc[n] / 1000.0;
 		p->fits = !node->memory_only && memok && cpuok;
@@ -95,12 +97,12 @@ int ns_place_solve(const struct ns_plan_in *in, int vcpus, uint64_t bytes, struc
 		if (node->memory_only)
 			ns_plan_say(p->reason, "no CPUs (memory-only node)");
 		else if (!memok && !cpuok)
-			ns_plan_say(p->reason, "needs %s, headroom %s; %d vCPUs there + %d exceed its vCPU cap of %d",
-				    need, room, vc[n], vcpus, node->cpus);
+			ns_plan_say(p->reason, "needs %s, headroom %s; %lld vCPUs there + %d exceed its vCPU cap of %d",
+				    need, room, (long long)vc[n], vcpus, node->cpus);
 		else if (!memok)
 			ns_plan_say(p->reason, "needs %s, headroom %s", need, room);
 		else if (!cpuok)
-			ns_plan_say(p->reason, "%d vCPUs there + %d exceed its vCPU cap of %d", vc[n], vcpus,
+			ns_plan_say(p->reason, "%lld vCPUs there + %d exceed its vCPU cap of %d", (long long)vc[n], vcpus,
 				    node->cpus);
 		else if (exc[n] > 0)
 			ns_plan_say(p->reason, "fits: demand %s + %d of %s CPUs, %s CPUs short; headroom %s", d, vcpus, c,

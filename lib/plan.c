@@ -6,6 +6,7 @@
  * ns_plan_solve. The order of the moves is lib/plan_order.c; the plan file lib/plan_file.c.
  * Pure arithmetic over the caller's numbers. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1192,6 +1193,7 @@ static int check_input(const struct ns_plan_in *in, const struct ns_plan_out *ou
 	/* every sum the planner forms stays far below INT64_MAX */
 	const uint64_t lim = 1ULL << 61;
 	uint64_t all = 0;
+	int64_t vsum = 0; /* every VM's vCPUs: bounds every vCPU sum of the search */
 	unsigned f, m;
 
 	if (!in || !out || in->nr_nodes < 1 || in->nr_nodes > NS_PLAN_MAX_NODES || in->nr_vms < 0 ||
@@ -1204,7 +1206,9 @@ static int check_input(const struct ns_plan_in *in, const struct ns_plan_out *ou
 	for (int n = 0; n < in->nr_nodes; n++) {
 		const struct ns_plan_node *node = &in->nodes[n];
 
-		if (node->cpus < 0 || node->headroom > lim || !(node->capacity >= 0 && node->capacity <= MAX_CPUS))
+		/* vCPU arithmetic below is int: caps and sums are bounded here, so it cannot wrap */
+		if (node->cpus < 0 || node->cpus > INT_MAX / 4 || node->headroom > lim ||
+		    !(node->capacity >= 0 && node->capacity <= MAX_CPUS))
 			return -EINVAL;
 		all += node->headroom;
 	}
@@ -1212,6 +1216,9 @@ static int check_input(const struct ns_plan_in *in, const struct ns_plan_out *ou
 		const struct ns_plan_vm *vm = &in->vms[v];
 
 		if (vm->vcpus < 0 || vm->pinned_node < -1 || vm->pinned_node >= in->nr_nodes)
+			return -EINVAL;
+		vsum += vm->vcpus;
+		if (vsum > INT_MAX / 4)
 			return -EINVAL;
 		if (in->have_demand && !(vm->demand >= 0 && vm->demand <= MAX_CPUS))
 			return -EINVAL;

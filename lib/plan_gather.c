@@ -92,6 +92,8 @@ int ns_plan_gather(const char *root, const struct ns_amount *reserve, const stru
 	rc = ns_vm_list_read(root, &list);
 	if (rc < 0)
 		goto out;
+	in->ignored_owner = list.ignored_owner;
+	in->ignored_exe = list.ignored_exe;
 	in->vms = calloc((size_t)list.n + 1, sizeof(*in->vms));
 	if (!in->vms) {
 		rc = -ENOMEM;

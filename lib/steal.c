@@ -239,14 +239,14 @@ static double pct(uint64_t a, uint64_t b, double interval_ns)
 /* Weight per vCPU of VM v's cgroup, counting every VM in that cgroup; -1 when unknown. */
 static double group_ratio(const struct ns_steal_vm *vms, int nvm, int v)
 {
-	int vcpus = 0;
+	int64_t vcpus = 0; /* a sum of counts: 64 bits, as every vCPU sum */
 
 	if (vms[v].weight <= 0 || vms[v].nvcpus <= 0 || !vms[v].cgroup)
 		return -1;
 	for (int u = 0; u < nvm; u++)
 		if (vms[u].cgroup && vms[u].nvcpus > 0 && strcmp(vms[u].cgroup, vms[v].cgroup) == 0)
 			vcpus += vms[u].nvcpus;
-	return (double)vms[v].weight / vcpus;
+	return (double)vms[v].weight / (double)vcpus;
 }
 
 int ns_steal_compute(struct ns_steal_host *h, struct ns_steal_vm *vms, int nvm)

@@ -21,7 +21,8 @@ static const struct ns_virt_api *V;
 /* Is pid a QEMU started with "-uuid UUID"? libvirt passes the domain's UUID on every QEMU
  * command line, for every connection (system and session): a pid file is checked against it,
  * and without one (qemu:///session keeps its run directory in the user's home or runtime
- * directory) the process is found by it. */
+ * directory) the process is found by it. Either way the process must pass ns_vm_trust: a
+ * look-alike run by a user with the domain's -uuid is never taken for it. */
 static int qemu_has_uuid(pid_t pid, const char *uuid)
 {
 	char path[64], buf[65536];
@@ -54,7 +55,8 @@ static int pid_by_uuid(const char *uuid, pid_t *pid)
 
 		if (ns_uint_parse(e->d_name, INT32_MAX, &v) < 0)
 			continue;
-		if (qemu_has_uuid((pid_t)v, uuid)) {
+		/* a command line is anyone's to write: the same rule as for any VM */
+		if (qemu_has_uuid((pid_t)v, uuid) && ns_vm_trust(NULL, (pid_t)v) == 0) {
 			*pid = (pid_t)v;
 			rc = 0;
 			break;
@@ -97,7 +99,7 @@ int ns_domain_pid(const char *uri, const char *name, pid_t *pid, char *errmsg, s
 		goto out;
 	}
 	rc = ns_domain_pidfile(NULL, name, pid);
-	if (rc == 0 && qemu_has_uuid(*pid, uuid))
+	if (rc == 0 && qemu_has_uuid(*pid, uuid) && ns_vm_trust(NULL, *pid) == 0)
 		goto out;
 	rc = pid_by_uuid(uuid, pid);
 	if (rc < 0) {

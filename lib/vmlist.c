@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* VM discovery from /proc: QEMU processes and their vCPU, I/O and emulator threads, and which
  * of them are libvirt domains. Reading /proc (not libvirt) keeps it usable on fixture trees, on
- * hosts without libvirtd, and for bare QEMU processes alike. */
+ * hosts without libvirtd, and for bare QEMU processes alike. Thread names are anyone's to
+ * choose, so a process is a VM only when its owner and executable are trusted (ns_vm_trust). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "numasafe/numasafe.h"
 #include "numasafe/procmem.h"
+#include "numasafe/file.h"
 #include "numasafe/vm.h"
 #include "util.h"
 
@@ -114,22 +120,62 @@ static int thread_cmp(const void *a, const void *b)
 	return (int)x->tid - (int)y->tid;
 }
 
+/* A vCPU thread's name, "CPU n/KVM" (or TCG, HVF): 1 with *idx, else 0. The index is a label
+ * (QEMU's cpu-index), never a count. */
+static int vcpu_label(const char *comm, int *idx)
+{
+	unsigned long long v;
+	const char *p = comm;
+
+	if (strncmp(p, "CPU ", 4) != 0)
+		return 0;
+	p += 4;
+	if (ns_uint_take(&p, INT_MAX, &v) < 0 || *p++ != '/')
+		return 0;
+	if (strcmp(p, "KVM") != 0 && strcmp(p, "TCG") != 0 && strcmp(p, "HVF") != 0)
+		return 0;
+	*idx = (int)v;
+	return 1;
+}
+
 int ns_domain_pidfile(const char *root, const char *name, pid_t *pid)
 {
-	char path[4096];
-	uint64_t v;
-	int rc;
+	char path[4096], buf[32];
+	unsigned long long v;
+	struct stat st;
+	ssize_t n;
+	int fd, rc;
 
-	if (strchr(name, '/'))
+	if (!name[0] || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -EINVAL;
 	rc = ns_path(path, sizeof(path), root, "/run/libvirt/qemu/%s.pid", name);
 	if (rc < 0)
 		return rc;
-	rc = ns_read_u64(path, &v);
-	if (rc < 0)
-		return rc;
-	*pid = (pid_t)v;
-	return 0;
+	fd = ns_file_open_regular(AT_FDCWD, path, O_RDONLY, &st);
+	if (fd < 0)
+		return fd == -ELOOP ? -EPERM : fd;
+	/* libvirtd (root) writes it; anyone else's file names no domain */
+	if (ns_root_is_live(root) && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+		rc = -EPERM;
+		goto out;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		rc = -errno;
+		goto out;
+	}
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	/* pid_t's range, not cut down: 2^32 + N is no pid, N is */
+	rc = ns_uint_parse(buf, INT_MAX, &v);
+	if (rc == 0 && v == 0)
+		rc = -ERANGE;
+	if (rc == 0)
+		*pid = (pid_t)v;
+out:
+	close(fd);
+	return rc;
 }
 
 void ns_vm_release(struct ns_vm *vm)
@@ -169,20 +215,22 @@ int ns_vm_from_pid(const char *root, pid_t pid, struct ns_vm *vm)
 		return errno == ENOENT ? -ESRCH : -errno;
 	while ((de = readdir(d))) {
 		struct ns_vm_thread t = {.index = -1, .kind = NS_THREAD_EMULATOR};
-		char acc[8];
+		unsigned long long tid;
 		int idx;
 
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		t.tid = (pid_t)atoi(de->d_name);
+
+		if (ns_uint_parse(de->d_name, INT_MAX, &tid) < 0)
+			continue;
+		t.tid = (pid_t)tid;
 		if (read_comm(root, pid, t.tid, t.comm, sizeof(t.comm)) < 0)
 			continue; /* the thread ended while we looked */
-		if (sscanf(t.comm, "CPU %d/%3[A-Z]", &idx, acc) == 2 && idx >= 0 &&
-		    (strcmp(acc, "KVM") == 0 || strcmp(acc, "TCG") == 0 || strcmp(acc, "HVF") == 0)) {
+		if (vcpu_label(t.comm, &idx)) {
+			/* counted, not taken from the label: "CPU 9999999/KVM" is one vCPU */
 			t.kind = NS_THREAD_VCPU;
 			t.index = idx;
-			if (idx + 1 > vm->nvcpus)
-				vm->nvcpus = idx + 1;
+			vm->nvcpus++;
 		} else if (strncmp(t.comm, "IO ", 3) == 0 && t.comm[3] &&
 			   strcmp(t.comm + 3, "mon_iothread") != 0) {
 			/* mon_iothread serves the monitor: an emulator thread, as libvirt counts */
@@ -210,10 +258,14 @@ int ns_vm_from_pid(const char *root, pid_t pid, struct ns_vm *vm)
 	vm_name(root, pid, vm->name, sizeof(vm->name));
 	vm->is_domain = ns_domain_pidfile(root, vm->name, &dpid) == 0 && dpid == pid;
 	vm->named = vm->nvcpus > 0;
-	if (!vm->named)
-		rc = is_qemu_comm(comm) ? -ENODATA : -ENOEXEC;
-	else
-		rc = 0;
+	if (!vm->named && !is_qemu_comm(comm)) {
+		rc = -ENOEXEC;
+		goto out;
+	}
+	/* it looks like a VM: is it one? */
+	rc = ns_vm_trust(root, pid);
+	if (rc == 0)
+		rc = vm->named ? 0 : -ENODATA;
 out:
 	closedir(d);
 	if (rc < 0 && rc != -ENODATA)
@@ -252,8 +304,39 @@ void ns_vm_list_free(struct ns_vm_list *l)
 	for (int i = 0; i < l->n; i++)
 		ns_vm_release(&l->v[i]);
 	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	free(l->skip);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Remember a process left out: a look-alike (-EPERM, -EACCES) or one that failed. */
+static int list_skip(struct ns_vm_list *l, const struct ns_vm *vm, pid_t pid, int err, int *cap)
+{
+	struct ns_vm_skip *k;
+
+	if (l->nskip == *cap) {
+		int nc = *cap ? *cap * 2 : 8;
+
+		k = realloc(l->skip, (size_t)nc * sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		l->skip = k;
+		*cap = nc;
+	}
+	k = &l->skip[l->nskip++];
+	memset(k, 0, sizeof(*k));
+	k->pid = pid;
+	k->err = err;
+	if (vm->pid == pid)
+		snprintf(k->name, sizeof(k->name), "%s", vm->name);
+	else
+		snprintf(k->name, sizeof(k->name), "pid %d", (int)pid);
+	if (err == -EPERM)
+		l->ignored_owner++;
+	else if (err == -EACCES)
+		l->ignored_exe++;
+	else
+		l->nfailed++;
+	return 0;
 }
 
 int ns_vm_list_read(const char *root, struct ns_vm_list *out)
@@ -261,7 +344,7 @@ int ns_vm_list_read(const char *root, struct ns_vm_list *out)
 	char path[4096];
 	struct dirent *de;
 	DIR *d;
-	int rc = 0, cap = 0;
+	int rc = 0, cap = 0, kcap = 0;
 
 	memset(out, 0, sizeof(*out));
 	rc = ns_path(path, sizeof(path), root, "/proc");
@@ -271,14 +354,24 @@ int ns_vm_list_read(const char *root, struct ns_vm_list *out)
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
+		unsigned long long pid;
 		struct ns_vm vm;
 		int r;
 
-		if (!isdigit((unsigned char)de->d_name[0]))
+		if (ns_uint_parse(de->d_name, INT_MAX, &pid) < 0 || pid == 0)
 			continue;
-		r = ns_vm_from_pid(root, (pid_t)atoi(de->d_name), &vm);
-		if (r < 0 && r != -ENODATA)
+		memset(&vm, 0, sizeof(vm));
+		r = ns_vm_from_pid(root, (pid_t)pid, &vm);
+		if (r == -ENOEXEC || r == -ESRCH || r == -ENOENT)
 			continue; /* not a VM, a kernel thread, or gone */
+		if (r < 0 && r != -ENODATA) {
+			/* a look-alike, or a process that could not be read: said, not listed */
+			rc = list_skip(out, &vm, (pid_t)pid, r, &kcap);
+			ns_vm_release(&vm);
+			if (rc < 0)
+				break;
+			continue;
+		}
 		if (out->n == cap) {
 			struct ns_vm *n;
 

@@ -8,7 +8,9 @@
  * With --fork, a child shares the memory (mapcount 2), as a second process sharing a VM's
  * pages would; it dies with the parent.
  * With --vcpus N, N threads named "CPU n/KVM" as QEMU names its vCPU threads (so VM discovery
- * takes the stand-in for a VM); they sleep, or spin with --busy.
+ * takes the stand-in for a VM); they sleep, or spin with --busy. --vcpu-base B numbers them
+ * from B (a label, as QEMU's cpu-index is). Arguments after "--" are kept on the command line
+ * only (a QEMU-like "-name NAME" there names the stand-in).
  * Pattern check is how tests prove data survived moves and swap intact. */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,11 +104,12 @@ int main(int argc, char **argv)
 		{"ready", required_argument, NULL, 'r'}, {"report", required_argument, NULL, 'o'},
 		{"seed", required_argument, NULL, 'x'}, {"fork", no_argument, NULL, 'F'},
 		{"vcpus", required_argument, NULL, 'v'}, {"busy", no_argument, NULL, 'b'},
+		{"vcpu-base", required_argument, NULL, 'B'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *ready = NULL, *rep = NULL, *file = NULL;
 	uint64_t size = 64ULL << 20, seed = 1, *mem, words;
-	int thp = 0, shared = 0, do_fork = 0, vcpus = 0, busy = 0, c, fd = -1, flags;
+	int thp = 0, shared = 0, do_fork = 0, vcpus = 0, busy = 0, base = 0, c, fd = -1, flags;
 	struct sigaction sa;
 	sigset_t block, old;
 	char msg[128];
@@ -123,6 +126,7 @@ int main(int argc, char **argv)
 		case 'F': do_fork = 1; break;
 		case 'v': vcpus = atoi(optarg); break;
 		case 'b': busy = 1; break;
+		case 'B': base = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -194,7 +198,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "standin: cannot start vCPU thread %d\n", i);
 			return 1;
 		}
-		snprintf(name, sizeof(name), "CPU %d/KVM", i % 10000);
+		snprintf(name, sizeof(name), "CPU %d/KVM", base ? base + i : i % 10000);
 		pthread_setname_np(th, name);
 	}
 	if (ready) {

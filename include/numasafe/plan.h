@@ -60,6 +60,7 @@ struct ns_plan_in {
 	struct ns_plan_vm *vms;
 	int have_demand;   /* 1: vms[].demand was measured; 0: objective (2) below is skipped */
 	double sample_s;   /* the window demand was measured over (s), 0 when not measured */
+	int ignored_owner, ignored_exe; /* look-alikes left out (ns_vm_list), by ns_plan_gather */
 	uint64_t max_move; /* with NS_PLAN_MAX_MOVE: the bytes one run may move (--max-move) */
 	/* 0: exact search when small enough, heuristic beyond; NS_PLAN_EXACT / NS_PLAN_GREEDY /
 	 * NS_PLAN_HEURISTIC force one method (for bench/plan and tests); at most one may be set.

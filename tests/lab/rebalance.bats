@@ -167,3 +167,54 @@ vcpu_wait_ns() { # PID SECONDS
 	[ "$a1" -lt $((w1 / 2)) ] && [ "$a2" -lt $((w2 / 2)) ] || fail "the wait did not drop: $w1 $w2 -> $a1 $a2 ns"
 	assert_no_oom
 }
+
+@test "lab: a look-alike owned by nobody beside a root VM: the policy script plans the root VM as without it, and never touches the look-alike" {
+	[ "$NODES" -eq 2 ] || skip "written for two nodes of one CPU each"
+	local script=$NS_TOP/build/tests/numasafe-rebalance conf=$BATS_TEST_TMPDIR/policy la_dir ready i
+	local plan=/var/lib/numasafe/rebalance-plan.json with without la before_aff
+	[ -x "$script" ] || fail "$script is missing: run 'make all' first"
+	command -v setpriv >/dev/null || fail "needs setpriv"
+	rm -rf /var/lib/numasafe
+	printf '%s\n' REBALANCE_EXECUTE=yes REBALANCE_MAX_BYTES=1G REBALANCE_RESERVE=32M REBALANCE_CPU_OVERCOMMIT=1 >"$conf"
+	# the root VM: busy, local to node 0
+	STANDIN_WRAP=(numactl --membind=0 --cpunodebind=0)
+	standin_start --size 32M --seed 1 --vcpus 1 --busy
+	STANDIN_WRAP=()
+	root_vm=$STANDIN_PID
+	# the look-alike: the stand-in's own (root-owned) binary, run by nobody, as busy and on
+	# the same node, with the same name
+	la_dir=$(mktemp -d /tmp/ns-lookalike.XXXXXX)
+	chmod 1777 "$la_dir"
+	install -m 0755 "$NS_HELPERS/standin" "$la_dir/qemu-system-x86_64"
+	ready=$la_dir/ready
+	numactl --membind=0 --cpunodebind=0 setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$la_dir/qemu-system-x86_64" --size 32M --seed 2 --vcpus 2 --busy --ready "$ready" 3>&- &
+	for i in $(seq 1 300); do [ -s "$ready" ] && break; sleep 0.1; done
+	[ -s "$ready" ] || fail "look-alike did not start"
+	la=$(cat "$ready")
+	STANDIN_PIDS="$root_vm $la"
+	STANDIN_PID=
+	before_aff=$(thread_cpus "$la")
+
+	run --separate-stderr "$script" --config "$conf"
+	echo "# with the look-alike: exit $status: $output $stderr" | sed 's/^/# /' >&3
+	[ "$status" -eq 0 ] || fail "exit $status: $output $stderr"
+	with=$(jq -c --argjson p "$root_vm" '[.vms[] | select(.pid == $p) | {node_now, node}], [.steps[] | select(.pid == $p)]' "$plan")
+	jq -e --argjson p "$la" '[.vms[], .steps[] | select(.pid == $p)] | length == 0' "$plan" ||
+		fail "the look-alike is in the plan: $(cat "$plan")"
+	# nothing of either moved: the root VM stays on node 0, the look-alike unpinned
+	assert_anon_on "$root_vm" 0 99
+	assert_equal "$(thread_cpus "$la")" "$before_aff"
+	assert_anon_on "$la" 0 99
+
+	kill "$la"
+	wait "$la" 2>/dev/null || true
+	STANDIN_PIDS=$root_vm
+	run --separate-stderr "$script" --config "$conf"
+	[ "$status" -eq 0 ] || fail "exit $status: $output $stderr"
+	without=$(jq -c --argjson p "$root_vm" '[.vms[] | select(.pid == $p) | {node_now, node}], [.steps[] | select(.pid == $p)]' "$plan")
+	assert_equal "$with" "$without"
+	assert_anon_on "$root_vm" 0 99
+	rm -rf "$la_dir"
+	assert_no_oom
+}

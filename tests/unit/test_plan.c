@@ -1289,6 +1289,14 @@ static void t_bad_input(void **state)
 	in.vms[0].mem[0] = ~0ULL; /* sums would overflow */
 	assert_int_equal(ns_plan_solve(&in, &out), -EINVAL);
 	in.vms[0].mem[0] = 0;
+	/* vCPU sums the search's int arithmetic cannot hold are refused, not wrapped */
+	in.vms[0].vcpus = 300000000;
+	in.vms[1].vcpus = 300000000;
+	assert_int_equal(ns_plan_solve(&in, &out), -EINVAL);
+	in.vms[0].vcpus = in.vms[1].vcpus = 1;
+	in.nodes[0].cpus = 1 << 30;
+	assert_int_equal(ns_plan_solve(&in, &out), -EINVAL);
+	in.nodes[0].cpus = 8;
 	in.nr_vms = 0; /* nothing to do is fine */
 	assert_int_equal(ns_plan_solve(&in, &out), 0);
 	assert_int_equal(out.nr_steps, 0);

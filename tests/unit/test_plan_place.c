@@ -181,11 +181,31 @@ static void t_json(void **state)
 	json_object_put(js);
 }
 
+/* vCPU sums in 64 bits: VMs whose vCPUs add up past INT_MAX do not wrap to "fits". */
+static void t_vcpu_sum(void **state)
+{
+	struct ns_plan_vm vms[220];
+	struct ns_plan_in in;
+	struct ns_place_out out;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.vms = vms;
+	in.nr_vms = 220;
+	node(&in, 0, 512 * G, 8, 8);
+	for (int v = 0; v < 220; v++)
+		vm(&in, v, 0, 10000000, 0);
+	assert_int_equal(ns_place_solve(&in, 1, G, &out), 0);
+	assert_int_equal(out.node, -1);
+	assert_false(out.nodes[0].fits);
+	assert_int_equal(out.nodes[0].vcpus, 2147483647); /* saturated, as shown */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_least_excess), cmocka_unit_test(t_ties), cmocka_unit_test(t_none),
-		cmocka_unit_test(t_unmeasured),	  cmocka_unit_test(t_json),
+		cmocka_unit_test(t_unmeasured),	  cmocka_unit_test(t_json), cmocka_unit_test(t_vcpu_sum),
 	};
 
 	return cmocka_run_group_tests_name("place", tests, NULL, NULL);
