@@ -357,7 +357,7 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	if (opt.out) {
 		rc = ns_file_replace(opt.out, text, len, 0644);
 		if (rc < 0) {
-			rc = nsc_fail_errno(c, rc, NSC_R_FAILED, "%s", opt.out);
+			rc = nsc_fail_errno(c, rc, rc == -EPERM ? NSC_R_BAD_INPUT : NSC_R_FAILED, "%s", opt.out);
 			goto out;
 		}
 		nsc_info(c, "metrics written to %s", opt.out);

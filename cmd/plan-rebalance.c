@@ -152,7 +152,7 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	if (opt.out) {
 		rc = write_plan(opt.out, plan);
 		if (rc < 0) {
-			rc = nsc_fail_errno(c, rc, NSC_R_FAILED, "%s", opt.out);
+			rc = nsc_fail_errno(c, rc, rc == -EPERM ? NSC_R_BAD_INPUT : NSC_R_FAILED, "%s", opt.out);
 			goto out;
 		}
 	}
