@@ -191,9 +191,11 @@ static void steal_text(const struct steal *s)
 		       "slices");
 	for (int v = 0; v < s->n; v++) {
 		const struct ns_vm *vm = &s->vms[v];
+		char name[sizeof(vm->name)];
 
+		nsc_safe(vm->name, name, sizeof(name));
 		if (!vm->named) {
-			printf("%-20s  %7d  %4s  %s\n", vm->name, (int)vm->pid, "-", NSC_NO_THREAD_NAMES);
+			printf("%-20s  %7d  %4s  %s\n", name, (int)vm->pid, "-", NSC_NO_THREAD_NAMES);
 			continue;
 		}
 		for (int i = 0; i < s->sv[v].nthreads; i++) {
@@ -203,10 +205,10 @@ static void steal_text(const struct steal *s)
 			if (!i)
 				snprintf(p, sizeof(p), "%d", (int)vm->pid);
 			if (th->ok)
-				printf("%-20s  %7s  %4d  %7d  %6.1f  %6.1f  %6llu\n", i ? "" : vm->name, p, th->index,
+				printf("%-20s  %7s  %4d  %7d  %6.1f  %6.1f  %6llu\n", i ? "" : name, p, th->index,
 				       (int)th->tid, th->cpu_pct, th->wait_pct, (unsigned long long)th->slices);
 			else
-				printf("%-20s  %7s  %4d  %7d  %6s  %6s  %6s  (thread ended)\n", i ? "" : vm->name, p,
+				printf("%-20s  %7s  %4d  %7d  %6s  %6s  %6s  (thread ended)\n", i ? "" : name, p,
 				       th->index, (int)th->tid, "-", "-", "-");
 		}
 		printf("%-20s  %7s  %4s  %7s  %6.1f  %6.1f\n", "", "", "all", "", s->sv[v].cpu_pct, s->sv[v].wait_pct);
