@@ -88,13 +88,13 @@ static void plan_text(const struct ns_plan_in *in, const struct ns_plan_out *out
 		       st->via_temp ? " (parked until its own step)" : "");
 	}
 	for (int i = 0; i < in->nr_vms; i++) {
-		char name[sizeof(in->vms[i].name)];
+		char name[sizeof(in->vms[i].name)], why[512];
 
 		nsc_safe(in->vms[i].name, name, sizeof(name));
 		if (out->why[i][0])
-			printf("%s: %s\n", name, out->why[i]);
+			printf("%s: %s\n", name, nsc_safe(out->why[i], why, sizeof(why)));
 		if (out->note[i][0])
-			printf("%s: %s\n", name, out->note[i]);
+			printf("%s: %s\n", name, nsc_safe(out->note[i], why, sizeof(why)));
 	}
 	if (out->max_move_bound)
 		printf("--max-move %s kept this plan from the best one, which moves %s and leaves %.2f CPUs of excess "

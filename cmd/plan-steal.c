@@ -43,7 +43,7 @@ struct steal {
 /* The causes, as text lines or as JSON objects (arr). */
 static void causes(const struct steal *s, struct json_object *arr)
 {
-	char text[1024], a[256], b[256], who[300];
+	char text[1024], safe[1024], a[256], b[256], who[300];
 	int shown = 0;
 
 	if (!arr)
@@ -78,7 +78,7 @@ static void causes(const struct steal *s, struct json_object *arr)
 				json_object_object_add(o, "text", json_object_new_string(text));
 				json_object_array_add(arr, o);
 			} else
-				printf("  %s\n", text);
+				printf("  %s\n", nsc_safe(text, safe, sizeof(safe)));
 			shown++;
 		}
 	}
@@ -98,7 +98,7 @@ static void causes(const struct steal *s, struct json_object *arr)
 				json_object_object_add(o, "text", json_object_new_string(text));
 				json_object_array_add(arr, o);
 			} else
-				printf("  %s\n", text);
+				printf("  %s\n", nsc_safe(text, safe, sizeof(safe)));
 			shown++;
 		}
 	if (!arr && !shown)
