@@ -227,7 +227,8 @@ static int outdir_open(const char *dir)
 
 	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
 		return -ENAMETOOLONG;
-	fd = open(buf[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* O_PATH on the way: a directory we may only search (mode 0711) is no obstacle */
+	fd = open(buf[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return ns_detail(-errno, "%s: %s", buf[0] == '/' ? "/" : ".", strerror(errno));
 	for (comp = buf; comp; comp = next) {
@@ -236,7 +237,7 @@ static int outdir_open(const char *dir)
 			*next++ = '\0';
 		if (!*comp || strcmp(comp, ".") == 0)
 			continue;
-		nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd < 0) {
 			int err = errno;
 			struct stat lst;
@@ -252,6 +253,12 @@ static int outdir_open(const char *dir)
 		close(fd);
 		fd = nfd;
 	}
+	/* the directory itself, readable (fsync wants it): "." is no link, it is this inode */
+	nfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(fd);
+	if (nfd < 0)
+		return ns_detail(-errno, "%s: %s", dir, strerror(errno));
+	fd = nfd;
 	if (fstat(fd, &st) < 0) {
 		int err = errno;
 
