@@ -156,12 +156,18 @@ hold_lock() {
 	assert_line --partial "verdict:    safe"
 }
 
+# numa-plan rebalance -o FILE wrote a plan: exit 0, or 4 when some VM on this shared host fits
+# nowhere (the plan is written then too).
+plan_out() {
+	run timeout 60 "$NS_BIN/numa-plan" rebalance --sample 0 -o "$1"
+	[ "$status" -eq 0 ] || [ "$status" -eq 4 ] || fail "rebalance -o $1: exit $status: $output"
+}
+
 @test "numa-plan rebalance -o: planted symlinks are never followed; the plan is replaced whole, root's, mode 0644" {
 	mkdir -m 0755 "$PUB_TOP/pub"
 	echo secret >"$PUB_TOP/victim"
 	chmod 0600 "$PUB_TOP/victim"
-	run timeout 60 "$NS_BIN/numa-plan" rebalance -o "$PUB_TOP/pub/plan.json"
-	assert_success
+	plan_out "$PUB_TOP/pub/plan.json"
 	jq -e '.kind == "numasafe-rebalance"' "$PUB_TOP/pub/plan.json"
 	assert_equal "$(stat -c '%U %a' "$PUB_TOP/pub/plan.json")" "root 644"
 	# a user's set-id file at the target lends neither its mode nor anything else
@@ -169,8 +175,7 @@ hold_lock() {
 	echo x >"$PUB_TOP/pub/plan.json"
 	chown nobody:nogroup "$PUB_TOP/pub/plan.json"
 	chmod 6777 "$PUB_TOP/pub/plan.json"
-	run timeout 60 "$NS_BIN/numa-plan" rebalance -o "$PUB_TOP/pub/plan.json"
-	assert_success
+	plan_out "$PUB_TOP/pub/plan.json"
 	assert_equal "$(stat -c '%U %G %a' "$PUB_TOP/pub/plan.json")" "root root 644"
 	jq -e '.kind == "numasafe-rebalance"' "$PUB_TOP/pub/plan.json"
 	# no temporary file is left behind
@@ -178,8 +183,7 @@ hold_lock() {
 	# a symlink where the plan goes is replaced by the plan, not followed
 	rm "$PUB_TOP/pub/plan.json"
 	ln -s "$PUB_TOP/victim" "$PUB_TOP/pub/plan.json"
-	run timeout 60 "$NS_BIN/numa-plan" rebalance -o "$PUB_TOP/pub/plan.json"
-	assert_success
+	plan_out "$PUB_TOP/pub/plan.json"
 	assert_equal "$(cat "$PUB_TOP/victim")" secret
 	[ ! -L "$PUB_TOP/pub/plan.json" ]
 	jq -e '.kind == "numasafe-rebalance"' "$PUB_TOP/pub/plan.json"
