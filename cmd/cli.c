@@ -113,9 +113,11 @@ void nsc_init(struct nsc *c, const char *prog, int argc, char **argv)
 
 static void vmsg(const struct nsc *c, const char *prefix, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: %s", c->prog, prefix);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char msg[2048], safe[2048];
+
+	/* a name in a message reaches root's terminal: no escape sequence, no second line */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "%s: %s%s\n", c->prog, prefix, nsc_safe(msg, safe, sizeof(safe)));
 }
 
 void nsc_err(const struct nsc *c, const char *fmt, ...)
@@ -158,7 +160,12 @@ static int vfail(struct nsc *c, int code, const char *reason, const char *fmt, v
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
-	fprintf(stderr, "%s: %s\n", c->prog, msg);
+	{
+		char safe[sizeof(msg)];
+
+		/* the terminal gets '?' for control characters; the JSON keeps the name (escaped) */
+		fprintf(stderr, "%s: %s\n", c->prog, nsc_safe(msg, safe, sizeof(safe)));
+	}
 	if (!c->code) {
 		c->code = code;
 		c->reason = reason;

@@ -87,13 +87,18 @@ static void plan_text(const struct nsc *c, const struct ns_so_plan *p)
 		printf("%s: %s used (swap type %d): %s in process memory, %s elsewhere (shmem, tmpfs, SysV, swap "
 		       "cache)\n",
 		       p->path, nsc_size(p->used, a), p->type, nsc_size(p->proc_bytes, b), nsc_size(p->other, cc));
-	for (int i = 0; i < p->nprocs; i++)
-		printf("  pid %-7d %-16s %8s  cgroup %s\n", (int)p->procs[i].pid, p->procs[i].comm,
-		       nsc_size(p->procs[i].bytes, a), p->procs[i].cgroup[0] ? p->procs[i].cgroup : "-");
+	for (int i = 0; i < p->nprocs; i++) {
+		char comm[sizeof(p->procs[i].comm)], cg[sizeof(p->procs[i].cgroup)];
+
+		printf("  pid %-7d %-16s %8s  cgroup %s\n", (int)p->procs[i].pid,
+		       nsc_safe(p->procs[i].comm, comm, sizeof(comm)), nsc_size(p->procs[i].bytes, a),
+		       p->procs[i].cgroup[0] ? nsc_safe(p->procs[i].cgroup, cg, sizeof(cg)) : "-");
+	}
 	for (int i = 0; i < p->ncgroups; i++) {
 		const struct ns_so_cgroup *g = &p->cgroups[i];
+		char cg[sizeof(g->path)];
 
-		printf("  cgroup %s: %s to come back, room %s (limit %s, in use %s)\n", g->path,
+		printf("  cgroup %s: %s to come back, room %s (limit %s, in use %s)\n", nsc_safe(g->path, cg, sizeof(cg)),
 		       nsc_size(g->swapped, a), nsc_size(room(g), b),
 		       g->max == UINT64_MAX ? "max" : nsc_size(g->max, cc), nsc_size(g->current, d));
 	}
@@ -184,7 +189,7 @@ static int area_run(struct nsc *c, struct ns_so_opts *o, bool swapoff_after, str
 {
 	struct nsc_progress prog;
 	const char *dev = ar->device;
-	char a[32], b[32], d[32], e[32];
+	char a[32], b[32], d[32], e[32], qdev[1100];
 	int rc, prio;
 
 	rc = nsc_psi_required(c, o->max_psi);
@@ -234,7 +239,8 @@ again:
 		o->progress = on_progress;
 		o->progress_arg = &prog;
 	}
-	nsc_audit(c, LOG_NOTICE, "swapoff", "start", NULL, "device=%s used=%llu process_bytes=%llu swapoff=%s", dev,
+	nsc_audit(c, LOG_NOTICE, "swapoff", "start", NULL, "device=%s used=%llu process_bytes=%llu swapoff=%s",
+		  nsc_audit_quote(dev, qdev, sizeof(qdev)),
 		  (unsigned long long)ar->plan->used, (unsigned long long)ar->plan->proc_bytes,
 		  swapoff_after ? "yes" : "no");
 	rc = ns_so_pagein(o, ar->plan, &ar->res);
@@ -313,7 +319,8 @@ again:
 out:
 	prio = rc == NS_EXIT_OK ? LOG_NOTICE : rc == NS_EXIT_PARTIAL ? LOG_WARNING : LOG_ERR;
 	nsc_audit(c, prio, "swapoff", "end", NULL,
-		  "device=%s outcome=%s code=%d back=%llu duration_s=%.3f swapped_off=%s", dev,
+		  "device=%s outcome=%s code=%d back=%llu duration_s=%.3f swapped_off=%s",
+		  nsc_audit_quote(dev, qdev, sizeof(qdev)),
 		  ar->outcome ? ar->outcome : "failed", rc, (unsigned long long)ar->res.back, ar->res.duration,
 		  ar->swapped_off ? "yes" : "no");
 	return rc;

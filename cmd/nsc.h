@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "numasafe/numasafe.h"
+#include "numasafe/text.h"
 
 /* ---- limits, in one place ---- */
 #define NSC_CHUNK_MAX 16384 /* --chunk: base pages per move_pages call */
@@ -217,8 +218,16 @@ struct json_object *nsc_json_set(const struct ns_set *s);
 /* Seconds rounded to the millisecond; a percentage or ratio rounded to the given decimals. */
 struct json_object *nsc_json_seconds(double s);
 struct json_object *nsc_json_round(double v, int decimals);
-/* Print a document on stdout (pretty on a terminal). */
+/* A document as text, always valid UTF-8: a byte outside a valid UTF-8 sequence in any
+ * string (a VM's -name, a comm, a path) is written as \ufffd (numasafe(7), JSON). malloc()ed;
+ * NULL when out of memory. len (may be NULL) receives its length. Every document printed or
+ * written goes through it. */
+char *nsc_json_text(struct json_object *o, int flags, size_t *len);
+/* Print a document on stdout (pretty on a terminal), through nsc_json_text. */
 void nsc_json_print(const struct nsc *c, struct json_object *o);
+/* s for a table or a message on a terminal: control characters and bytes outside valid UTF-8
+ * each shown as '?', as ps(1) does (ns_text_safe). Returns buf. */
+const char *nsc_safe(const char *s, char *buf, size_t len);
 /* The end of every command: prints doc (--json) or, when rc is not 0, the numasafe-error
  * document with doc inside as "result"; flushes and checks stdout (a write error is exit 1).
  * Takes doc's reference. Returns the exit code. */
@@ -269,7 +278,12 @@ void nsc_signals_catch(void);
 /* ---- the audit trail: every change to a VM or a swap area, in the system log ---- */
 /* One record at the start and one at the end of a change. action: "move", "rollback", "pin",
  * "unpin", "weight", "numatune", "swapoff", "plan-step". fields: "key=value ..." already
- * formatted (nsc_audit_kv helps). Nothing with --no-log. */
+ * formatted, every free-text value through nsc_audit_quote. Nothing with --no-log. */
+/* in as one audit value: in double quotes, '"' and '\\' escaped with a backslash, newline,
+ * tab and carriage return as \\n \\t \\r, any other control character and any byte outside
+ * valid UTF-8 as \\xHH, so a record stays one line a parser splits the same way whatever a
+ * name or path holds; cut (still quoted) to fit len. Returns out. */
+const char *nsc_audit_quote(const char *in, char *out, size_t len);
 void nsc_audit(const struct nsc *c, int priority, const char *action, const char *event, const struct nsc_vmid *vm,
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 

@@ -5,6 +5,7 @@
  * check of stdout). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,13 +68,35 @@ struct json_object *nsc_json_seconds(double s)
 	return nsc_json_round(s, 3);
 }
 
+char *nsc_json_text(struct json_object *o, int flags, size_t *len)
+{
+	const char *s = json_object_to_json_string_ext(o, flags | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *out = NULL;
+	size_t n = 0;
+
+	/* json-c copies a string's bytes as they are: a name with invalid UTF-8 would make the
+	 * whole document invalid for a strict reader */
+	if (!s || ns_json_utf8(s, strlen(s), &out, &n) < 0)
+		return NULL;
+	if (len)
+		*len = n;
+	return out;
+}
+
 void nsc_json_print(const struct nsc *c, struct json_object *o)
 {
 	int flags = isatty(STDOUT_FILENO) ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN;
+	char *text = nsc_json_text(o, flags, NULL);
 
 	(void)c;
-	fputs(json_object_to_json_string_ext(o, flags | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+	if (!text) {
+		/* out of memory: stdout gets nothing rather than half a document, and the error */
+		fprintf(stderr, "%s: %s\n", c->prog, strerror(ENOMEM));
+		return;
+	}
+	fputs(text, stdout);
 	fputc('\n', stdout);
+	free(text);
 }
 
 int nsc_finish(struct nsc *c, int rc, struct json_object *doc)
@@ -125,14 +148,22 @@ struct json_object *nsc_vmid_json(const struct nsc_vmid *id)
 	return o;
 }
 
+const char *nsc_safe(const char *s, char *buf, size_t len)
+{
+	return ns_text_safe(s, buf, len);
+}
+
 const char *nsc_vmid_text(const struct nsc_vmid *id, char *buf, size_t len)
 {
+	char name[sizeof(id->name)];
+
+	nsc_safe(id->name, name, sizeof(name));
 	if (id->domain)
-		snprintf(buf, len, "domain %s", id->name);
-	else if (strncmp(id->name, "pid ", 4) == 0) /* a QEMU without -name is called "pid N" */
-		snprintf(buf, len, "%s", id->name);
+		snprintf(buf, len, "domain %s", name);
+	else if (strncmp(name, "pid ", 4) == 0) /* a QEMU without -name is called "pid N" */
+		snprintf(buf, len, "%s", name);
 	else
-		snprintf(buf, len, "%s (pid %d)", id->name, (int)id->pid);
+		snprintf(buf, len, "%s (pid %d)", name, (int)id->pid);
 	return buf;
 }
 

@@ -127,8 +127,11 @@ static int pin_step(struct nsc *c, const struct nsc_target *tg, const struct nsc
 	for (int i = 0; i < p->res.n; i++) {
 		const struct ns_pin_item *it = &p->res.items[i];
 
+		char label[sizeof(it->label)];
+
 		if (it->changed)
-			printf("%s: %s: CPUs %s -> %s%s\n", what, it->label, nsc_set_text(&it->before, a, sizeof(a)),
+			printf("%s: %s: CPUs %s -> %s%s\n", what, nsc_safe(it->label, label, sizeof(label)),
+			       nsc_set_text(&it->before, a, sizeof(a)),
 			       nsc_set_text(&it->after, b, sizeof(b)), job->req.dry_run ? " (dry run)" : "");
 	}
 	if (!p->res.nchanged)

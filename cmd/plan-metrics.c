@@ -69,11 +69,27 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A label value: backslash, double quote and newline escaped, as the format wants. */
-static void label(FILE *f, const char *key, const char *value, bool last)
+/* value as valid UTF-8, each byte outside a valid sequence as U+FFFD (every byte can become
+ * three): the form labels are written and compared in. malloc()ed; NULL when out of memory. */
+static char *label_value(const char *value)
 {
+	size_t n = strlen(value) * 3 + 1;
+	char *v = malloc(n);
+
+	if (v)
+		ns_utf8_fix(value, v, n);
+	return v;
+}
+
+/* A label value: valid UTF-8 (a name with invalid bytes made the whole file invalid, and
+ * node_exporter dropped every series in it), backslash, double quote and newline escaped, as
+ * the format wants. */
+static void label(FILE *f, const char *key, const char *raw, bool last)
+{
+	char *value = label_value(raw);
+
 	fprintf(f, "%s=\"", key);
-	for (const char *p = value; *p; p++) {
+	for (const char *p = value ? value : ""; *p; p++) {
 		if (*p == '\\' || *p == '"')
 			fputc('\\', f);
 		if (*p == '\n')
@@ -82,6 +98,7 @@ static void label(FILE *f, const char *key, const char *value, bool last)
 			fputc(*p, f);
 	}
 	fputs(last ? "\"}" : "\",", f);
+	free(value);
 }
 
 static void vm_labels(FILE *f, const char *name, const struct nsc_vm_view *v, bool last)
@@ -246,25 +263,42 @@ static void runs_out(FILE *f, const struct metrics *m)
 }
 
 /* Per-VM labels must be unique and bounded: a QEMU without -name is "pid N" (a pid churns
- * with every restart), and two VMs with one name would make one series of two. */
+ * with every restart), and two VMs with one name would make one series of two. Names are
+ * compared as they are written: two names that differ only in invalid bytes are one label
+ * (a duplicate series makes node_exporter drop the whole file). */
 static int labels_choose(struct metrics *m)
 {
-	int n = m->vms.n;
+	int n = m->vms.n, rc = 0;
+	char **lv;
 
 	m->labelled = calloc(n ? (size_t)n : 1, sizeof(*m->labelled));
-	if (!m->labelled)
-		return -ENOMEM;
+	lv = calloc(n ? (size_t)n : 1, sizeof(*lv));
+	if (!m->labelled || !lv) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (int j = 0; j < n; j++) {
+		lv[j] = label_value(m->vms.v[j].name);
+		if (!lv[j]) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
 	for (int j = 0; j < n; j++) {
 		const struct ns_vm *vm = &m->vms.v[j];
 		bool ok = strncmp(vm->name, "pid ", 4) != 0 && vm->name[0];
 
 		for (int k = 0; ok && k < n; k++)
-			if (k != j && m->vms.v[k].is_domain == vm->is_domain && strcmp(m->vms.v[k].name, vm->name) == 0)
+			if (k != j && m->vms.v[k].is_domain == vm->is_domain && strcmp(lv[k], lv[j]) == 0)
 				ok = false;
 		m->labelled[j] = ok;
 		m->unlabelled += !ok;
 	}
-	return 0;
+out:
+	for (int j = 0; lv && j < n; j++)
+		free(lv[j]);
+	free(lv);
+	return rc;
 }
 
 static int render(struct metrics *m, char **text, size_t *len)
@@ -368,7 +402,7 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	if (opt.out) {
 		rc = ns_file_replace(opt.out, text, len, 0644);
 		if (rc < 0) {
-			rc = nsc_fail_errno(c, rc, NSC_R_FAILED, "%s", opt.out);
+			rc = nsc_fail_errno(c, rc, rc == -EPERM ? NSC_R_BAD_INPUT : NSC_R_FAILED, "%s", opt.out);
 			goto out;
 		}
 		nsc_info(c, "metrics written to %s", opt.out);

@@ -35,16 +35,16 @@ static struct poptOption options[] = {
 /* Write the plan next to FILE and rename it into place: a reader never sees half a plan. */
 static int write_plan(const char *file, struct json_object *plan)
 {
-	const char *text =
-		json_object_to_json_string_ext(plan, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t len;
+	char *text = nsc_json_text(plan, JSON_C_TO_STRING_PRETTY, &len);
 	char *buf;
-	size_t len = strlen(text);
 	int rc;
 
-	buf = malloc(len + 2);
-	if (!buf)
+	buf = text ? realloc(text, len + 2) : NULL;
+	if (!buf) {
+		free(text);
 		return -ENOMEM;
-	memcpy(buf, text, len);
+	}
 	buf[len++] = '\n';
 	rc = ns_file_replace(file, buf, len, 0644);
 	free(buf);
@@ -77,21 +77,25 @@ static void plan_text(const struct ns_plan_in *in, const struct ns_plan_out *out
 	for (int i = 0; i < out->nr_steps; i++) {
 		const struct ns_plan_step *st = &out->steps[i];
 		const struct ns_plan_vm *v = &in->vms[st->vm];
-		char who[64] = "", dem[32] = "";
+		char who[64] = "", dem[32] = "", name[sizeof(v->name)];
 
 		if (strncmp(v->name, "pid ", 4) != 0)
 			snprintf(who, sizeof(who), "%s %d, ", v->is_domain ? "domain, pid" : "pid", (int)v->pid);
 		if (in->have_demand)
 			snprintf(dem, sizeof(dem), ", demand %.2f", v->demand);
-		printf("step %d: %s (%s%d vCPU%s%s) -> node %d, %s%s\n", i + 1, v->name, who, v->vcpus,
+		printf("step %d: %s (%s%d vCPU%s%s) -> node %d, %s%s\n", i + 1, nsc_safe(v->name, name, sizeof(name)),
+		       who, v->vcpus,
 		       nsc_plural(v->vcpus), dem, in->nodes[st->to].id, st->bytes ? nsc_size(st->bytes, b) : "pin only",
 		       st->via_temp ? " (parked until its own step)" : "");
 	}
 	for (int i = 0; i < in->nr_vms; i++) {
+		char name[sizeof(in->vms[i].name)], why[512];
+
+		nsc_safe(in->vms[i].name, name, sizeof(name));
 		if (out->why[i][0])
-			printf("%s: %s\n", in->vms[i].name, out->why[i]);
+			printf("%s: %s\n", name, nsc_safe(out->why[i], why, sizeof(why)));
 		if (out->note[i][0])
-			printf("%s: %s\n", in->vms[i].name, out->note[i]);
+			printf("%s: %s\n", name, nsc_safe(out->note[i], why, sizeof(why)));
 	}
 	if (out->max_move_bound)
 		printf("--max-move %s kept this plan from the best one, which moves %s and leaves %.2f CPUs of excess "
@@ -153,7 +157,7 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 	if (opt.out) {
 		rc = write_plan(opt.out, plan);
 		if (rc < 0) {
-			rc = nsc_fail_errno(c, rc, NSC_R_FAILED, "%s", opt.out);
+			rc = nsc_fail_errno(c, rc, rc == -EPERM ? NSC_R_BAD_INPUT : NSC_R_FAILED, "%s", opt.out);
 			goto out;
 		}
 	}

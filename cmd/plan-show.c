@@ -162,13 +162,14 @@ static void host_text(const struct show *s)
 		printf("\n%-24s  %-9s  %8s  %8s  %5s  %s\n", "device", "kind", "size", "used", "prio", "type");
 		for (int i = 0; i < s->sw.nr; i++) {
 			const struct ns_swap_area *w = &s->sw.area[i];
-			char ty[16];
+			char ty[16], sp[sizeof(w->path)];
 
 			if (w->type >= 0)
 				snprintf(ty, sizeof(ty), "%d", w->type);
 			else
 				snprintf(ty, sizeof(ty), "%s", opt.swap_types ? "?" : "-");
-			printf("%-24s  %-9s  %8s  %8s  %5d  %s\n", w->path, w->kind, nsc_size(w->size, a),
+			printf("%-24s  %-9s  %8s  %8s  %5d  %s\n", nsc_safe(w->path, sp, sizeof(sp)), w->kind,
+			       nsc_size(w->size, a),
 			       nsc_size(w->used, b), w->priority, ty);
 		}
 	}
@@ -194,13 +195,15 @@ static void vms_text(const struct show *s)
 	printf("  %10s  %10s  %8s\n", "total", "swap", "locality");
 	for (int j = 0; j < n; j++) {
 		const struct nsc_vm_view *v = &s->views[j];
+		char sname[sizeof(v->vm->name)];
 
 		ns_set_format(&v->cpu_nodes, nodes, sizeof(nodes));
 		if (v->vm->named)
 			snprintf(vc, sizeof(vc), "%d", v->vm->nvcpus);
 		else
 			snprintf(vc, sizeof(vc), "?");
-		printf("%-20s  %-6s  %7d  %5s  %-9s", v->vm->name, v->vm->is_domain ? "domain" : "qemu",
+		printf("%-20s  %-6s  %7d  %5s  %-9s", nsc_safe(v->vm->name, sname, sizeof(sname)),
+		       v->vm->is_domain ? "domain" : "qemu",
 		       (int)v->vm->pid, vc, nodes[0] ? nodes : "-");
 		for (int i = 0; i < nr; i++)
 			printf("  %10s", v->u ? mib(v->loc.own[ns_topo_node(s->t, i)->id], buf, sizeof(buf)) : "-");
@@ -229,10 +232,10 @@ static void proc_text(const struct show *s)
 	static const enum ns_kind kinds[] = {NS_KIND_ANON, NS_KIND_FILE, NS_KIND_SHMEM, NS_KIND_HUGETLB};
 	const struct ns_proc_usage *u = s->u;
 	int nr = ns_topo_nr_nodes(s->t);
-	char buf[32], buf2[32], ma[256], ca[256];
+	char buf[32], buf2[32], ma[256], ca[256], sc[sizeof(u->comm) * 4];
 	uint64_t all = 0;
 
-	printf("\nprocess %d (%s): memory per node in MiB\n%-8s", (int)u->pid, u->comm, "kind");
+	printf("\nprocess %d (%s): memory per node in MiB\n%-8s", (int)u->pid, nsc_safe(u->comm, sc, sizeof(sc)), "kind");
 	for (int i = 0; i < nr; i++) {
 		char hdr[16];
 

@@ -44,7 +44,7 @@ struct steal {
 /* The causes, as text lines or as JSON objects (arr). */
 static void causes(const struct steal *s, struct json_object *arr)
 {
-	char text[1024], a[256], b[256], who[300];
+	char text[1024], safe[1024], a[256], b[256], who[300];
 	int shown = 0;
 
 	if (!arr)
@@ -79,7 +79,7 @@ static void causes(const struct steal *s, struct json_object *arr)
 				json_object_object_add(o, "text", json_object_new_string(text));
 				json_object_array_add(arr, o);
 			} else
-				printf("  %s\n", text);
+				printf("  %s\n", nsc_safe(text, safe, sizeof(safe)));
 			shown++;
 		}
 	}
@@ -99,7 +99,7 @@ static void causes(const struct steal *s, struct json_object *arr)
 				json_object_object_add(o, "text", json_object_new_string(text));
 				json_object_array_add(arr, o);
 			} else
-				printf("  %s\n", text);
+				printf("  %s\n", nsc_safe(text, safe, sizeof(safe)));
 			shown++;
 		}
 	if (!arr && !shown)
@@ -192,9 +192,11 @@ static void steal_text(const struct steal *s)
 		       "slices");
 	for (int v = 0; v < s->n; v++) {
 		const struct ns_vm *vm = &s->vms[v];
+		char name[sizeof(vm->name)];
 
+		nsc_safe(vm->name, name, sizeof(name));
 		if (!vm->named) {
-			printf("%-20s  %7d  %4s  %s\n", vm->name, (int)vm->pid, "-", NSC_NO_THREAD_NAMES);
+			printf("%-20s  %7d  %4s  %s\n", name, (int)vm->pid, "-", NSC_NO_THREAD_NAMES);
 			continue;
 		}
 		for (int i = 0; i < s->sv[v].nthreads; i++) {
@@ -204,10 +206,10 @@ static void steal_text(const struct steal *s)
 			if (!i)
 				snprintf(p, sizeof(p), "%d", (int)vm->pid);
 			if (th->ok)
-				printf("%-20s  %7s  %4d  %7d  %6.1f  %6.1f  %6llu\n", i ? "" : vm->name, p, th->index,
+				printf("%-20s  %7s  %4d  %7d  %6.1f  %6.1f  %6llu\n", i ? "" : name, p, th->index,
 				       (int)th->tid, th->cpu_pct, th->wait_pct, (unsigned long long)th->slices);
 			else
-				printf("%-20s  %7s  %4d  %7d  %6s  %6s  %6s  (thread ended)\n", i ? "" : vm->name, p,
+				printf("%-20s  %7s  %4d  %7d  %6s  %6s  %6s  (thread ended)\n", i ? "" : name, p,
 				       th->index, (int)th->tid, "-", "-", "-");
 		}
 		printf("%-20s  %7s  %4s  %7s  %6.1f  %6.1f\n", "", "", "all", "", s->sv[v].cpu_pct, s->sv[v].wait_pct);

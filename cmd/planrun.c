@@ -105,7 +105,7 @@ int nsc_plan_run(struct nsc *c, const struct nsc_plan_run *run, struct json_obje
 		struct nsc_target tg;
 		struct nsc_pin p;
 		struct nsc_vmid id;
-		char what[300];
+		char what[300], qfile[1100];
 
 		memset(&job, 0, sizeof(job));
 		memset(&id, 0, sizeof(id));
@@ -145,11 +145,13 @@ int nsc_plan_run(struct nsc *c, const struct nsc_plan_run *run, struct json_obje
 			       s->to_node, s->temporary ? " (parked there until its own step)" : "");
 		if (!run->dry_run)
 			nsc_audit(c, LOG_NOTICE, "plan-step", "start", &tg.id, "plan=%s step=%d to=%d bytes=%llu",
-				  run->file, s->index, s->to_node, (unsigned long long)s->bytes);
+				  nsc_audit_quote(run->file, qfile, sizeof(qfile)), s->index, s->to_node,
+				  (unsigned long long)s->bytes);
 		rc = nsc_pin_run(c, &tg, &job, &p);
 		if (!run->dry_run)
 			nsc_audit(c, rc == NS_EXIT_OK ? LOG_NOTICE : LOG_WARNING, "plan-step", "end", &tg.id,
-				  "plan=%s step=%d outcome=%s code=%d", run->file, s->index, outcome_name(rc), rc);
+				  "plan=%s step=%d outcome=%s code=%d", nsc_audit_quote(run->file, qfile, sizeof(qfile)),
+				  s->index, outcome_name(rc), rc);
 		json_object_array_add(arr, step_json(s, &tg.id, rc, c->reason, nsc_pin_json(&p)));
 		changed += nsc_pin_changed(&p);
 		if (p.moved && nsc_move_changed(&p.mv))

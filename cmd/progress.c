@@ -3,6 +3,7 @@
  * numasafe-progress JSON line a second at most (--progress=json), both on stderr. Nothing on a
  * stderr that is not a terminal unless asked. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +49,7 @@ void nsc_progress_update(struct nsc_progress *p, const char *phase, uint64_t don
 	} else if (p->mode == NSC_PROGRESS_JSON) {
 		double now = mono();
 		struct json_object *o;
+		char *text;
 
 		if (p->last > 0 && now - p->last < 1.0)
 			return;
@@ -62,7 +64,10 @@ void nsc_progress_update(struct nsc_progress *p, const char *phase, uint64_t don
 		json_object_object_add(o, "eta_s", nsc_json_seconds(eta));
 		if (extra)
 			json_object_object_add(o, extra, nsc_json_u64(extra_val));
-		fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		text = nsc_json_text(o, JSON_C_TO_STRING_PLAIN, NULL);
+		if (text)
+			fprintf(stderr, "%s\n", text);
+		free(text);
 		fflush(stderr);
 		json_object_put(o);
 	}

@@ -118,12 +118,13 @@ static void view_print(const struct ns_topo *t, const struct view *v)
 	for (int i = 0; i < v->pins.n; i++) {
 		const struct ns_pin_item *it = &v->pins.items[i];
 		struct ns_set nodes;
-		char tid[16] = "-";
+		char tid[16] = "-", label[sizeof(it->label)];
 
 		ns_topo_cpus_nodes(t, &it->before, &nodes);
 		if (it->tid > 0)
 			snprintf(tid, sizeof(tid), "%d", (int)it->tid);
-		printf("  %-32s %7s  %-16s %s\n", it->label, tid, nsc_set_text(&it->before, a, sizeof(a)),
+		printf("  %-32s %7s  %-16s %s\n", nsc_safe(it->label, label, sizeof(label)), tid,
+		       nsc_set_text(&it->before, a, sizeof(a)),
 		       nsc_set_text(&nodes, b, sizeof(b)));
 	}
 	if (v->mem) {

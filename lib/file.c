@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "file_int.h"
+#include "util.h"
 #include "numasafe/file.h"
 
 static void say(char *errmsg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -176,7 +178,11 @@ static int split_path(const char *path, char *dir, size_t dlen, const char **bas
 		dir[slash - path] = '\0';
 		*base = slash + 1;
 	}
-	return **base ? 0 : -EISDIR; /* "dir/" names no file */
+	if (!**base)
+		return -EISDIR; /* "dir/" names no file */
+	if (strcmp(*base, ".") == 0 || strcmp(*base, "..") == 0)
+		return -EISDIR;
+	return 0;
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -196,29 +202,128 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int ns_file_replace(const char *path, const void *data, size_t len, mode_t mode_if_new)
+/* lstat of the component comp that starts at offset at of dir, for a message only. */
+static bool lstat_at(const char *dir, int at, const char *comp, struct stat *st)
 {
-	char dir[4096], tmp[4096 + 64];
+	char p[4096];
+
+	if (snprintf(p, sizeof(p), "%.*s%s", at, dir, comp) >= (int)sizeof(p))
+		return false;
+	return lstat(p, st) == 0;
+}
+
+/* dir, opened one component at a time from / (or the working directory) with O_NOFOLLOW:
+ * no symbolic link anywhere in it is followed, whoever owns it (a root-owned link in a
+ * directory a user may write can be moved there by that user, so no link is trusted). The
+ * last directory must belong to root or to us and be writable by nobody else: then nobody
+ * else can put a file, a link or another directory under the name we write. Directories
+ * above it may be anyone's: whatever they swap in is either a link (refused) or a directory
+ * that fails the owner check. The detail says which component failed. */
+static int outdir_open(const char *dir)
+{
+	char buf[4096], *comp, *next;
+	struct stat st;
+	int fd, nfd;
+
+	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	/* O_PATH on the way: a directory we may only search (mode 0711) is no obstacle */
+	fd = open(buf[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ns_detail(-errno, "%s: %s", buf[0] == '/' ? "/" : ".", strerror(errno));
+	for (comp = buf; comp; comp = next) {
+		next = strchr(comp, '/');
+		if (next)
+			*next++ = '\0';
+		if (!*comp || strcmp(comp, ".") == 0)
+			continue;
+		nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0) {
+			int err = errno;
+			struct stat lst;
+			int at = (int)(comp - buf); /* the prefix of dir up to this component */
+
+			close(fd);
+			if ((err == ELOOP || err == ENOTDIR) && lstat_at(dir, at, comp, &lst) && S_ISLNK(lst.st_mode))
+				return ns_detail(-EPERM,
+						 "refusing it: %.*s%s is a symbolic link (owned by uid %u); an output "
+						 "path may hold none", at, dir, comp, (unsigned)lst.st_uid);
+			return ns_detail(-err, "%.*s%s: %s", at, dir, comp, strerror(err));
+		}
+		close(fd);
+		fd = nfd;
+	}
+	/* the directory itself, readable (fsync wants it): "." is no link, it is this inode */
+	nfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(fd);
+	if (nfd < 0)
+		return ns_detail(-errno, "%s: %s", dir, strerror(errno));
+	fd = nfd;
+	if (fstat(fd, &st) < 0) {
+		int err = errno;
+
+		close(fd);
+		return ns_detail(-err, "%s: %s", dir, strerror(err));
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		close(fd);
+		return ns_detail(-EPERM, "refusing it: directory %s is owned by uid %u, not root", dir,
+				 (unsigned)st.st_uid);
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		close(fd);
+		return ns_detail(-EPERM, "refusing it: directory %s is writable by %s (mode %04o)", dir,
+				 st.st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st.st_mode & 07777));
+	}
+	return fd;
+}
+
+/* A new file with a name nobody can have guessed, created (O_EXCL|O_NOFOLLOW) in dfd. */
+static int tmp_create(int dfd, const char *base, char *name, size_t len)
+{
+	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char r[12];
+		char rnd[13];
+		int fd;
+
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -errno ? -errno : -EIO;
+		for (size_t i = 0; i < sizeof(r); i++)
+			rnd[i] = set[r[i] % (sizeof(set) - 1)];
+		rnd[sizeof(r)] = '\0';
+		if (snprintf(name, len, ".%.64s.%s", base, rnd) >= (int)len)
+			return -ENAMETOOLONG;
+		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
+int ns_file_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char dir[4096], tmp[128];
 	const char *base;
 	struct stat st;
-	mode_t mode = mode_if_new & 07777;
 	int fd = -1, dfd = -1, rc;
 
+	ns_detail_clear();
 	rc = split_path(path, dir, sizeof(dir), &base);
 	if (rc < 0)
 		return rc;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = outdir_open(dir);
 	if (dfd < 0)
-		return -errno;
-	/* what is there now, without following a link: only a regular file lends its mode */
+		return dfd;
+	/* what is there now, without following a link: a regular file or a link is replaced, never
+	 * followed, and lends nothing (not its mode, not its owner) */
 	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			rc = -EISDIR;
 			goto out;
 		}
-		if (S_ISREG(st.st_mode))
-			mode = st.st_mode & 07777;
-		else if (!S_ISLNK(st.st_mode)) {
+		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
 			rc = -EINVAL;
 			goto out;
 		}
@@ -226,28 +331,25 @@ int ns_file_replace(const char *path, const void *data, size_t len, mode_t mode_
 		rc = -errno;
 		goto out;
 	}
-	/* mkstemp needs a path; it is opened O_EXCL, so nothing planted there is used */
-	if (snprintf(tmp, sizeof(tmp), "%s/.%.64s.XXXXXX", dir, base) >= (int)sizeof(tmp)) {
-		rc = -ENAMETOOLONG;
-		goto out;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
+	fd = tmp_create(dfd, base, tmp, sizeof(tmp));
 	if (fd < 0) {
-		rc = -errno;
+		rc = fd;
 		goto out;
 	}
 	rc = write_all(fd, data, len);
-	if (rc == 0 && fchmod(fd, mode) < 0)
+	/* the mode is ours to set (the umask and any set-id bits play no part) */
+	if (rc == 0 && fchmod(fd, mode & 0777) < 0)
 		rc = -errno;
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	fd = -1;
-	if (rc == 0 && rename(tmp, path) < 0)
+	/* relative to the directory checked: the file lands in it, whatever its name means now */
+	if (rc == 0 && renameat(dfd, tmp, dfd, base) < 0)
 		rc = -errno;
 	if (rc < 0) {
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 		goto out;
 	}
 	/* the rename itself is durable once the directory is */

@@ -29,14 +29,21 @@ int ns_file_open_regular(int dirfd, const char *name, int flags, struct stat *st
  * grows, while being read, to) more than max bytes; the errors of ns_file_open_regular. */
 int ns_file_read_all(const char *path, size_t max, char **buf, size_t *len);
 
-/* Replace path with data atomically, as root may: a temporary file made with mkstemp in the
- * target's directory (O_EXCL: a planted symlink or file there is never followed or reused),
- * written, fsync()ed, given its mode, and renamed over path; the directory is fsync()ed too.
- * A reader sees the old file or the new one, never part of either. Mode: an existing regular
- * file's permission bits are kept; otherwise mode_if_new (applied as given, not through the
- * umask). An existing symlink at path is replaced, not followed. -EISDIR when path is a
- * directory, -EINVAL when it is another non-regular file; -errno from the file system. */
-int ns_file_replace(const char *path, const void *data, size_t len, mode_t mode_if_new);
+/* Replace path with data atomically, as root may, only in a directory nobody else controls
+ * (every -o FILE, the last-run records). The directory part of path is opened one component
+ * at a time with O_NOFOLLOW from / (or the working directory): any symbolic link in it, whoever
+ * owns it, is refused; the directory itself must be owned by root (or by the caller's
+ * effective uid) and writable by neither its group nor others (a sticky /tmp is refused too).
+ * Then a file with a random name is created in that directory (O_CREAT|O_EXCL|O_NOFOLLOW, so
+ * nothing planted is followed or reused), written, given mode (the umask plays no part; set-id
+ * and sticky bits are dropped), fsync()ed and renamed over the last component relative to the
+ * opened directory, which is fsync()ed too. A reader sees the old file or the new one. What was
+ * at path lends nothing: a symlink there is replaced, not followed; an existing file's mode and
+ * owner are not kept. Returns 0; -EPERM with the error detail (ns_error_detail) naming the
+ * component refused; -EISDIR when path is a directory (or ends in "/", "." or ".."), -EINVAL
+ * when it is another non-regular file; -errno from the file system (the detail names the
+ * directory component that failed to open). */
+int ns_file_replace(const char *path, const void *data, size_t len, mode_t mode);
 
 /* An exclusive lock NS_RUNDIR/NAME.lock (name: [A-Za-z0-9._:-], at most 64 characters),
  * held until ns_runlock_release or the process ends; the file holds the holder's pid. The

@@ -156,36 +156,89 @@ hold_lock() {
 	assert_line --partial "verdict:    safe"
 }
 
-@test "numa-plan rebalance -o: planted symlinks are never followed; the plan is replaced whole, its mode kept" {
-	mkdir -m 0777 "$PUB_TOP/pub"
+# numa-plan rebalance -o FILE wrote a plan: exit 0, or 4 when some VM on this shared host fits
+# nowhere (the plan is written then too).
+plan_out() {
+	run timeout 60 "$NS_BIN/numa-plan" rebalance --sample 0 -o "$1"
+	[ "$status" -eq 0 ] || [ "$status" -eq 4 ] || fail "rebalance -o $1: exit $status: $output"
+}
+
+@test "numa-plan rebalance -o: planted symlinks are never followed; the plan is replaced whole, root's, mode 0644" {
+	mkdir -m 0755 "$PUB_TOP/pub"
 	echo secret >"$PUB_TOP/victim"
 	chmod 0600 "$PUB_TOP/victim"
-	# every temporary name the old writer could pick (FILE.tmp.PID for the next pids), planted
-	# by one process so that planting them uses up no pids
-	as_nobody /usr/bin/python3 -c 'import os, sys
-last = int(open("/proc/sys/kernel/ns_last_pid").read())
-for p in range(last + 1, last + 3000):
-    os.symlink(sys.argv[1], "%s/plan.json.tmp.%d" % (sys.argv[2], p))' "$PUB_TOP/victim" "$PUB_TOP/pub"
-	run timeout 60 "$NS_BIN/numa-plan" rebalance -o "$PUB_TOP/pub/plan.json"
-	assert_success
-	assert_equal "$(cat "$PUB_TOP/victim")" secret
+	plan_out "$PUB_TOP/pub/plan.json"
 	jq -e '.kind == "numasafe-rebalance"' "$PUB_TOP/pub/plan.json"
-	[ ! -L "$PUB_TOP/pub/plan.json" ]
 	assert_equal "$(stat -c '%U %a' "$PUB_TOP/pub/plan.json")" "root 644"
-	# an existing plan keeps its mode; no temporary file is left behind
-	chmod 0640 "$PUB_TOP/pub/plan.json"
-	run timeout 60 "$NS_BIN/numa-plan" rebalance -o "$PUB_TOP/pub/plan.json"
-	assert_success
-	assert_equal "$(stat -c %a "$PUB_TOP/pub/plan.json")" 640
+	# a user's set-id file at the target lends neither its mode nor anything else
+	rm "$PUB_TOP/pub/plan.json"
+	echo x >"$PUB_TOP/pub/plan.json"
+	chown nobody:nogroup "$PUB_TOP/pub/plan.json"
+	chmod 6777 "$PUB_TOP/pub/plan.json"
+	plan_out "$PUB_TOP/pub/plan.json"
+	assert_equal "$(stat -c '%U %G %a' "$PUB_TOP/pub/plan.json")" "root root 644"
+	jq -e '.kind == "numasafe-rebalance"' "$PUB_TOP/pub/plan.json"
+	# no temporary file is left behind
 	assert_equal "$(find "$PUB_TOP/pub" -name '.plan.json.*' | wc -l)" 0
 	# a symlink where the plan goes is replaced by the plan, not followed
 	rm "$PUB_TOP/pub/plan.json"
-	as_nobody ln -s "$PUB_TOP/victim" "$PUB_TOP/pub/plan.json"
-	run timeout 60 "$NS_BIN/numa-plan" rebalance -o "$PUB_TOP/pub/plan.json"
-	assert_success
+	ln -s "$PUB_TOP/victim" "$PUB_TOP/pub/plan.json"
+	plan_out "$PUB_TOP/pub/plan.json"
 	assert_equal "$(cat "$PUB_TOP/victim")" secret
 	[ ! -L "$PUB_TOP/pub/plan.json" ]
 	jq -e '.kind == "numasafe-rebalance"' "$PUB_TOP/pub/plan.json"
+}
+
+# CMD... -o FILE is refused at once: exit 1, one line naming FILE and why, nothing written.
+out_refused() { # FILE MESSAGE CMD...
+	local file=$1 msg=$2
+	shift 2
+	run --separate-stderr timeout 60 "$NS_BIN/numa-plan" "$@" -o "$file"
+	[ "$status" -eq 1 ] || fail "$* -o $file: exit $status, want 1 ($stderr)"
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "not one line: '$stderr'"
+	assert_equal "$stderr" "numa-plan: $file: $msg"
+	[ "$1" = metrics ] && return 0 # (metrics has no --json: its output is Prometheus' format)
+	run --separate-stderr timeout 60 "$NS_BIN/numa-plan" "$@" --json -o "$file"
+	[ "$status" -eq 1 ] || fail "$* --json -o $file: exit $status, want 1"
+	jq -e '.kind == "numasafe-error" and .reason == "bad-input" and .code == 1' <<<"$output" >/dev/null ||
+		fail "error document: $output"
+}
+
+@test "-o through a symlinked or user-owned directory is refused, one line, exit 1, nothing written" {
+	# the attack of the issue: the owner of a directory above the target (prometheus owns
+	# /var/lib/prometheus) swaps the target's directory for a link to one of root's
+	mkdir -m 0755 "$PUB_TOP/owned" "$PUB_TOP/etc"
+	chown nobody:nogroup "$PUB_TOP/owned"
+	as_nobody ln -s "$PUB_TOP/etc" "$PUB_TOP/owned/node-exporter"
+	for sub in "metrics --sample 0" "rebalance --sample 0"; do
+		# shellcheck disable=SC2086
+		out_refused "$PUB_TOP/owned/node-exporter/numasafe.prom" \
+			"refusing it: $PUB_TOP/owned/node-exporter is a symbolic link (owned by uid 65534); an output path may hold none" $sub
+		# a directory nobody owns (and could fill with links of its own)
+		# shellcheck disable=SC2086
+		out_refused "$PUB_TOP/owned/numasafe.prom" \
+			"refusing it: directory $PUB_TOP/owned is owned by uid 65534, not root" $sub
+	done
+	# even root's own links: one a user could move is no different
+	ln -s "$PUB_TOP/etc" "$PUB_TOP/rootlink"
+	out_refused "$PUB_TOP/rootlink/numasafe.prom" \
+		"refusing it: $PUB_TOP/rootlink is a symbolic link (owned by uid 0); an output path may hold none" metrics --sample 0
+	# a directory anyone may write, sticky or not
+	mkdir -m 1777 "$PUB_TOP/tmp"
+	out_refused "$PUB_TOP/tmp/plan.json" "refusing it: directory $PUB_TOP/tmp is writable by others (mode 1777)" rebalance --sample 0
+	assert_equal "$(find "$PUB_TOP/etc" "$PUB_TOP/owned" "$PUB_TOP/tmp" -type f | wc -l)" 0
+	# a link in the middle of the path is refused as well
+	mkdir -m 0755 "$PUB_TOP/real"
+	ln -s "$PUB_TOP/real" "$PUB_TOP/mid"
+	mkdir -m 0755 "$PUB_TOP/real/sub"
+	out_refused "$PUB_TOP/mid/sub/numasafe.prom" \
+		"refusing it: $PUB_TOP/mid is a symbolic link (owned by uid 0); an output path may hold none" metrics --sample 0
+	[ ! -e "$PUB_TOP/real/sub/numasafe.prom" ]
+	# the packaged path's shape is accepted: root's 0755 directory under a user's directory
+	mkdir -m 0755 "$PUB_TOP/owned/textfile"
+	run timeout 60 "$NS_BIN/numa-plan" metrics --sample 0 -o "$PUB_TOP/owned/textfile/numasafe.prom"
+	assert_success
+	assert_equal "$(stat -c '%U %a' "$PUB_TOP/owned/textfile/numasafe.prom")" "root 644"
 }
 
 @test "numa-plan show --root: a FIFO in place of a /sys or /proc file fails at once, never hangs" {
@@ -200,4 +253,36 @@ for p in range(last + 1, last + 3000):
 		rm "$PUB_TOP/tree/$f"
 		cp "$NS_TOP/tests/fixtures/lab2/$f" "$PUB_TOP/tree/$f"
 	done
+}
+
+# debian/numasafe.postrm remove, run on the real path in a private mount namespace where
+# /var/lib/prometheus is a tmpfs set up by SETUP (a shell snippet run there first); prints
+# "left" or "removed" for node-exporter/numasafe.prom afterwards.
+postrm_in_ns() { # SETUP
+	unshare -m sh -c 'mount -t tmpfs -o mode=0755 tmpfs /var/lib/prometheus && cd /var/lib/prometheus && '"$1"' &&
+		sh "$0" remove && if [ -e node-exporter/numasafe.prom ]; then echo left; else echo removed; fi' \
+		"$NS_TOP/debian/numasafe.postrm"
+}
+
+@test "postrm removes the metrics file only under -o's rule: no link followed, a directory root's alone" {
+	command -v unshare >/dev/null || ns_skip "needs unshare (util-linux)"
+	[ -d /var/lib/prometheus ] || ns_skip "needs /var/lib/prometheus (prometheus-node-exporter)"
+	mkdir -m 0755 "$PUB_TOP/etc"
+	echo keep >"$PUB_TOP/etc/numasafe.prom"
+	# user prometheus (here: nobody) owns the directory above and puts a link in place
+	run --separate-stderr postrm_in_ns "chown nobody . && setpriv --reuid nobody --regid nogroup --clear-groups ln -s '$PUB_TOP/etc' node-exporter"
+	assert_success
+	assert_output left
+	assert_equal "$(cat "$PUB_TOP/etc/numasafe.prom")" keep
+	assert_equal "$stderr" "numasafe: /var/lib/prometheus/node-exporter is a symbolic link (or reached through one): not removing numasafe.prom there"
+	# a directory others may write
+	run --separate-stderr postrm_in_ns "mkdir -m 0777 node-exporter && chmod 0777 node-exporter && echo x >node-exporter/numasafe.prom"
+	assert_success
+	assert_output left
+	assert_equal "$stderr" "numasafe: /var/lib/prometheus/node-exporter is not root's alone (owner uid 0, mode 777): not removing numasafe.prom there"
+	# the packaged layout: removed
+	run --separate-stderr postrm_in_ns "chown nobody . && mkdir -m 0755 node-exporter && echo x >node-exporter/numasafe.prom"
+	assert_success
+	assert_output removed
+	assert_equal "$stderr" ""
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests: lib/file.c on real files in a temporary directory. Regular-file opening that
  * refuses symlinks, directories, FIFOs and devices without blocking; whole-file reads with a
- * limit; atomic replacement that keeps a mode and never follows a planted link; lock files
+ * limit; atomic replacement that sets its mode, never follows a link and refuses a directory
+ * others control; lock files
  * and the refusal of unsafe lock directories. */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 
 #include "file_int.h"
 #include "numasafe/file.h"
+#include "numasafe/numasafe.h"
 #include "unit.h"
 
 static char top[64];
@@ -135,12 +137,13 @@ static void t_replace(void **state)
 	assert_string_equal(slurp("out.json"), "one\n");
 	assert_int_equal(stat(at("out.json"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
-	/* existing: its mode is kept */
-	chmod(at("out.json"), 0640);
+	/* existing: its mode is not kept (a set-id file of a user's stays no set-id file of root's) */
+	chmod(at("out.json"), 06777);
 	assert_int_equal(ns_file_replace(at("out.json"), "two\n", 4, 0644), 0);
 	assert_string_equal(slurp("out.json"), "two\n");
 	assert_int_equal(stat(at("out.json"), &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(st.st_uid, geteuid());
 	/* a symlink at the target is replaced, its target untouched */
 	put("victim", "secret", 0600);
 	assert_int_equal(symlink(at("victim"), at("planted.json")), 0);
@@ -153,6 +156,23 @@ static void t_replace(void **state)
 	assert_int_equal(ns_file_replace(at("dir"), "x", 1, 0644), -EISDIR);
 	assert_int_equal(ns_file_replace(at("fifo"), "x", 1, 0644), -EINVAL);
 	assert_int_equal(ns_file_replace(at("nodir/x"), "x", 1, 0644), -ENOENT);
+	/* directories that are not ours alone, and symbolic links anywhere in the path: refused */
+	assert_int_equal(mkdir(at("pub"), 0777), 0);
+	chmod(at("pub"), 0777);
+	assert_int_equal(ns_file_replace(at("pub/x"), "x", 1, 0644), -EPERM);
+	assert_non_null(strstr(ns_error_detail(), "is writable by others (mode 0777)"));
+	assert_int_equal(mkdir(at("sub"), 0755), 0);
+	assert_int_equal(symlink(at("sub"), at("pub/link")), 0);
+	assert_int_equal(ns_file_replace(at("pub/link/x"), "x", 1, 0644), -EPERM);
+	assert_non_null(strstr(ns_error_detail(), "pub/link is a symbolic link"));
+	assert_int_equal(access(at("sub/x"), F_OK), -1);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(at("sub"), 65534, 65534), 0);
+		assert_int_equal(ns_file_replace(at("sub/x"), "x", 1, 0644), -EPERM);
+		assert_non_null(strstr(ns_error_detail(), "is owned by uid 65534, not root"));
+	}
+	assert_int_equal(access(at("sub/x"), F_OK), -1);
+	assert_int_equal(access(at("pub/x"), F_OK), -1);
 	/* no temporary file is left behind */
 	snprintf(cmd, sizeof(cmd), "ls -A '%s' | grep -c '^\\.'", top);
 	p = popen(cmd, "r");
