@@ -30,6 +30,7 @@
 #include "util.h"
 
 #define WIN_PAGES 4096		 /* pagemap entries per window (32 KiB buffer) */
+#define SCAN_SPAN (64ULL << 30)	 /* address space per PAGEMAP_SCAN call: bounds each call's walk */
 #define THP_PAGES 512		 /* PMD-sized THP on x86-64 */
 #define STATUS_UNSET INT_MIN	 /* sentinel: the kernel did not write this slot */
 #define CHUNK_MIN 32
@@ -91,6 +92,7 @@ struct mig {
 	int vma_kind;
 	uint64_t vma_huge, cursor;
 	bool have_vma;
+	bool scan; /* the kernel has PAGEMAP_SCAN: the walk jumps over what is not populated */
 	uint64_t pm[WIN_PAGES];
 
 	/* memory block -> node, so a page's node follows from its PFN without a syscall */
@@ -189,25 +191,59 @@ static int walker_open(struct mig *m)
 	char path[4096];
 	int rc;
 
-	rc = ns_maps_open(m->o->root, m->pid, &m->maps);
-	if (rc < 0)
-		return rc == -ENOENT ? -ESRCH : rc;
 	m->have_vma = false;
 	/* pagemap and kpageflags stay open for the run: accounting and the rollback look at
 	 * pages after the walk too */
-	if (m->pm_fd >= 0)
-		return 0;
-	rc = ns_path(path, sizeof(path), m->o->root, "/proc/%d/pagemap", (int)m->pid);
+	if (m->pm_fd < 0) {
+		uint64_t found, walk_end;
+
+		rc = ns_path(path, sizeof(path), m->o->root, "/proc/%d/pagemap", (int)m->pid);
+		if (rc < 0)
+			return rc;
+		m->pm_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (m->pm_fd < 0)
+			return errno == ENOENT ? -ESRCH : -errno;
+		/* kpageflags tells THP heads from base pages; without it (not root) every page is
+		 * passed alone, which is correct, only slower for THP */
+		rc = ns_path(path, sizeof(path), m->o->root, "/proc/kpageflags");
+		m->kpf_fd = rc < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+		m->scan = ns_pagemap_next_populated(m->pm_fd, 0, m->ps, &found, &walk_end) != -EOPNOTSUPP;
+	}
+	/* without PAGEMAP_SCAN, smaps's per-VMA Rss and Swap let the walk skip VMAs that hold
+	 * nothing (the kernel walks only populated page tables for them); with it, maps is
+	 * enough and cheaper (smaps walks every page table of a large VM) */
+	rc = m->scan ? ns_maps_open(m->o->root, m->pid, &m->maps) : ns_maps_open_smaps(m->o->root, m->pid, &m->maps);
 	if (rc < 0)
-		return rc;
-	m->pm_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (m->pm_fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	/* kpageflags tells THP heads from base pages; without it (not root) every page is
-	 * passed alone, which is correct, only slower for THP */
-	rc = ns_path(path, sizeof(path), m->o->root, "/proc/kpageflags");
-	m->kpf_fd = rc < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+		return rc == -ENOENT ? -ESRCH : rc;
 	return 0;
+}
+
+/* Move the cursor to the first populated address of the VMA at or after it, aligned down to
+ * a THP boundary (not below where it was): 1. 0 when nothing is populated in the span looked
+ * at (the cursor moved past it), -errno.
+ * One call looks at SCAN_SPAN of address space at most, so a walk over terabytes returns to
+ * its caller (and its stop check) often. */
+static int walker_seek(struct mig *m)
+{
+	uint64_t lim = m->vma.end - m->cursor > SCAN_SPAN ? m->cursor + SCAN_SPAN : m->vma.end;
+	uint64_t found, walk_end, thp = THP_PAGES * m->ps;
+	int rc = ns_pagemap_next_populated(m->pm_fd, m->cursor, lim, &found, &walk_end);
+
+	if (rc == -EOPNOTSUPP) {
+		m->scan = false; /* read pagemap itself from here on */
+		return 1;
+	}
+	if (rc <= 0) {
+		if (rc == 0)
+			m->cursor = walk_end;
+		return rc;
+	}
+	if (m->vma_kind == NS_KIND_HUGETLB && m->vma_huge > thp)
+		thp = m->vma_huge;
+	found &= ~(thp - 1);
+	if (found > m->cursor)
+		m->cursor = found;
+	return 1;
 }
 
 static void walker_close(struct mig *m)
@@ -324,6 +360,16 @@ static int walker_next(struct mig *m, struct unit *units, unsigned *n, uint64_t 
 		m->vma_kind = ns_vma_classify(m->o->root, m->pid, &m->vma, &m->vma_huge);
 		m->cursor = m->vma.start;
 		m->have_vma = m->vma_kind >= 0;
+		/* smaps (no PAGEMAP_SCAN) says nothing is resident or swapped here */
+		if (m->vma.swap_known && m->vma.rss_kb == 0 && m->vma.swap_kb == 0)
+			m->have_vma = false;
+	}
+	if (m->scan) {
+		rc = walker_seek(m);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return 1; /* nothing populated in this span: an empty window */
 	}
 	start = m->cursor;
 	/* end windows on 2 MiB boundaries so a THP never straddles two windows */
@@ -1064,6 +1110,18 @@ static int walk(struct mig *m, struct ns_mig_plan *plan, bool retry)
 	if (rc < 0)
 		goto out;
 	while ((rc = walker_next(m, win, &n, &swapped)) > 0) {
+		/* a stop request ends the walk: the preflight gives up (-EINTR), the move stops
+		 * and rolls back. A window is one pread of 16 MiB of address space or one
+		 * PAGEMAP_SCAN call over SCAN_SPAN at most, so this is checked every few ms. */
+		if (m->o->stop && *m->o->stop > 0) {
+			if (plan) {
+				rc = -EINTR;
+				goto out;
+			}
+			m->stop = NS_MIG_STOP_SIGNAL;
+			rc = 0;
+			break;
+		}
 		rc = query_nodes(m, win, &n);
 		if (rc < 0)
 			goto out;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -171,6 +172,7 @@ int ns_maps_next(struct ns_maps *m, struct ns_vma *vma)
 	}
 	vma->swap_known = true;
 	vma->swap_kb = 0;
+	vma->rss_kb = 0;
 	if (m->pending)
 		m->pending[0] = '\0';
 	while ((line = lines_next(&m->lr, &err))) {
@@ -192,6 +194,8 @@ int ns_maps_next(struct ns_maps *m, struct ns_vma *vma)
 		}
 		if (line[0] == 'S' && strncmp(line, "Swap:", 5) == 0 && sscanf(line, "Swap: %llu kB", &kb) == 1)
 			vma->swap_kb = kb;
+		else if (line[0] == 'R' && strncmp(line, "Rss:", 4) == 0 && sscanf(line, "Rss: %llu kB", &kb) == 1)
+			vma->rss_kb = kb;
 	}
 	return err < 0 ? err : 1;
 }
@@ -624,4 +628,45 @@ int ns_pagemap_get(struct ns_pagemap *pm, uint64_t addr, uint64_t *entry)
 	if (got < 0)
 		return -errno;
 	return got == sizeof(*entry) ? 0 : -ESRCH;
+}
+
+/* PAGEMAP_SCAN, as in the kernel's uapi linux/fs.h since 6.7 (the build's headers may predate it). */
+struct ns_page_region {
+	uint64_t start, end, categories;
+};
+struct ns_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define NS_PAGEMAP_SCAN _IOWR('f', 16, struct ns_pm_scan_arg)
+#define NS_PAGE_IS_PRESENT (1ULL << 3)
+#define NS_PAGE_IS_SWAPPED (1ULL << 4)
+
+int ns_pagemap_next_populated(int fd, uint64_t start, uint64_t end, uint64_t *found, uint64_t *walk_end)
+{
+	struct ns_page_region r = {0, 0, 0};
+	struct ns_pm_scan_arg a;
+	int n;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.start = start;
+	a.end = end;
+	a.vec = (uint64_t)(uintptr_t)&r;
+	a.vec_len = 1; /* the first range is all we want: the kernel stops at the second */
+	a.category_anyof_mask = NS_PAGE_IS_PRESENT | NS_PAGE_IS_SWAPPED;
+	a.return_mask = NS_PAGE_IS_PRESENT | NS_PAGE_IS_SWAPPED;
+	do
+		n = ioctl(fd, NS_PAGEMAP_SCAN, &a);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)
+			return -EOPNOTSUPP;
+		return errno == ESRCH ? -ESRCH : -errno;
+	}
+	*walk_end = a.walk_end > start && a.walk_end <= end ? a.walk_end : end;
+	if (n == 0 || r.end <= r.start)
+		return 0;
+	*found = r.start < start ? start : r.start;
+	return 1;
 }

@@ -95,6 +95,45 @@ standin_stop() {
 	STANDIN_PID= STANDIN_PIDS=
 }
 
+# A stand-in that reserved 16 TB of address space (MAP_NORESERVE) and touched N pages of it
+# at even strides, beside 4 MiB of ordinary memory. Extra args go to standin.
+sparse_start() { # N [ARGS]
+	local n=$1
+	shift
+	standin_start --size 4M --sparse 16T --touch "$n" "$@"
+}
+
+# PID runs (and is not a zombie)
+running() { [ -e "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }
+
+# PID is walking TARGET's page tables (it has TARGET's pagemap open); false when PID ended
+# before that was seen.
+wait_walking() { # PID TARGET
+	local i
+	for i in $(seq 1 3000); do
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -q " /proc/$2/pagemap\$" && return 0
+		running "$1" || return 1
+	done
+	return 1
+}
+
+# Wait for the background PID; RC is its exit status. 20 s is a guard against a walk that does
+# not heed the stop request, not a speed requirement.
+wait_guard() { # PID
+	local i
+	for i in $(seq 1 200); do
+		running "$1" || break
+		sleep 0.1
+	done
+	if running "$1"; then
+		kill -KILL "$1"
+		wait "$1" || true
+		fail "pid $1 still runs 20 s after SIGTERM"
+	fi
+	RC=0
+	wait "$1" || RC=$?
+}
+
 # Wait until the stand-in reports it pushed its memory to swap (after SIGUSR2).
 standin_pageout() {
 	local pid=${1:-$STANDIN_PID} before i

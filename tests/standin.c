@@ -9,6 +9,9 @@
  * pages would; it dies with the parent.
  * With --vcpus N, N threads named "CPU n/KVM" as QEMU names its vCPU threads (so VM discovery
  * takes the stand-in for a VM); they sleep, or spin with --busy.
+ * With --sparse SIZE --touch N, a second mapping of SIZE bytes (MAP_NORESERVE, private
+ * anonymous) holds N pages written at even strides: terabytes of address space, a few pages of
+ * memory, as a process that reserves address space has (sanitizers, some VMs).
  * Pattern check is how tests prove data survived moves and swap intact. */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +75,7 @@ static uint64_t parse_size(const char *s)
 	uint64_t v = strtoull(s, &end, 10);
 
 	switch (*end) {
+	case 'T': case 't': return v << 40;
 	case 'G': case 'g': return v << 30;
 	case 'M': case 'm': case '\0': return v << 20; /* bare numbers are MiB */
 	case 'K': case 'k': return v << 10;
@@ -102,10 +106,11 @@ int main(int argc, char **argv)
 		{"ready", required_argument, NULL, 'r'}, {"report", required_argument, NULL, 'o'},
 		{"seed", required_argument, NULL, 'x'}, {"fork", no_argument, NULL, 'F'},
 		{"vcpus", required_argument, NULL, 'v'}, {"busy", no_argument, NULL, 'b'},
+		{"sparse", required_argument, NULL, 'p'}, {"touch", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *ready = NULL, *rep = NULL, *file = NULL;
-	uint64_t size = 64ULL << 20, seed = 1, *mem, words;
+	uint64_t size = 64ULL << 20, seed = 1, *mem, words, sparse = 0, touch = 64;
 	int thp = 0, shared = 0, do_fork = 0, vcpus = 0, busy = 0, c, fd = -1, flags;
 	struct sigaction sa;
 	sigset_t block, old;
@@ -123,6 +128,8 @@ int main(int argc, char **argv)
 		case 'F': do_fork = 1; break;
 		case 'v': vcpus = atoi(optarg); break;
 		case 'b': busy = 1; break;
+		case 'p': sparse = parse_size(optarg); break;
+		case 'T': touch = strtoull(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
@@ -152,6 +159,24 @@ int main(int argc, char **argv)
 			perror("standin: mmap");
 			return 1;
 		}
+	}
+	if (sparse) {
+		long ps = sysconf(_SC_PAGESIZE);
+		uint64_t pages = sparse / (uint64_t)ps, stride;
+		uint8_t *sp = mmap(NULL, sparse, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				   -1, 0);
+
+		if (sp == MAP_FAILED) {
+			perror("standin: mmap --sparse");
+			return 1;
+		}
+		/* base pages only: a THP per touch would make it 512 times as much memory */
+		madvise(sp, sparse, MADV_NOHUGEPAGE);
+		if (touch > pages)
+			touch = pages;
+		stride = touch ? pages / touch : 0;
+		for (uint64_t i = 0; i < touch; i++)
+			sp[(i * stride + stride / 2) * (uint64_t)ps] = 1;
 	}
 	words = size / sizeof(uint64_t);
 	for (uint64_t i = 0; i < words; i++)

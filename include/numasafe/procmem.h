@@ -30,8 +30,9 @@ struct ns_vma {
 	unsigned dev_major, dev_minor;
 	uint64_t inode;
 	char path[512]; /* "" for anonymous, "[heap]", "[stack]", or the file */
-	bool swap_known; /* read from smaps: swap_kb is this VMA's "Swap:" */
+	bool swap_known; /* read from smaps: swap_kb is this VMA's "Swap:", rss_kb its "Rss:" */
 	uint64_t swap_kb;
+	uint64_t rss_kb;
 };
 
 /* What a VMA holds, for moving it: NS_KIND_ANON/FILE/SHMEM/HUGETLB, or -1 for mappings that
@@ -127,6 +128,14 @@ void ns_pagemap_close(struct ns_pagemap *pm);
  * Return 0 to go on, anything else stops the scan and is returned by ns_pagemap_scan. */
 typedef int (*ns_pagemap_fn)(void *arg, uint64_t addr, const uint64_t *entries, size_t n);
 int ns_pagemap_scan(struct ns_pagemap *pm, uint64_t start, uint64_t end, ns_pagemap_fn fn, void *arg);
+/* Where the next page that is present or swapped lies in [start, end), asked of the kernel
+ * with the PAGEMAP_SCAN ioctl (Linux 6.7+) on an open /proc/PID/pagemap fd: the kernel walks
+ * only the page tables that exist, so terabytes of reserved, untouched address space cost
+ * microseconds, where reading pagemap costs 8 bytes of output per page. start and end are
+ * page-aligned. 1 with *found set; 0 when there is none below *walk_end (the kernel may stop
+ * early: go on from *walk_end); -EOPNOTSUPP when the kernel has no PAGEMAP_SCAN (ENOTTY,
+ * EINVAL: read pagemap instead); -ESRCH when the process is gone; other -errno. */
+int ns_pagemap_next_populated(int fd, uint64_t start, uint64_t end, uint64_t *found, uint64_t *walk_end);
 /* Entries of a single page (convenience for tests and probes). */
 int ns_pagemap_get(struct ns_pagemap *pm, uint64_t addr, uint64_t *entry);
 
