@@ -95,23 +95,20 @@ standin_stop() {
 	STANDIN_PID= STANDIN_PIDS=
 }
 
-# A stand-in that reserved 16 TB of address space (MAP_NORESERVE) and touched N pages of it
-# at even strides, beside 4 MiB of ordinary memory. Extra args go to standin.
-sparse_start() { # N [ARGS]
-	local n=$1
-	shift
-	standin_start --size 4M --sparse 16T --touch "$n" "$@"
-}
+# A stand-in with 4 MiB of ordinary memory, 16 TB of reserved address space (MAP_NORESERVE)
+# with 64 pages written at even strides, and, with --vmas N, N more pages as one-page VMAs
+# (slow to read: a command can be caught reading them). Extra args go to standin.
+sparse_start() { standin_start --size 4M --sparse 16T --touch 64 "$@"; }
 
 # PID runs (and is not a zombie)
 running() { [ -e "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }
 
-# PID is walking TARGET's page tables (it has TARGET's pagemap open); false when PID ended
-# before that was seen.
-wait_walking() { # PID TARGET
+# PID is reading TARGET's memory map (it has TARGET's numa_maps, smaps or pagemap open);
+# false when PID ended before that was seen.
+wait_scanning() { # PID TARGET
 	local i
 	for i in $(seq 1 3000); do
-		ls -l "/proc/$1/fd" 2>/dev/null | grep -q " /proc/$2/pagemap\$" && return 0
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -Eq " /proc/$2/(numa_maps|smaps|pagemap)\$" && return 0
 		running "$1" || return 1
 	done
 	return 1

@@ -12,6 +12,8 @@
  * With --sparse SIZE --touch N, a second mapping of SIZE bytes (MAP_NORESERVE, private
  * anonymous) holds N pages written at even strides: terabytes of address space, a few pages of
  * memory, as a process that reserves address space has (sanitizers, some VMs).
+ * With --vmas N, N one-page mappings, each written, between PROT_NONE pages (2N VMAs): a
+ * process whose maps take long to read, so a test can signal a command while it reads them.
  * Pattern check is how tests prove data survived moves and swap intact. */
 #include <errno.h>
 #include <fcntl.h>
@@ -107,10 +109,11 @@ int main(int argc, char **argv)
 		{"seed", required_argument, NULL, 'x'}, {"fork", no_argument, NULL, 'F'},
 		{"vcpus", required_argument, NULL, 'v'}, {"busy", no_argument, NULL, 'b'},
 		{"sparse", required_argument, NULL, 'p'}, {"touch", required_argument, NULL, 'T'},
+		{"vmas", required_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *ready = NULL, *rep = NULL, *file = NULL;
-	uint64_t size = 64ULL << 20, seed = 1, *mem, words, sparse = 0, touch = 64;
+	uint64_t size = 64ULL << 20, seed = 1, *mem, words, sparse = 0, touch = 64, nvmas = 0;
 	int thp = 0, shared = 0, do_fork = 0, vcpus = 0, busy = 0, c, fd = -1, flags;
 	struct sigaction sa;
 	sigset_t block, old;
@@ -130,6 +133,7 @@ int main(int argc, char **argv)
 		case 'b': busy = 1; break;
 		case 'p': sparse = parse_size(optarg); break;
 		case 'T': touch = strtoull(optarg, NULL, 0); break;
+		case 'V': nvmas = strtoull(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
@@ -177,6 +181,22 @@ int main(int argc, char **argv)
 		stride = touch ? pages / touch : 0;
 		for (uint64_t i = 0; i < touch; i++)
 			sp[(i * stride + stride / 2) * (uint64_t)ps] = 1;
+	}
+	if (nvmas) {
+		uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
+		uint8_t *r = mmap(NULL, 2 * nvmas * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (r == MAP_FAILED) {
+			perror("standin: mmap --vmas");
+			return 1;
+		}
+		for (uint64_t i = 0; i < nvmas; i++) {
+			if (mprotect(r + 2 * i * ps, ps, PROT_READ | PROT_WRITE) < 0) {
+				perror("standin: mprotect --vmas");
+				return 1;
+			}
+			r[2 * i * ps] = 1;
+		}
 	}
 	words = size / sizeof(uint64_t);
 	for (uint64_t i = 0; i < words; i++)
