@@ -1299,19 +1299,23 @@ static int plan_add(void *arg, enum ns_kind kind, uint64_t page_size, const uint
 static int plan_count(struct mig *m, struct ns_mig_plan *plan)
 {
 	void *arg[2] = {m, plan};
-	int rc = -EAGAIN;
+	int rc;
 
-	for (int tries = 0; tries < 3 && rc == -EAGAIN; tries++) {
+	for (int tries = 0; tries < 4; tries++) {
+		/* what a scan that could not finish added is dropped */
 		memset(plan->move, 0, sizeof(plan->move));
 		memset(plan->on_target, 0, sizeof(plan->on_target));
 		memset(plan->huge_move, 0, sizeof(plan->huge_move));
 		memset(plan->pool_size, 0, sizeof(plan->pool_size));
 		plan->nr_pools = 0;
 		plan->elsewhere = 0;
+		plan->swapped = 0;
+		if (tries == 3)
+			break;
 		rc = ns_resident_scan(m->o->root, m->pid, m->o->stop, plan_add, arg, &plan->swapped);
+		if (rc != -EAGAIN)
+			return rc;
 	}
-	if (rc != -EAGAIN)
-		return rc;
 	return walk(m, plan, true);
 }
 
