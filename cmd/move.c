@@ -81,6 +81,9 @@ int nsc_check_run(struct nsc *c, const struct nsc_target *tg, const struct ns_mi
 	snprintf(chk->comm, sizeof(chk->comm), "%s", u->comm);
 	free(u);
 	rc = ns_mig_preflight(tg->id.pid, o, &chk->plan);
+	if (rc == -EINTR)
+		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted during the preflight: nothing moved",
+				what);
 	if (rc < 0)
 		return nsc_fail_errno(c, rc, NULL, "%s", what);
 	chk->complete = true;
@@ -408,12 +411,20 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 			return nsc_fail_errno(c, rc, NULL, "lock for pid %d", (int)tg->id.pid);
 		nsc_info(c, "%s: locked for this run", what);
 	}
+	/* the preflight's walk heeds stop requests too: SIGTERM during it ends the command
+	 * within a few ms, nothing moved (exit 4) */
+	nsc_signals_catch();
+	o->stop = &nsc_stop_requests;
 	rc = nsc_check_run(c, tg, o, k);
 	if (k->complete)
 		nsc_info(c, "%s: preflight: %llu bytes to move, %llu of headroom on node %s: %s", what,
 			 (unsigned long long)k->plan.move_total, (unsigned long long)k->plan.headroom, tostr,
 			 k->verdict == NSC_SAFE ? "safe" : "not safe");
 	nsc_check_text(c, k);
+	/* a stop request that came after the walk still ends the command as one during it */
+	if (rc == NS_EXIT_OK && nsc_stop_requests)
+		rc = nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted after the preflight: nothing moved",
+			      what);
 	if (rc != NS_EXIT_OK || dry_run)
 		goto out;
 	if (k->widen) {
@@ -422,14 +433,17 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 			goto out;
 		widened = true;
 		rc = ns_mig_preflight(tg->id.pid, o, &k->plan);
+		if (rc == -EINTR) {
+			rc = nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL,
+				      "%s: interrupted during the preflight: nothing moved", what);
+			goto out;
+		}
 		if (rc < 0) {
 			rc = nsc_fail_errno(c, rc, NULL, "%s", what);
 			goto out;
 		}
 	}
 
-	nsc_signals_catch();
-	o->stop = &nsc_stop_requests;
 	w = (struct watch){.c = c, .id = &k->id};
 	nsc_progress_init(&w.prog, c);
 	o->progress = on_progress;

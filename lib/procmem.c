@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -171,6 +172,8 @@ int ns_maps_next(struct ns_maps *m, struct ns_vma *vma)
 	}
 	vma->swap_known = true;
 	vma->swap_kb = 0;
+	vma->rss_kb = 0;
+	vma->thp_kb = 0;
 	if (m->pending)
 		m->pending[0] = '\0';
 	while ((line = lines_next(&m->lr, &err))) {
@@ -192,6 +195,11 @@ int ns_maps_next(struct ns_maps *m, struct ns_vma *vma)
 		}
 		if (line[0] == 'S' && strncmp(line, "Swap:", 5) == 0 && sscanf(line, "Swap: %llu kB", &kb) == 1)
 			vma->swap_kb = kb;
+		else if (line[0] == 'R' && strncmp(line, "Rss:", 4) == 0 && sscanf(line, "Rss: %llu kB", &kb) == 1)
+			vma->rss_kb = kb;
+		else if (line[0] == 'A' && strncmp(line, "AnonHugePages:", 14) == 0 &&
+			 sscanf(line, "AnonHugePages: %llu kB", &kb) == 1)
+			vma->thp_kb = kb;
 	}
 	return err < 0 ? err : 1;
 }
@@ -363,6 +371,114 @@ void ns_numa_maps_close(struct ns_numa_maps *m)
 		return;
 	lines_close(&m->lr);
 	free(m);
+}
+
+/* ---- numa_maps and smaps together: what is resident, by kind and node ---- */
+
+void ns_thp_split(const uint64_t *bytes, unsigned n, uint64_t thp, uint64_t *thp_out)
+{
+	unsigned __int128 total = 0;
+	uint64_t left;
+	unsigned last = n;
+
+	for (unsigned i = 0; i < n; i++) {
+		total += bytes[i];
+		thp_out[i] = 0;
+		if (bytes[i])
+			last = i;
+	}
+	if (total == 0 || thp == 0)
+		return;
+	if ((unsigned __int128)thp > total)
+		thp = total > UINT64_MAX ? UINT64_MAX : (uint64_t)total;
+	left = thp;
+	for (unsigned i = 0; i < n && left; i++) {
+		uint64_t share = i == last ? left : (uint64_t)((unsigned __int128)bytes[i] * thp / total);
+
+		if (share > bytes[i])
+			share = bytes[i];
+		if (share > left)
+			share = left;
+		thp_out[i] = share;
+		left -= share;
+	}
+}
+
+int ns_resident_scan(const char *root, pid_t pid, volatile sig_atomic_t *stop, ns_resident_fn fn, void *arg,
+		     uint64_t *swapped)
+{
+	struct ns_numa_maps *nm = NULL;
+	struct ns_maps *sm = NULL;
+	struct ns_numa_vma *v = malloc(sizeof(*v));
+	uint64_t *bytes = calloc(2 * NS_MAX_NODES, sizeof(*bytes)), *thp = bytes ? bytes + NS_MAX_NODES : NULL;
+	struct ns_vma sv;
+	bool have_sv = false;
+	int rc;
+
+	*swapped = 0;
+	if (!v || !bytes) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = ns_numa_maps_open(root, pid, &nm);
+	if (rc == 0)
+		rc = ns_maps_open_smaps(root, pid, &sm);
+	if (rc < 0) {
+		rc = rc == -ENOENT ? -ESRCH : rc;
+		goto out;
+	}
+	while ((rc = ns_numa_maps_next(nm, v)) > 0) {
+		uint64_t huge = 0;
+		int kind;
+
+		if (stop && *stop > 0) {
+			rc = -EINTR;
+			goto out;
+		}
+		/* the smaps VMA that starts where this one does; one smaps has and numa_maps
+		 * had not was mapped between the reads: passed over */
+		while (!have_sv || sv.start < v->start) {
+			rc = ns_maps_next(sm, &sv);
+			if (rc < 0)
+				goto out;
+			if (rc == 0) {
+				rc = -EAGAIN;
+				goto out;
+			}
+			have_sv = true;
+		}
+		if (sv.start != v->start) {
+			rc = -EAGAIN;
+			goto out;
+		}
+		*swapped = ns_sat_add(*swapped, ns_sat_mul(sv.swap_kb, 1024));
+		kind = ns_vma_classify(root, pid, &sv, &huge);
+		if (v->is_huge) { /* numa_maps knows a hugetlb VMA whatever its path */
+			kind = NS_KIND_HUGETLB;
+			huge = v->page_size;
+		}
+		if (kind < 0 || v->max_node == 0)
+			continue;
+		for (unsigned n = 0; n < v->max_node; n++)
+			bytes[n] = ns_sat_mul(v->pages[n], v->page_size);
+		if (kind == NS_KIND_ANON && sv.thp_kb) {
+			ns_thp_split(bytes, v->max_node, ns_sat_mul(sv.thp_kb, 1024), thp);
+			for (unsigned n = 0; n < v->max_node; n++)
+				bytes[n] -= thp[n];
+			rc = fn(arg, NS_KIND_THP, v->page_size, thp, v->max_node);
+			if (rc)
+				goto out;
+		}
+		rc = fn(arg, (enum ns_kind)kind, kind == NS_KIND_HUGETLB ? huge : v->page_size, bytes, v->max_node);
+		if (rc)
+			goto out;
+	}
+out:
+	ns_numa_maps_close(nm);
+	ns_maps_close(sm);
+	free(v);
+	free(bytes);
+	return rc;
 }
 
 /* ---- /proc/PID/status, stat, smaps_rollup ---- */
@@ -624,4 +740,45 @@ int ns_pagemap_get(struct ns_pagemap *pm, uint64_t addr, uint64_t *entry)
 	if (got < 0)
 		return -errno;
 	return got == sizeof(*entry) ? 0 : -ESRCH;
+}
+
+/* PAGEMAP_SCAN, as in the kernel's uapi linux/fs.h since 6.7 (the build's headers may predate it). */
+struct ns_page_region {
+	uint64_t start, end, categories;
+};
+struct ns_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define NS_PAGEMAP_SCAN _IOWR('f', 16, struct ns_pm_scan_arg)
+#define NS_PAGE_IS_PRESENT (1ULL << 3)
+#define NS_PAGE_IS_SWAPPED (1ULL << 4)
+
+int ns_pagemap_next_populated(int fd, uint64_t start, uint64_t end, uint64_t *found, uint64_t *walk_end)
+{
+	struct ns_page_region r = {0, 0, 0};
+	struct ns_pm_scan_arg a;
+	int n;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.start = start;
+	a.end = end;
+	a.vec = (uint64_t)(uintptr_t)&r;
+	a.vec_len = 1; /* the first range is all we want: the kernel stops at the second */
+	a.category_anyof_mask = NS_PAGE_IS_PRESENT | NS_PAGE_IS_SWAPPED;
+	a.return_mask = NS_PAGE_IS_PRESENT | NS_PAGE_IS_SWAPPED;
+	do
+		n = ioctl(fd, NS_PAGEMAP_SCAN, &a);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)
+			return -EOPNOTSUPP;
+		return errno == ESRCH ? -ESRCH : -errno;
+	}
+	*walk_end = a.walk_end > start && a.walk_end <= end ? a.walk_end : end;
+	if (n == 0 || r.end <= r.start)
+		return 0;
+	*found = r.start < start ? start : r.start;
+	return 1;
 }

@@ -95,6 +95,42 @@ standin_stop() {
 	STANDIN_PID= STANDIN_PIDS=
 }
 
+# A stand-in with 4 MiB of ordinary memory, 16 TB of reserved address space (MAP_NORESERVE)
+# with 64 pages written at even strides, and, with --vmas N, N more pages as one-page VMAs
+# (slow to read: a command can be caught reading them). Extra args go to standin.
+sparse_start() { standin_start --size 4M --sparse 16T --touch 64 "$@"; }
+
+# PID runs (and is not a zombie)
+running() { [ -e "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }
+
+# PID is reading TARGET's memory map (it has TARGET's numa_maps, smaps or pagemap open);
+# false when PID ended before that was seen.
+wait_scanning() { # PID TARGET
+	local i
+	for i in $(seq 1 3000); do
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -Eq " /proc/$2/(numa_maps|smaps|pagemap)\$" && return 0
+		running "$1" || return 1
+	done
+	return 1
+}
+
+# Wait for the background PID; RC is its exit status. 20 s is a guard against a walk that does
+# not heed the stop request, not a speed requirement.
+wait_guard() { # PID
+	local i
+	for i in $(seq 1 200); do
+		running "$1" || break
+		sleep 0.1
+	done
+	if running "$1"; then
+		kill -KILL "$1"
+		wait "$1" || true
+		fail "pid $1 still runs 20 s after SIGTERM"
+	fi
+	RC=0
+	wait "$1" || RC=$?
+}
+
 # Wait until the stand-in reports it pushed its memory to swap (after SIGUSR2).
 standin_pageout() {
 	local pid=${1:-$STANDIN_PID} before i

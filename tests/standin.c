@@ -11,6 +11,11 @@
  * takes the stand-in for a VM); they sleep, or spin with --busy. --vcpu-base B numbers them
  * from B (a label, as QEMU's cpu-index is). Arguments after "--" are kept on the command line
  * only (a QEMU-like "-name NAME" there names the stand-in).
+ * With --sparse SIZE --touch N, a second mapping of SIZE bytes (MAP_NORESERVE, private
+ * anonymous) holds N pages written at even strides: terabytes of address space, a few pages of
+ * memory, as a process that reserves address space has (sanitizers, some VMs).
+ * With --vmas N, N one-page mappings, each written, between PROT_NONE pages (2N VMAs): a
+ * process whose maps take long to read, so a test can signal a command while it reads them.
  * Pattern check is how tests prove data survived moves and swap intact. */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,6 +79,7 @@ static uint64_t parse_size(const char *s)
 	uint64_t v = strtoull(s, &end, 10);
 
 	switch (*end) {
+	case 'T': case 't': return v << 40;
 	case 'G': case 'g': return v << 30;
 	case 'M': case 'm': case '\0': return v << 20; /* bare numbers are MiB */
 	case 'K': case 'k': return v << 10;
@@ -105,10 +111,12 @@ int main(int argc, char **argv)
 		{"seed", required_argument, NULL, 'x'}, {"fork", no_argument, NULL, 'F'},
 		{"vcpus", required_argument, NULL, 'v'}, {"busy", no_argument, NULL, 'b'},
 		{"vcpu-base", required_argument, NULL, 'B'},
+		{"sparse", required_argument, NULL, 'p'}, {"touch", required_argument, NULL, 'T'},
+		{"vmas", required_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *ready = NULL, *rep = NULL, *file = NULL;
-	uint64_t size = 64ULL << 20, seed = 1, *mem, words;
+	uint64_t size = 64ULL << 20, seed = 1, *mem, words, sparse = 0, touch = 64, nvmas = 0;
 	int thp = 0, shared = 0, do_fork = 0, vcpus = 0, busy = 0, base = 0, c, fd = -1, flags;
 	struct sigaction sa;
 	sigset_t block, old;
@@ -127,6 +135,9 @@ int main(int argc, char **argv)
 		case 'v': vcpus = atoi(optarg); break;
 		case 'b': busy = 1; break;
 		case 'B': base = atoi(optarg); break;
+		case 'p': sparse = parse_size(optarg); break;
+		case 'T': touch = strtoull(optarg, NULL, 0); break;
+		case 'V': nvmas = strtoull(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
@@ -155,6 +166,40 @@ int main(int argc, char **argv)
 		if (mem == MAP_FAILED) {
 			perror("standin: mmap");
 			return 1;
+		}
+	}
+	if (sparse) {
+		long ps = sysconf(_SC_PAGESIZE);
+		uint64_t pages = sparse / (uint64_t)ps, stride;
+		uint8_t *sp = mmap(NULL, sparse, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				   -1, 0);
+
+		if (sp == MAP_FAILED) {
+			perror("standin: mmap --sparse");
+			return 1;
+		}
+		/* base pages only: a THP per touch would make it 512 times as much memory */
+		madvise(sp, sparse, MADV_NOHUGEPAGE);
+		if (touch > pages)
+			touch = pages;
+		stride = touch ? pages / touch : 0;
+		for (uint64_t i = 0; i < touch; i++)
+			sp[(i * stride + stride / 2) * (uint64_t)ps] = 1;
+	}
+	if (nvmas) {
+		uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
+		uint8_t *r = mmap(NULL, 2 * nvmas * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (r == MAP_FAILED) {
+			perror("standin: mmap --vmas");
+			return 1;
+		}
+		for (uint64_t i = 0; i < nvmas; i++) {
+			if (mprotect(r + 2 * i * ps, ps, PROT_READ | PROT_WRITE) < 0) {
+				perror("standin: mprotect --vmas");
+				return 1;
+			}
+			r[2 * i * ps] = 1;
 		}
 	}
 	words = size / sizeof(uint64_t);

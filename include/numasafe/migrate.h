@@ -41,12 +41,15 @@ struct ns_mig_opts {
 	 * signal blocked while it runs). 1: stop moving at the next chunk boundary and roll back
 	 * what this run moved, whatever rollback says (only pressure obeys it); 2, during a
 	 * rollback: stop the rollback at its next chunk boundary, and count what is left on the
-	 * targets (rollback_stopped). NULL: no stop requests. */
+	 * targets (rollback_stopped). The walks (preflight and move) look at it between
+	 * windows of the address space, every few ms: a preflight returns -EINTR, a move stops
+	 * and rolls back. NULL: no stop requests. */
 	volatile sig_atomic_t *stop;
 	void (*progress)(void *arg, const struct ns_mig_progress *p);
 	void *progress_arg;
 	/* a preflight of the same process and options just made: ns_mig_run takes the totals
-	 * for its progress from it instead of walking the process once more (NULL: it walks) */
+	 * for its progress from it instead of walking the process once more (NULL: it walks),
+	 * and when it found nothing on a source node, the run does not walk at all */
 	const struct ns_mig_plan *plan;
 };
 void ns_mig_opts_init(struct ns_mig_opts *o);
@@ -181,7 +184,11 @@ struct ns_mig_costs {
 unsigned ns_mig_next_chunk(struct ns_mig_costs *c, unsigned now, unsigned pages, unsigned chunk_then,
 			   uint64_t ns, uint64_t target_ns, unsigned lo, unsigned hi);
 
-/* Walk the process and fill the plan. Changes nothing. */
+/* Fill the plan from numa_maps and smaps (ns_resident_scan: costs what is resident, not what
+ * is mapped; the pagemap walk only when the mappings keep changing under it). Changes
+ * nothing. *o->stop is looked at between VMAs and between walk windows: -EINTR when a stop
+ * request came. The move's walk skips address space with nothing populated (PAGEMAP_SCAN,
+ * 6.7+; without it, VMAs whose smaps shows nothing resident or swapped). */
 int ns_mig_preflight(pid_t pid, const struct ns_mig_opts *o, struct ns_mig_plan *plan);
 /* Move. Returns 0 when the engine ran (see res->stop for how it ended), -errno when it could
  * not start or failed (-ESRCH: process gone; -EACCES: a target outside its cpuset). */

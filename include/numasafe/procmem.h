@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A process's memory: VMAs (/proc/PID/maps), per-node pages (/proc/PID/numa_maps) and a
- * streaming pagemap reader (/proc/PID/pagemap). */
+/* A process's memory: VMAs (/proc/PID/maps, smaps), per-node pages (/proc/PID/numa_maps),
+ * the two together (what is resident, by kind and node), a streaming pagemap reader and
+ * PAGEMAP_SCAN (/proc/PID/pagemap). */
 #ifndef NUMASAFE_PROCMEM_H
 #define NUMASAFE_PROCMEM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,8 +32,10 @@ struct ns_vma {
 	unsigned dev_major, dev_minor;
 	uint64_t inode;
 	char path[512]; /* "" for anonymous, "[heap]", "[stack]", or the file */
-	bool swap_known; /* read from smaps: swap_kb is this VMA's "Swap:" */
+	bool swap_known; /* read from smaps: swap_kb is this VMA's "Swap:", rss_kb its "Rss:" */
 	uint64_t swap_kb;
+	uint64_t rss_kb;
+	uint64_t thp_kb; /* smaps "AnonHugePages:" */
 };
 
 /* What a VMA holds, for moving it: NS_KIND_ANON/FILE/SHMEM/HUGETLB, or -1 for mappings that
@@ -72,6 +76,27 @@ int ns_numa_maps_next(struct ns_numa_maps *m, struct ns_numa_vma *v);
 void ns_numa_maps_close(struct ns_numa_maps *m);
 /* Parse one line. root is used to check whether a mapped file lives on tmpfs (NULL: don't). */
 int ns_numa_maps_parse_line(const char *root, const char *line, struct ns_numa_vma *v);
+
+/* Of a VMA's bytes per node (bytes[0..n)), the part in transparent huge pages, given the
+ * VMA's THP total (smaps AnonHugePages, which is not split per node): shared out in proportion
+ * to each node's bytes, so exact when the VMA is on one node; the last node with bytes takes
+ * the rounding, and no node gets more than it has. Pure. */
+void ns_thp_split(const uint64_t *bytes, unsigned n, uint64_t thp, uint64_t *thp_out);
+
+/* One VMA as numa_maps and smaps see it together: bytes per node (bytes[0..max_node)) of one
+ * kind (NS_KIND_THP for the THP part of an anonymous VMA, which comes as a second call) and
+ * page size (the hugetlb page size for NS_KIND_HUGETLB). */
+typedef int (*ns_resident_fn)(void *arg, enum ns_kind kind, uint64_t page_size, const uint64_t *bytes,
+			      unsigned max_node);
+/* What a process has resident, VMA by VMA, from numa_maps (pages per node) paired with smaps
+ * (the VMA's kind via ns_vma_classify, its THP and swap): the kernel walks only populated
+ * page tables for both, so terabytes of reserved, untouched address space cost nothing.
+ * Mappings with nothing movable ([vdso]...) are left out. *swapped: the sum of smaps Swap.
+ * *stop (may be NULL) is looked at between VMAs: -EINTR when it is above 0. -EAGAIN when the
+ * two files disagree (a VMA mapped or unmapped between the reads: read again); -ESRCH when
+ * the process is gone; what fn returns when not 0; other -errno. */
+int ns_resident_scan(const char *root, pid_t pid, volatile sig_atomic_t *stop, ns_resident_fn fn, void *arg,
+		     uint64_t *swapped);
 
 /* A process's totals per kind and node, in bytes. */
 struct ns_proc_usage {
@@ -127,6 +152,14 @@ void ns_pagemap_close(struct ns_pagemap *pm);
  * Return 0 to go on, anything else stops the scan and is returned by ns_pagemap_scan. */
 typedef int (*ns_pagemap_fn)(void *arg, uint64_t addr, const uint64_t *entries, size_t n);
 int ns_pagemap_scan(struct ns_pagemap *pm, uint64_t start, uint64_t end, ns_pagemap_fn fn, void *arg);
+/* Where the next page that is present or swapped lies in [start, end), asked of the kernel
+ * with the PAGEMAP_SCAN ioctl (Linux 6.7+) on an open /proc/PID/pagemap fd: the kernel walks
+ * only the page tables that exist, so terabytes of reserved, untouched address space cost
+ * microseconds, where reading pagemap costs 8 bytes of output per page. start and end are
+ * page-aligned. 1 with *found set; 0 when there is none below *walk_end (the kernel may stop
+ * early: go on from *walk_end); -EOPNOTSUPP when the kernel has no PAGEMAP_SCAN (ENOTTY,
+ * EINVAL: read pagemap instead); -ESRCH when the process is gone; other -errno. */
+int ns_pagemap_next_populated(int fd, uint64_t start, uint64_t end, uint64_t *found, uint64_t *walk_end);
 /* Entries of a single page (convenience for tests and probes). */
 int ns_pagemap_get(struct ns_pagemap *pm, uint64_t addr, uint64_t *entry);
 

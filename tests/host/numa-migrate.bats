@@ -58,6 +58,42 @@ bad() {
 	standin_verify
 }
 
+@test "numa-migrate: 16 TB of reserved address space with 64 pages: the dry run and the no-op run count the pages and finish" {
+	require_root
+	sparse_start
+	run --separate-stderr timeout 20 "$NS_BIN/numa-migrate" --to 0 --dry-run --json "$STANDIN_PID"
+	assert_success
+	# 4 MiB, the 64 sparse pages (256 KiB) and the stand-in's own heap, stack and libc data
+	# (well under 4 MiB): the walk found the pages out in the 16 TB
+	jq -e '.verdict == "safe" and .move_total == 0 and .on_target.anon >= 4194304 + 262144
+		and .on_target.anon < 8388608' <<<"$output" || fail "$output"
+	run --separate-stderr timeout 20 "$NS_BIN/numa-migrate" --to 0 --json "$STANDIN_PID"
+	assert_success
+	jq -e '.kind == "numasafe-move" and .stop == "done" and .check.on_target.anon >= 4194304 + 262144' <<<"$output" ||
+		fail "$output"
+	standin_verify
+}
+
+@test "numa-migrate: SIGTERM while it reads the maps of a sparse 16 TB process ends the dry run and the move: exit 4, reason signal" {
+	require_root
+	# 60000 VMAs on top: reading them lasts long enough to be caught in it
+	sparse_start --vmas 30000
+	for args in --dry-run --quiet; do
+		"$NS_REAL_BIN/numa-migrate" --json --to 0 "$args" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+		mig=$!
+		wait_scanning "$mig" "$STANDIN_PID" || fail "numa-migrate $args ended before it was seen reading: $(cat "$BATS_TEST_TMPDIR/out")"
+		kill -TERM "$mig"
+		wait_guard "$mig"
+		[ "$RC" -eq 4 ] || fail "numa-migrate $args: exit $RC, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
+		# in the preflight (an error document) or in the move (a result, rolled back)
+		jq -e '.kind == "numasafe-error" and .code == 4 and .reason == "signal"
+			and (.result == null or (.result.stop == "signal" and .result.rollback.complete))' \
+			"$BATS_TEST_TMPDIR/out" || fail "$(cat "$BATS_TEST_TMPDIR/out")"
+		grep -q "interrupted" "$BATS_TEST_TMPDIR/err" || fail "$(cat "$BATS_TEST_TMPDIR/err")"
+	done
+	standin_verify
+}
+
 @test "numa-migrate: --dry-run --json parses and changes nothing" {
 	require_root
 	standin_start --size 32M

@@ -67,6 +67,24 @@ online=$(cat /sys/devices/system/cpu/online)
 	assert_equal "$(vcpu_affinity "$QEMU_PID")" "CPU 0/TCG=$online CPU 1/TCG=$online "
 }
 
+@test "--mem: SIGTERM while it reads the maps of a sparse 16 TB process ends it: exit 4, reason signal, the pinning put back" {
+	# 60000 VMAs on top: reading them lasts long enough to be caught in it
+	sparse_start --vmas 30000 --vcpus 2
+	QEMUS+=("$STANDIN_PID")
+	before=$(vcpu_affinity "$STANDIN_PID")
+	assert_equal "$before" "CPU 0/KVM=$online CPU 1/KVM=$online "
+	"$NS_REAL_BIN/vm-pin" --json "$STANDIN_PID" --cpus 1 --mem >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pin=$!
+	wait_scanning "$pin" "$STANDIN_PID" || fail "vm-pin ended before it was seen reading: $(cat "$BATS_TEST_TMPDIR/out")"
+	kill -TERM "$pin"
+	wait_guard "$pin"
+	[ "$RC" -eq 4 ] || fail "exit $RC, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
+	jq -e '.kind == "numasafe-error" and .code == 4 and .reason == "signal"' "$BATS_TEST_TMPDIR/out" ||
+		fail "$(cat "$BATS_TEST_TMPDIR/out")"
+	assert_equal "$(vcpu_affinity "$STANDIN_PID")" "$before"
+	standin_verify
+}
+
 @test "bare QEMU: --vcpus and --no-emulator limit what is pinned; --spread gives one CPU per vCPU" {
 	qemu_start pin2 2
 	run "$NS_BIN/vm-pin" "$QEMU_PID" --cpus 0 --vcpus 1 --no-emulator

@@ -74,6 +74,110 @@ static void t_smaps_file(void **state)
 	ns_maps_close(plain);
 }
 
+/* the THP share of each node: proportional, exact on one node, never more than a node has */
+static void t_thp_split(void **state)
+{
+	uint64_t out[4];
+
+	(void)state;
+	ns_thp_split((const uint64_t[]){0, 8 * MB, 0}, 3, 6 * MB, out);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(out[1], 6 * MB);
+	assert_int_equal(out[2], 0);
+	ns_thp_split((const uint64_t[]){256 * MB, 768 * MB}, 2, 512 * MB, out);
+	assert_int_equal(out[0], 128 * MB);
+	assert_int_equal(out[1], 384 * MB);
+	/* rounding goes to the last node with bytes */
+	ns_thp_split((const uint64_t[]){3, 3, 3, 0}, 4, 4, out);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[1], 1);
+	assert_int_equal(out[2], 2);
+	assert_int_equal(out[3], 0);
+	/* more THP than bytes (the files were read at different moments): all of it, no more */
+	ns_thp_split((const uint64_t[]){2 * MB, 4 * MB}, 2, 64 * MB, out);
+	assert_int_equal(out[0], 2 * MB);
+	assert_int_equal(out[1], 4 * MB);
+	ns_thp_split((const uint64_t[]){2 * MB, 4 * MB}, 2, 0, out);
+	assert_int_equal(out[0] + out[1], 0);
+	/* sizes near 2^64 do not wrap the products */
+	ns_thp_split((const uint64_t[]){UINT64_MAX / 2, UINT64_MAX / 2}, 2, UINT64_MAX / 2, out);
+	assert_int_equal(out[0], UINT64_MAX / 4);
+	assert_int_equal(out[0] + out[1], UINT64_MAX / 2);
+}
+
+struct resident_sum {
+	uint64_t bytes[NS_KIND_COUNT][2];
+	uint64_t huge_size;
+	int calls;
+};
+
+static int resident_add(void *arg, enum ns_kind kind, uint64_t page_size, const uint64_t *bytes, unsigned max_node)
+{
+	struct resident_sum *r = arg;
+
+	assert_true(max_node <= 2);
+	for (unsigned n = 0; n < max_node; n++)
+		r->bytes[kind][n] += bytes[n];
+	if (kind == NS_KIND_HUGETLB)
+		r->huge_size = page_size;
+	r->calls++;
+	return 0;
+}
+
+/* numa_maps and smaps read together: per node and kind, THP split off anon, swap summed; a
+ * 16 TB VMA with 64 pages counts its 64 pages; [vdso] and empty VMAs give nothing */
+static void t_resident_scan(void **state)
+{
+	struct resident_sum r;
+	volatile sig_atomic_t stop = 0;
+	uint64_t swapped = 1;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(ns_resident_scan(fixture("sparse1"), 4242, &stop, resident_add, &r, &swapped), 0);
+	assert_int_equal(swapped, (1200 + 8 + 8) * KB);
+	assert_int_equal(r.bytes[NS_KIND_FILE][0], 100 * 4 * KB);
+	assert_int_equal(r.bytes[NS_KIND_FILE][1], 0);
+	/* heap, the 64 sparse pages, the anon VMA less its THP, the stack */
+	assert_int_equal(r.bytes[NS_KIND_ANON][0], 100 * 4 * KB + 64 * 4 * KB + 128 * MB + 4 * 4 * KB);
+	assert_int_equal(r.bytes[NS_KIND_ANON][1], 200 * 4 * KB + 384 * MB);
+	assert_int_equal(r.bytes[NS_KIND_THP][0], 128 * MB);
+	assert_int_equal(r.bytes[NS_KIND_THP][1], 384 * MB);
+	assert_int_equal(r.bytes[NS_KIND_SHMEM][0], 0);
+	assert_int_equal(r.bytes[NS_KIND_SHMEM][1], 4 * MB);
+	assert_int_equal(r.bytes[NS_KIND_HUGETLB][0], 2 * MB);
+	assert_int_equal(r.bytes[NS_KIND_HUGETLB][1], 6 * MB);
+	assert_int_equal(r.huge_size, 2 * MB);
+	assert_int_equal(r.calls, 8); /* file, heap, sparse, THP + anon, shmem, hugetlb, stack */
+	/* a VMA numa_maps lists and smaps does not: read again */
+	assert_int_equal(ns_resident_scan(fixture("sparse1"), 4243, NULL, resident_add, &r, &swapped), -EAGAIN);
+	/* a stop request ends it between VMAs */
+	stop = 1;
+	assert_int_equal(ns_resident_scan(fixture("sparse1"), 4242, &stop, resident_add, &r, &swapped), -EINTR);
+	assert_int_equal(ns_resident_scan(fixture("sparse1"), 9999, NULL, resident_add, &r, &swapped), -ESRCH);
+}
+
+/* smaps's Rss and AnonHugePages per VMA */
+static void t_smaps_rss_thp(void **state)
+{
+	static const uint64_t want_rss[] = {400, 1200, 256, 1048576, 4096, 0, 0, 16, 8};
+	static const uint64_t want_thp[] = {0, 0, 0, 524288, 0, 0, 0, 0, 0};
+	struct ns_maps *m;
+	struct ns_vma v;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(ns_maps_open_smaps(fixture("sparse1"), 4242, &m), 0);
+	while (ns_maps_next(m, &v) > 0) {
+		assert_true(n < 9);
+		assert_int_equal(v.rss_kb, want_rss[n]);
+		assert_int_equal(v.thp_kb, want_thp[n]);
+		n++;
+	}
+	assert_int_equal(n, 9);
+	ns_maps_close(m);
+}
+
 static void t_numa_maps_line(void **state)
 {
 	struct ns_numa_vma *v = calloc(1, sizeof(*v));
@@ -171,7 +275,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_maps_line),	    cmocka_unit_test(t_maps_file), cmocka_unit_test(t_smaps_file),
-		cmocka_unit_test(t_numa_maps_line),
+		cmocka_unit_test(t_numa_maps_line), cmocka_unit_test(t_thp_split),
+		cmocka_unit_test(t_resident_scan), cmocka_unit_test(t_smaps_rss_thp),
 		cmocka_unit_test(t_usage),	    cmocka_unit_test(t_usage_captured),
 	};
 
