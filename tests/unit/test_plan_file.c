@@ -200,6 +200,9 @@ static void t_exclude_cpus(void **state)
 	       "\"exclude_cpus\" is not a CPU list");
 	expect("{\"version\":1,\"kind\":\"numasafe-rebalance\",\"exclude_cpus\":\"99999\",\"steps\":[]}", -EINVAL,
 	       "\"exclude_cpus\" is not a CPU list");
+	/* a CPU listed twice is no list numa-plan writes */
+	expect("{\"version\":1,\"kind\":\"numasafe-rebalance\",\"exclude_cpus\":\"0-3,2\",\"steps\":[]}", -EINVAL,
+	       "\"exclude_cpus\" is not a CPU list");
 }
 
 static void t_not_files(void **state)
