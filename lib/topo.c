@@ -292,6 +292,13 @@ struct zone_acc {
 
 static const char *const wmark_keys[3] = {"min", "low", "high"};
 
+/* A zone of a node, as zoneinfo listed it. */
+#define NS_ZONES_MAX 8 /* more than the kernel's MAX_NR_ZONES (at most 6) */
+struct zone_seen {
+	unsigned line; /* 0: not seen */
+	char name[32];
+};
+
 /* Close a zone: all three watermarks must have been there; add them to the node's sums. */
 static int zone_end(const struct ns_lines *l, const struct zone_acc *z, uint64_t ps, uint64_t (*sum)[3],
 		    const struct ns_node *nodes)
@@ -319,6 +326,8 @@ int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr)
 	uint64_t ps = page_bytes(), (*sum)[3] = NULL;
 	struct zone_acc z = {.node = -1};
 	bool in_zone = false, *seen = NULL;
+	/* the zones read of each node: a zone listed twice is refused */
+	struct zone_seen (*zs)[NS_ZONES_MAX] = NULL;
 	struct ns_lines l;
 	char *line;
 	int rc;
@@ -326,9 +335,11 @@ int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr)
 	ns_detail_clear();
 	sum = calloc((size_t)(nr > 0 ? nr : 1), sizeof(*sum));
 	seen = calloc((size_t)(nr > 0 ? nr : 1), sizeof(*seen));
-	if (!sum || !seen) {
+	zs = calloc((size_t)(nr > 0 ? nr : 1), sizeof(*zs));
+	if (!sum || !seen || !zs) {
 		free(sum);
 		free(seen);
+		free(zs);
 		return -ENOMEM;
 	}
 	rc = ns_lines_open(&l, root, "/proc/zoneinfo");
@@ -357,8 +368,28 @@ int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr)
 			for (int i = 0; i < nr; i++)
 				if (nodes[i].id >= 0 && (unsigned long long)nodes[i].id == v)
 					z.node = i;
-			if (z.node >= 0)
+			if (z.node >= 0) {
+				int zi = 0;
+
 				seen[z.node] = true;
+				/* the kernel lists each zone of a node once (at most MAX_NR_ZONES, 6):
+				 * one listed twice would count its watermarks twice */
+				for (; zi < NS_ZONES_MAX && zs[z.node][zi].line; zi++)
+					if (strcmp(zs[z.node][zi].name, z.name) == 0)
+						break;
+				if (zi == NS_ZONES_MAX) {
+					rc = ns_lines_fail(&l, -EINVAL, "node %d has more than %d zones", nodes[z.node].id,
+							   NS_ZONES_MAX);
+					goto out;
+				}
+				if (zs[z.node][zi].line) {
+					rc = ns_lines_fail(&l, -EINVAL, "node %d zone %s a second time (first at line %u)",
+							   nodes[z.node].id, z.name, zs[z.node][zi].line);
+					goto out;
+				}
+				zs[z.node][zi].line = l.lineno;
+				memcpy(zs[z.node][zi].name, z.name, sizeof(z.name));
+			}
 			in_zone = true;
 			continue;
 		}
@@ -415,6 +446,7 @@ out:
 	ns_lines_close(&l);
 	free(sum);
 	free(seen);
+	free(zs);
 	return rc;
 }
 

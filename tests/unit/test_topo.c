@@ -354,6 +354,16 @@ static void t_not_true(void **state)
 	assert_int_equal(ns_topo_find(t, 0)->hpools[0].free, 8);
 	ns_topo_free(t);
 
+	/* a zone listed twice would count its watermarks twice */
+	tree_put(tree, "/proc/zoneinfo", "Node 0, zone   Normal\n        min      1\n        low      2\n        high     3\n"
+					  "Node 1, zone   Normal\n        min      1\n        low      2\n        high     3\n"
+					  "Node 0, zone   Normal\n        min      1\n        low      2\n        high     3\n");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo:9: node 0 zone Normal a second time (first at line 1)");
+	tree_sed(tree, "/proc/zoneinfo", "9s/Normal/Movable/");
+	assert_int_equal(ns_topo_read(tree, &t), 0);
+	assert_int_equal(ns_topo_find(t, 0)->wmark_high, 6 * 4 * KB);
+	ns_topo_free(t);
+
 	/* a node listed twice is not the kernel's list (it writes each node once) */
 	tree_put(tree, "/sys/devices/system/node/online", "0,0\n");
 	topo_fails(tree, -EINVAL, "/sys/devices/system/node/online: '0,0' is not a node list");
