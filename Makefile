@@ -55,7 +55,7 @@ HELPERS := build/tests/standin build/tests/shmseg build/tests/numasafe-rebalance
 UNITS := numasafe-metrics.service numasafe-metrics.timer numasafe-rebalance.service numasafe-rebalance.timer
 
 .SECONDARY:
-.PHONY: all programs deps check check-host unit bats lab-check ansible-check json-check demo install uninstall clean helpers \
+.PHONY: all programs deps check check-host check-ubsan unit bats lab-check ansible-check json-check demo install uninstall clean helpers \
 	bench-plan deb package-check fuzz fuzz-build
 all: programs $(HELPERS)
 programs: $(BINS)
@@ -185,15 +185,40 @@ JSON_KINDS := $(JSON_KINDS),numasafe-error,numasafe-progress
 json-check:
 	/usr/bin/python3 tests/json-validate --require $(JSON_KINDS) build/json-log/*
 
-# The inner loop (README "Tests"): unit tests, a short fuzz run, the host suites, and every
-# JSON document they printed against its schema; minutes, no guest. `make check` is the
-# same plus the package and the lab, and then requires every kind of document to be seen.
+# UBSan (issue 22): the unit tests and the host suites again, against the same sources built
+# with SANITIZE=undefined in a copy of the tree (build/ubsan/tree; the normal build is left as
+# it is). Every report aborts the process that made it, so the test that ran it fails, and is
+# logged in build/ubsan/log/; tests/ubsan-report then lists the reports by source line.
+# UBSAN_BATS: the host suites to run (default all).
+UBSAN_DIR := build/ubsan
+UBSAN_BATS ?= tests/host/*.bats
+UBSAN_RUN := UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$(CURDIR)/$(UBSAN_DIR)/log/ubsan
+check-ubsan: all
+	rm -rf $(UBSAN_DIR)/log $(addprefix $(UBSAN_DIR)/tree/,Makefile include lib cmd systemd tests)
+	mkdir -p $(UBSAN_DIR)/log $(UBSAN_DIR)/tree/tests
+	chmod 1777 $(UBSAN_DIR)/log
+	cp -a Makefile include lib cmd systemd $(UBSAN_DIR)/tree/
+	cp -a tests/unit tests/standin.c tests/shmseg.c $(UBSAN_DIR)/tree/tests/
+	$(MAKE) -C $(UBSAN_DIR)/tree SANITIZE=undefined programs build/tests/numasafe-rebalance $(UNIT_BIN)
+	@rc=0; \
+	for t in $(UNIT_BIN); do $(UBSAN_RUN) NS_FIXTURES=$(CURDIR)/tests/fixtures $(UBSAN_DIR)/tree/$$t || rc=1; done; \
+	$(UBSAN_RUN) NS_REAL_BIN=$(CURDIR)/$(UBSAN_DIR)/tree/bin \
+		NS_REBALANCE=$(CURDIR)/$(UBSAN_DIR)/tree/build/tests/numasafe-rebalance \
+		tests/keep-state bats $(UBSAN_BATS) || rc=1; \
+	tests/ubsan-report $(UBSAN_DIR)/log || rc=1; \
+	exit $$rc
+
+# The inner loop (README "Tests"): unit tests, a short fuzz run, the host suites, both again
+# under UBSan, and every JSON document they printed against its schema; minutes, no guest.
+# `make check` is the same plus the package and the lab, and then requires every kind of
+# document to be seen.
 check-host: deps
 	rm -rf build/json-log
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) fuzz
 	$(MAKE) bats
+	$(MAKE) check-ubsan
 	/usr/bin/python3 tests/json-validate build/json-log/*
 
 check: check-host

@@ -128,8 +128,12 @@ int ns_set_parse(const char *str, unsigned max, struct ns_set *out)
 			if (hi < lo)
 				return -EINVAL;
 		}
-		for (unsigned i = lo; i <= hi; i++)
+		/* the kernel writes each id once ("0-3,8"); one listed twice is not its list */
+		for (unsigned i = lo; i <= hi; i++) {
+			if (ns_set_has(&s, i))
+				return -EINVAL;
 			ns_set_add(&s, i);
+		}
 		if (*p != ',')
 			break;
 		p++;

@@ -13,6 +13,7 @@
 #include "numasafe/plan.h"
 #include "numasafe/procmem.h"
 #include "numasafe/vm.h"
+#include "json_strict.h"
 #include "plan_int.h"
 #include "util.h"
 
@@ -281,60 +282,47 @@ static const char *get_name(struct json_object *o, const char *key, char *out, s
 	return NULL;
 }
 
-static unsigned line_of(const char *text, size_t off)
-{
-	unsigned line = 1;
-
-	for (size_t i = 0; i < off && text[i]; i++)
-		line += text[i] == '\n';
-	return line;
-}
-
 /* Parse text (len bytes, NUL-terminated) as exactly one JSON value with nothing but white
- * space after it. Strict: no leading zeros, no trailing commas. NULL with errmsg set. */
+ * space after it, strictly (RFC 8259, json_strict.h): what json-c would take leniently (single
+ * quotes, NaN, comments, a key given twice, invalid UTF-8) is refused before it parses, so
+ * numa-migrate reads a plan as jq and the policy script do. NULL with errmsg naming the line
+ * and column, or NULL with errmsg empty when out of memory. */
 static struct json_object *parse_json(const char *path, const char *text, size_t len, char *errmsg,
 				      size_t errlen)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL;
 	enum json_tokener_error e;
-	size_t end;
+	unsigned line, col;
+	char why[160];
+	size_t at = 0;
+	int rc;
 
-	if (len > INT32_MAX)
+	if (len >= INT32_MAX)
 		goto out;
-	tok = json_tokener_new();
+	rc = ns_json_strict_check(text, len, &at, why, sizeof(why));
+	if (rc == -ENOMEM)
+		goto out;
+	if (rc < 0) {
+		ns_json_position(text, len, at, &line, &col);
+		snprintf(errmsg, errlen, "%s: not valid JSON: %s at line %u, column %u", path, why, line, col);
+		goto out;
+	}
+	tok = json_tokener_new_ex(NS_JSON_MAX_DEPTH + 1);
 	if (!tok)
 		goto out;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, text, (int)len);
+	/* the terminating NUL included: without it json-c waits for more after a bare "1" */
+	obj = json_tokener_parse_ex(tok, text, (int)len + 1);
 	e = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (obj && e == json_tokener_success && strspn(text + end, " \t\r\n") == len - end)
+	if (obj && e == json_tokener_success)
 		goto out;
+	/* the check above accepted it: only a json-c limit can be left */
 	json_object_put(obj);
 	obj = NULL;
-	if (e == json_tokener_continue) {
-		snprintf(errmsg, errlen, "%s: not valid JSON: the text ends inside the plan", path);
-		goto out;
-	}
-	/* strict mode stops at whatever follows the value; tell that from an error inside it */
-	json_tokener_reset(tok);
-	json_tokener_set_flags(tok, 0);
-	{
-		struct json_object *lax = json_tokener_parse_ex(tok, text, (int)len);
-		size_t lend = json_tokener_get_parse_end(tok);
-
-		if (lax && json_tokener_get_error(tok) == json_tokener_success && lend < len) {
-			lend += strspn(text + lend, " \t\r\n");
-			snprintf(errmsg, errlen, "%s: not valid JSON: unexpected text after the plan at line %u", path,
-				 line_of(text, lend));
-			json_object_put(lax);
-			goto out;
-		}
-		json_object_put(lax);
-	}
-	snprintf(errmsg, errlen, "%s: not valid JSON: %s at line %u", path, json_tokener_error_desc(e),
-		 line_of(text, end));
+	ns_json_position(text, len, json_tokener_get_parse_end(tok), &line, &col);
+	snprintf(errmsg, errlen, "%s: not valid JSON: %s at line %u, column %u", path,
+		 e == json_tokener_continue ? "the text ends inside the plan" : json_tokener_error_desc(e), line, col);
 out:
 	if (tok)
 		json_tokener_free(tok);

@@ -80,10 +80,10 @@ struct mem_key {
 	size_t off;
 };
 
-/* Store v when key is one of keys[n] (in the struct at base, noting it in *found); a key seen
- * twice is a damaged file. */
+/* Store v when key is one of keys[n] (in the struct at base, noting it in *found and its line
+ * in at[i]); a key seen twice is a damaged file. */
 static int mem_key_take(const struct ns_lines *l, const struct mem_key *keys, size_t n, const char *key,
-			uint64_t v, void *base, unsigned *found)
+			uint64_t v, void *base, unsigned *found, unsigned *at)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(key, keys[i].key) == 0) {
@@ -91,8 +91,35 @@ static int mem_key_take(const struct ns_lines *l, const struct mem_key *keys, si
 				return ns_lines_fail(l, -EINVAL, "%s a second time", key);
 			*(uint64_t *)((char *)base + keys[i].off) = v;
 			*found |= 1u << i;
+			at[i] = l->lineno;
 		}
 	return 0;
+}
+
+static uint64_t mem_key_val(const struct mem_key *keys, const void *base, size_t i)
+{
+	return *(const uint64_t *)((const char *)base + keys[i].off);
+}
+
+/* A part of a whole the file reports (MemFree of MemTotal, SwapFree of SwapTotal, the free
+ * hugetlb pages of the pool's): when both lines are there, the part cannot be larger. A file
+ * saying so is not the kernel's (or is damaged), and taking it would grow the headroom out of
+ * nothing, so it is refused naming the part's line. unit: 1024 for kB values (shown in kB),
+ * 1 for counts. */
+static int mem_not_above(const struct ns_lines *l, const struct mem_key *keys, const void *base, unsigned found,
+			 const unsigned *at, size_t part, size_t whole, uint64_t unit)
+{
+	uint64_t p, w;
+
+	if (!(found & (1u << part)) || !(found & (1u << whole)))
+		return 0;
+	p = mem_key_val(keys, base, part);
+	w = mem_key_val(keys, base, whole);
+	if (p <= w)
+		return 0;
+	return ns_detail(-EINVAL, "%s:%u: %s %llu%s is more than %s %llu%s (line %u): not a true reading", l->path,
+			 at[part], keys[part].key, (unsigned long long)(p / unit), unit == 1024 ? " kB" : "",
+			 keys[whole].key, (unsigned long long)(w / unit), unit == 1024 ? " kB" : "", at[whole]);
 }
 
 /* Every one of keys[n] was seen, or the file is refused, naming the first missing one. */
@@ -104,23 +131,37 @@ static int mem_keys_all(const struct ns_lines *l, const struct mem_key *keys, si
 	return 0;
 }
 
+/* A node's meminfo as read: the node, and the default pool's hugetlb counts, which are only
+ * checked against each other. */
+struct node_mem {
+	struct ns_node n;
+	uint64_t hp_total, hp_free, hp_surp;
+};
+
+/* The first NODE_KEYS_REQUIRED are required; the HugePages_ lines are not (kernels without
+ * hugetlb have none). */
+#define NODE_KEYS_REQUIRED 9
+enum { NK_MEMTOTAL, NK_MEMFREE, NK_HPTOTAL = NODE_KEYS_REQUIRED, NK_HPFREE, NK_HPSURP };
 static const struct mem_key node_keys[] = {
-	{"MemTotal", offsetof(struct ns_node, mem_total)},
-	{"MemFree", offsetof(struct ns_node, mem_free)},
-	{"MemUsed", offsetof(struct ns_node, mem_used)},
-	{"FilePages", offsetof(struct ns_node, file_pages)},
-	{"Active(file)", offsetof(struct ns_node, active_file)},
-	{"Inactive(file)", offsetof(struct ns_node, inactive_file)},
-	{"AnonPages", offsetof(struct ns_node, anon_pages)},
-	{"Shmem", offsetof(struct ns_node, shmem)},
-	{"SReclaimable", offsetof(struct ns_node, sreclaimable)},
+	{"MemTotal", offsetof(struct node_mem, n.mem_total)},
+	{"MemFree", offsetof(struct node_mem, n.mem_free)},
+	{"MemUsed", offsetof(struct node_mem, n.mem_used)},
+	{"FilePages", offsetof(struct node_mem, n.file_pages)},
+	{"Active(file)", offsetof(struct node_mem, n.active_file)},
+	{"Inactive(file)", offsetof(struct node_mem, n.inactive_file)},
+	{"AnonPages", offsetof(struct node_mem, n.anon_pages)},
+	{"Shmem", offsetof(struct node_mem, n.shmem)},
+	{"SReclaimable", offsetof(struct node_mem, n.sreclaimable)},
+	{"HugePages_Total", offsetof(struct node_mem, hp_total)},
+	{"HugePages_Free", offsetof(struct node_mem, hp_free)},
+	{"HugePages_Surp", offsetof(struct node_mem, hp_surp)},
 };
 
 int ns_node_read_meminfo(const char *root, int node, struct ns_node *n)
 {
-	struct ns_node got = *n;
+	struct node_mem got = {.n = *n};
+	unsigned found = 0, at[NS_ARRAY_SIZE(node_keys)] = {0};
 	struct ns_lines l;
-	unsigned found = 0;
 	char *line;
 	int rc;
 
@@ -145,17 +186,23 @@ int ns_node_read_meminfo(const char *root, int node, struct ns_node *n)
 		}
 		rc = meminfo_kv(&l, skip_blanks(p), key, sizeof(key), &v);
 		if (rc == 0)
-			rc = mem_key_take(&l, node_keys, NS_ARRAY_SIZE(node_keys), key, v, &got, &found);
+			rc = mem_key_take(&l, node_keys, NS_ARRAY_SIZE(node_keys), key, v, &got, &found, at);
 		if (rc < 0)
 			goto out;
 	}
 	if (rc < 0)
 		goto out;
 	/* every kernel since 2.6 writes them all; one missing means a damaged file */
-	rc = mem_keys_all(&l, node_keys, NS_ARRAY_SIZE(node_keys), found);
+	rc = mem_keys_all(&l, node_keys, NODE_KEYS_REQUIRED, found);
+	if (rc == 0)
+		rc = mem_not_above(&l, node_keys, &got, found, at, NK_MEMFREE, NK_MEMTOTAL, 1024);
+	if (rc == 0)
+		rc = mem_not_above(&l, node_keys, &got, found, at, NK_HPFREE, NK_HPTOTAL, 1);
+	if (rc == 0)
+		rc = mem_not_above(&l, node_keys, &got, found, at, NK_HPSURP, NK_HPTOTAL, 1);
 	if (rc < 0)
 		goto out;
-	*n = got;
+	*n = got.n;
 	rc = 0;
 out:
 	ns_lines_close(&l);
@@ -207,6 +254,12 @@ static int read_hpools(const char *root, struct ns_node *n)
 			snprintf(p2, sizeof(p2), "%s/%s/surplus_hugepages", path, de->d_name);
 			rc = ns_read_u64(p2, &h->surplus);
 		}
+		/* free and surplus pages are part of the pool's nr_hugepages */
+		if (rc == 0 && (h->free > h->total || h->surplus > h->total))
+			rc = ns_detail(-EINVAL, "%s/%s: %s_hugepages %llu is more than nr_hugepages %llu: not a true reading",
+				       path, de->d_name, h->free > h->total ? "free" : "surplus",
+				       (unsigned long long)(h->free > h->total ? h->free : h->surplus),
+				       (unsigned long long)h->total);
 		if (rc == 0 && ns_bytes_of(h->free, h->page_size, &fb) < 0)
 			rc = ns_detail(-ERANGE, "%s: %llu pages of %llu kB are out of range", p2,
 				       (unsigned long long)h->free, kb);
@@ -239,6 +292,13 @@ struct zone_acc {
 
 static const char *const wmark_keys[3] = {"min", "low", "high"};
 
+/* A zone of a node, as zoneinfo listed it. */
+#define NS_ZONES_MAX 8 /* more than the kernel's MAX_NR_ZONES (at most 6) */
+struct zone_seen {
+	unsigned line; /* 0: not seen */
+	char name[32];
+};
+
 /* Close a zone: all three watermarks must have been there; add them to the node's sums. */
 static int zone_end(const struct ns_lines *l, const struct zone_acc *z, uint64_t ps, uint64_t (*sum)[3],
 		    const struct ns_node *nodes)
@@ -266,6 +326,8 @@ int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr)
 	uint64_t ps = page_bytes(), (*sum)[3] = NULL;
 	struct zone_acc z = {.node = -1};
 	bool in_zone = false, *seen = NULL;
+	/* the zones read of each node: a zone listed twice is refused */
+	struct zone_seen (*zs)[NS_ZONES_MAX] = NULL;
 	struct ns_lines l;
 	char *line;
 	int rc;
@@ -273,9 +335,11 @@ int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr)
 	ns_detail_clear();
 	sum = calloc((size_t)(nr > 0 ? nr : 1), sizeof(*sum));
 	seen = calloc((size_t)(nr > 0 ? nr : 1), sizeof(*seen));
-	if (!sum || !seen) {
+	zs = calloc((size_t)(nr > 0 ? nr : 1), sizeof(*zs));
+	if (!sum || !seen || !zs) {
 		free(sum);
 		free(seen);
+		free(zs);
 		return -ENOMEM;
 	}
 	rc = ns_lines_open(&l, root, "/proc/zoneinfo");
@@ -304,8 +368,28 @@ int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr)
 			for (int i = 0; i < nr; i++)
 				if (nodes[i].id >= 0 && (unsigned long long)nodes[i].id == v)
 					z.node = i;
-			if (z.node >= 0)
+			if (z.node >= 0) {
+				int zi = 0;
+
 				seen[z.node] = true;
+				/* the kernel lists each zone of a node once (at most MAX_NR_ZONES, 6):
+				 * one listed twice would count its watermarks twice */
+				for (; zi < NS_ZONES_MAX && zs[z.node][zi].line; zi++)
+					if (strcmp(zs[z.node][zi].name, z.name) == 0)
+						break;
+				if (zi == NS_ZONES_MAX) {
+					rc = ns_lines_fail(&l, -EINVAL, "node %d has more than %d zones", nodes[z.node].id,
+							   NS_ZONES_MAX);
+					goto out;
+				}
+				if (zs[z.node][zi].line) {
+					rc = ns_lines_fail(&l, -EINVAL, "node %d zone %s a second time (first at line %u)",
+							   nodes[z.node].id, z.name, zs[z.node][zi].line);
+					goto out;
+				}
+				zs[z.node][zi].line = l.lineno;
+				memcpy(zs[z.node][zi].name, z.name, sizeof(z.name));
+			}
 			in_zone = true;
 			continue;
 		}
@@ -362,22 +446,34 @@ out:
 	ns_lines_close(&l);
 	free(sum);
 	free(seen);
+	free(zs);
 	return rc;
 }
 
 int ns_hostmem_read(const char *root, struct ns_hostmem *m)
 {
-	static const struct mem_key keys[] = {
-		{"MemTotal", offsetof(struct ns_hostmem, mem_total)},
-		{"MemFree", offsetof(struct ns_hostmem, mem_free)},
-		{"MemAvailable", offsetof(struct ns_hostmem, mem_available)},
-		{"SwapTotal", offsetof(struct ns_hostmem, swap_total)},
-		{"SwapFree", offsetof(struct ns_hostmem, swap_free)},
-		{"SwapCached", offsetof(struct ns_hostmem, swap_cached)}, /* optional: the last */
+	/* the first five are required; the rest optional (SwapCached is a hint, the HugePages_
+	 * counts are only checked against each other) */
+	struct host_mem {
+		struct ns_hostmem m;
+		uint64_t hp_total, hp_free, hp_surp;
 	};
-	struct ns_hostmem got;
+	enum { K_MEMTOTAL, K_MEMFREE, K_MEMAVAIL, K_SWAPTOTAL, K_SWAPFREE, K_REQUIRED, K_HPTOTAL = K_REQUIRED + 1,
+	       K_HPFREE, K_HPSURP };
+	static const struct mem_key keys[] = {
+		{"MemTotal", offsetof(struct host_mem, m.mem_total)},
+		{"MemFree", offsetof(struct host_mem, m.mem_free)},
+		{"MemAvailable", offsetof(struct host_mem, m.mem_available)},
+		{"SwapTotal", offsetof(struct host_mem, m.swap_total)},
+		{"SwapFree", offsetof(struct host_mem, m.swap_free)},
+		{"SwapCached", offsetof(struct host_mem, m.swap_cached)},
+		{"HugePages_Total", offsetof(struct host_mem, hp_total)},
+		{"HugePages_Free", offsetof(struct host_mem, hp_free)},
+		{"HugePages_Surp", offsetof(struct host_mem, hp_surp)},
+	};
+	unsigned found = 0, at[NS_ARRAY_SIZE(keys)] = {0};
+	struct host_mem got;
 	struct ns_lines l;
-	unsigned found = 0;
 	char *line;
 	int rc;
 
@@ -392,18 +488,28 @@ int ns_hostmem_read(const char *root, struct ns_hostmem *m)
 
 		rc = meminfo_kv(&l, line, key, sizeof(key), &v);
 		if (rc == 0)
-			rc = mem_key_take(&l, keys, NS_ARRAY_SIZE(keys), key, v, &got, &found);
+			rc = mem_key_take(&l, keys, NS_ARRAY_SIZE(keys), key, v, &got, &found, at);
 		if (rc < 0)
 			goto out;
 	}
 	if (rc < 0)
 		goto out;
 	/* MemAvailable since 3.14; the others always */
-	/* ... and SwapCached, the last key, is a hint that may be missing */
-	rc = mem_keys_all(&l, keys, NS_ARRAY_SIZE(keys) - 1, found);
+	rc = mem_keys_all(&l, keys, K_REQUIRED, found);
+	/* MemAvailable is free memory plus what reclaim could free, all of it in MemTotal */
+	if (rc == 0)
+		rc = mem_not_above(&l, keys, &got, found, at, K_MEMFREE, K_MEMTOTAL, 1024);
+	if (rc == 0)
+		rc = mem_not_above(&l, keys, &got, found, at, K_MEMAVAIL, K_MEMTOTAL, 1024);
+	if (rc == 0)
+		rc = mem_not_above(&l, keys, &got, found, at, K_SWAPFREE, K_SWAPTOTAL, 1024);
+	if (rc == 0)
+		rc = mem_not_above(&l, keys, &got, found, at, K_HPFREE, K_HPTOTAL, 1);
+	if (rc == 0)
+		rc = mem_not_above(&l, keys, &got, found, at, K_HPSURP, K_HPTOTAL, 1);
 	if (rc < 0)
 		goto out;
-	*m = got;
+	*m = got.m;
 	rc = 0;
 out:
 	ns_lines_close(&l);

@@ -28,7 +28,8 @@ void ns_set_or(struct ns_set *dst, const struct ns_set *src);
 void ns_set_andnot(struct ns_set *dst, const struct ns_set *src);
 
 /* Parse a kernel list "0-3,8,10-11" (trailing newline/space allowed, as sysfs writes it). Ids
- * must be < max. Returns 0, -EINVAL on bad syntax, -ERANGE when an id is >= max. An empty
+ * must be < max, each listed once ("0,0" and "0-2,1" are not lists the kernel writes).
+ * Returns 0, -EINVAL on bad syntax or an id listed twice, -ERANGE when an id is >= max. An empty
  * string gives the empty set (sysfs writes "\n" for a node without CPUs). */
 int ns_set_parse(const char *str, unsigned max, struct ns_set *out);
 /* Parse a list given by a person, in numactl's forms (numactl(8)), against the ids that exist

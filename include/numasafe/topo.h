@@ -54,7 +54,8 @@ struct ns_topo;
  * each of which must have its node directory. Every safety input (per-node meminfo, zoneinfo,
  * /proc/meminfo, the hugetlb pools' counts) must read and parse; none is ever taken as 0.
  * 0, or -ENOENT (a file missing), -EINVAL (unparsable, a required line absent, an online
- * node without a directory or without zones in zoneinfo), -ERANGE (a value that does not
+ * node without a directory or without zones in zoneinfo, a node listed twice, a reading that
+ * cannot be true: free above total in any pool, MemAvailable above MemTotal), -ERANGE (a value that does not
  * fit, e.g. a watermark of 99999999999999999999999 pages), -ENOMEM; ns_error_detail() then
  * names the file and line. Without /sys/devices/system/node/online (a kernel without
  * CONFIG_NUMA) the host is node 0 without per-node meminfo (no memory to move to). Distances
@@ -82,13 +83,15 @@ int ns_topo_cpus_nodes(const struct ns_topo *t, const struct ns_set *cpus, struc
 /* Readers used by ns_topo_read, exposed for unit tests on fixture files; the same errors and
  * detail as ns_topo_read, and on failure nothing is written to the result.
  * Per-node meminfo: every line "Node N Key: value[ kB]" of node N; MemTotal, MemFree,
- * MemUsed, FilePages, Active(file), Inactive(file), AnonPages, Shmem, SReclaimable required. */
+ * MemUsed, FilePages, Active(file), Inactive(file), AnonPages, Shmem, SReclaimable required;
+ * MemFree above MemTotal, HugePages_Free or _Surp above HugePages_Total is -EINVAL. */
 int ns_node_read_meminfo(const char *root, int node, struct ns_node *n);
 /* zoneinfo: every zone of every node in nodes[] (by id) must be there with its min, low and
  * high watermarks; their sums in bytes go to the nodes. Nodes not in nodes[] are skipped. */
 int ns_zoneinfo_read_wmarks(const char *root, struct ns_node *nodes, int nr);
 /* /proc/meminfo: every line "Key: value[ kB]"; MemTotal, MemFree, MemAvailable, SwapTotal and
- * SwapFree required. */
+ * SwapFree required. MemFree or MemAvailable above MemTotal, SwapFree above SwapTotal,
+ * HugePages_Free or _Surp above HugePages_Total is -EINVAL. */
 int ns_hostmem_read(const char *root, struct ns_hostmem *m);
 
 #endif

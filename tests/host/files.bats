@@ -59,7 +59,7 @@ plan_refused() {
 	[ "${#stderr_lines[@]}" -eq 1 ] || fail "not one line: '$stderr'"
 	[[ "$stderr" == "numa-migrate: $PUB_TOP/cut.json: not valid JSON: "* ]] || fail "$stderr"
 	echo "$head]} trailing" >"$PUB_TOP/trail.json"
-	plan_refused numa-migrate "$PUB_TOP/trail.json" "$PUB_TOP/trail.json: not valid JSON: unexpected text after the plan at line 1"
+	plan_refused numa-migrate "$PUB_TOP/trail.json" "$PUB_TOP/trail.json: not valid JSON: text after the JSON value at line 1, column 59"
 	echo '{"version": 18446744073709551617, "kind": "numasafe-rebalance", "steps": []}' >"$PUB_TOP/ver.json"
 	plan_refused vm-pin "$PUB_TOP/ver.json" "$PUB_TOP/ver.json: \"version\" is out of range"
 	echo "$head{$step, \"start_time\": 5, \"bytes\": 18446744073709551616}]}" >"$PUB_TOP/bytes.json"
@@ -68,6 +68,33 @@ plan_refused() {
 	plan_refused vm-pin "$PUB_TOP/nul.json" "$PUB_TOP/nul.json: step 1: \"vm\" contains a NUL or control character"
 	echo "$head{$step, \"start_time\": 0, \"bytes\": 1}]}" >"$PUB_TOP/st0.json"
 	plan_refused numa-migrate "$PUB_TOP/st0.json" "$PUB_TOP/st0.json: step 1: \"start_time\" is not a process start time (must be positive)"
+}
+
+@test "plan files: strict JSON only (RFC 8259): single quotes, NaN, duplicate keys, comments, bad UTF-8 are bad-input at their position" {
+	# json-c's tokener took each of these (a duplicate "vm" kept the last, so jq and the
+	# policy script saw one VM and numa-migrate moved another); the commands refuse them
+	# before any step runs, naming line and column
+	local head='{"version": 1, "kind": "numasafe-rebalance", "steps": ['
+	local step='"step": 1, "vm": "a", "domain": false, "pid": 7, "to": 0, "temporary": false, "start_time": 5, "bytes": 1'
+	printf "{'version': 1, \"kind\": \"numasafe-rebalance\", \"steps\": []}\n" >"$PUB_TOP/quote.json"
+	plan_refused numa-migrate "$PUB_TOP/quote.json" "$PUB_TOP/quote.json: not valid JSON: a single quote where a key in double quotes was expected (JSON strings take double quotes) at line 1, column 2"
+	echo '{"version": NaN, "kind": "numasafe-rebalance", "steps": []}' >"$PUB_TOP/nan.json"
+	plan_refused vm-pin "$PUB_TOP/nan.json" "$PUB_TOP/nan.json: not valid JSON: NaN and Infinity are not JSON numbers at line 1, column 13"
+	printf '%s{%s,\n  "vm": "b"}]}\n' "$head" "$step" >"$PUB_TOP/dup.json"
+	plan_refused numa-migrate "$PUB_TOP/dup.json" "$PUB_TOP/dup.json: not valid JSON: key \"vm\" a second time in the object (first at line 1, column 68) at line 2, column 3"
+	jq -e '.steps[0].vm == "b"' "$PUB_TOP/dup.json" # what jq makes of it
+	printf '%s{%s}]} // done\n' "$head" "$step" >"$PUB_TOP/comment.json"
+	plan_refused vm-pin "$PUB_TOP/comment.json" "$PUB_TOP/comment.json: not valid JSON: a comment (JSON has none) at line 1, column 166"
+	printf '%s{%s}], "x": "\xc0\xaf"}\n' "$head" "$step" >"$PUB_TOP/utf8.json"
+	plan_refused numa-migrate "$PUB_TOP/utf8.json" "$PUB_TOP/utf8.json: not valid JSON: byte 0xc0 is not UTF-8 here at line 1, column 172"
+	# the error document says bad-input, with the same message
+	run --separate-stderr timeout 20 "$NS_BIN/numa-migrate" --json --plan "$PUB_TOP/dup.json"
+	assert_failure 1
+	jq -e '.kind == "numasafe-error" and .reason == "bad-input" and (.message | endswith("at line 2, column 3"))' <<<"$output"
+	# the same plan written strictly runs its checks (the stand-in is no pid 7: stale, not bad-input)
+	printf '%s{%s}]}\n' "$head" "$step" >"$PUB_TOP/ok.json"
+	run --separate-stderr timeout 20 "$NS_BIN/numa-migrate" --json --plan "$PUB_TOP/ok.json"
+	jq -e '.reason != "bad-input"' <<<"$output"
 }
 
 # A plan with one step for the stand-in (named VM), as numa-plan rebalance writes it.

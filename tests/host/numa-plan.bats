@@ -207,6 +207,39 @@ show_fails() {
 	show_fails "$tree" "/proc/meminfo: no MemTotal line"
 }
 
+@test "show --root: free above total in any pool, or a node listed twice, stops it, naming file and line" {
+	# each made a reading that cannot be true: a node with 953 GiB free of 4 GiB once made that
+	# much headroom
+	tree=$BATS_TEST_TMPDIR/t
+	src=$NS_TOP/tests/fixtures/synth2
+	cp -r "$src" "$tree"
+	m1=$tree/sys/devices/system/node/node1/meminfo
+	sed -i 's/^Node 1 MemFree: .*/Node 1 MemFree:  999999999 kB/' "$m1"
+	show_fails "$tree" "/sys/devices/system/node/node1/meminfo:2: MemFree 999999999 kB is more than MemTotal 4194304 kB (line 1): not a true reading"
+	cp "$src/sys/devices/system/node/node1/meminfo" "$m1"
+	sed -i 's/^Node 1 HugePages_Free: .*/Node 1 HugePages_Free: 5/' "$m1"
+	show_fails "$tree" "/sys/devices/system/node/node1/meminfo:11: HugePages_Free 5 is more than HugePages_Total 4 (line 10): not a true reading"
+	cp "$src/sys/devices/system/node/node1/meminfo" "$m1"
+	hp=/sys/devices/system/node/node0/hugepages/hugepages-2048kB
+	echo 9 >"$tree$hp/free_hugepages"
+	show_fails "$tree" "$hp: free_hugepages 9 is more than nr_hugepages 8: not a true reading"
+	cp "$src$hp/free_hugepages" "$tree$hp/free_hugepages"
+	sed -i 's/^MemFree: .*/MemFree: 8388609 kB/' "$tree/proc/meminfo"
+	show_fails "$tree" "/proc/meminfo:2: MemFree 8388609 kB is more than MemTotal 8388608 kB (line 1): not a true reading"
+	cp "$src/proc/meminfo" "$tree/proc/meminfo"
+	sed -i 's/^SwapFree: .*/SwapFree: 4194304 kB/' "$tree/proc/meminfo"
+	show_fails "$tree" "/proc/meminfo:8: SwapFree 4194304 kB is more than SwapTotal 2097152 kB (line 7): not a true reading"
+	cp "$src/proc/meminfo" "$tree/proc/meminfo"
+	echo 0,0-1 >"$tree/sys/devices/system/node/online"
+	show_fails "$tree" "/sys/devices/system/node/online: '0,0-1' is not a node list"
+	# intact again, equal counts included (every page of the pool free): it reads
+	cp "$src/sys/devices/system/node/online" "$tree/sys/devices/system/node/online"
+	echo 8 >"$tree$hp/free_hugepages"
+	run "$NS_BIN/numa-plan" show --root "$tree" --json
+	assert_success
+	jq -e '.nodes | length == 2' <<<"$output"
+}
+
 @test "show --root: an online list naming nodes that have no directory is an error, not 4096 nodes" {
 	tree=$BATS_TEST_TMPDIR/t
 	cp -r "$NS_TOP/tests/fixtures/lab4" "$tree"

@@ -41,6 +41,12 @@ static void t_set_parse_bad(void **state)
 	assert_int_equal(ns_set_parse("1 2", 64, &s), -EINVAL);
 	assert_int_equal(ns_set_parse("9", 2, &s), -ERANGE);
 	assert_int_equal(ns_set_parse("99999999999", NS_SET_MAX, &s), -ERANGE);
+	/* an id listed twice, alone or inside a range, is not a list the kernel writes */
+	assert_int_equal(ns_set_parse("0,0", 64, &s), -EINVAL);
+	assert_int_equal(ns_set_parse("0-3,2", 64, &s), -EINVAL);
+	assert_int_equal(ns_set_parse("4,0-7", 64, &s), -EINVAL);
+	assert_int_equal(ns_set_parse("0-2,2-3", 64, &s), -EINVAL);
+	assert_int_equal(ns_set_parse("2,0-1", 64, &s), 0);
 }
 
 static void t_set_ops(void **state)

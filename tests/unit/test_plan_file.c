@@ -50,13 +50,84 @@ static void t_whole_object(void **state)
 {
 	(void)state;
 	expect(HEAD "]}\n  \n", 0, NULL);
-	expect(HEAD "]} x", -EINVAL, "not valid JSON: unexpected text after the plan at line 1");
-	expect(HEAD "]}\n{}\n", -EINVAL, "not valid JSON: unexpected text after the plan at line 2");
-	expect(HEAD "]", -EINVAL, "not valid JSON: the text ends inside the plan");
+	expect(HEAD "]} x", -EINVAL, "not valid JSON: text after the JSON value at line 1, column 54");
+	expect(HEAD "]}\n{}\n", -EINVAL, "not valid JSON: text after the JSON value at line 2, column 1");
+	expect(HEAD "]", -EINVAL, "not valid JSON: the text ends where ',' or '}' was expected at line 1, column 52");
 	expect("{\"version\":01,\"kind\":\"numasafe-rebalance\",\"steps\":[]}", -EINVAL,
-	       "not valid JSON: number expected at line 1");
-	expect(HEAD "],}", -EINVAL, "not valid JSON: unexpected character at line 1");
-	expect("", -EINVAL, "not valid JSON: the text ends inside the plan");
+	       "not valid JSON: a number with a leading zero at line 1, column 12");
+	expect(HEAD "],}", -EINVAL, "not valid JSON: a comma before '}' at line 1, column 53");
+	expect("", -EINVAL, "not valid JSON: the text ends where a value was expected at line 1, column 1");
+}
+
+/* RFC 8259 only (issue 22): each lenient form json-c's tokener accepts even in its strict mode
+ * (0.16) is refused, naming the line and column; jq and the policy script would read these
+ * plans differently from numa-migrate, or not at all. */
+static void t_strict_json(void **state)
+{
+	(void)state;
+	/* keys: single quotes (json-c takes them), unquoted, a key given twice (json-c keeps the
+	 * last: the step would run as "b"), the same key spelled with an escape */
+	expect("{'version':1,\"kind\":\"numasafe-rebalance\",\"steps\":[]}", -EINVAL,
+	       "not valid JSON: a single quote where a key in double quotes was expected (JSON strings take double "
+	       "quotes) at line 1, column 2");
+	expect("{version:1}", -EINVAL, "not valid JSON: 'v' where a key in double quotes was expected at line 1, column 2");
+	expect(HEAD "{" STEP_A ",\"start_time\":5,\"bytes\":1,\n\"vm\":\"b\"}]}", -EINVAL,
+	       "not valid JSON: key \"vm\" a second time in the object (first at line 1, column 61) at line 2, column 1");
+	expect("{\"version\":1,\"kind\":\"numasafe-rebalance\",\"steps\":[],\"\\u0076ersion\":2}", -EINVAL,
+	       "not valid JSON: key \"version\" a second time in the object (first at line 1, column 2) at line 1, column 53");
+	/* numbers: NaN, Infinity (json-c takes both), "1." (json-c takes it), ".5", "+1" */
+	expect("{\"version\":NaN}", -EINVAL, "not valid JSON: NaN and Infinity are not JSON numbers at line 1, column 12");
+	expect("{\"version\":-Infinity}", -EINVAL, "not valid JSON: -Infinity is not a JSON number at line 1, column 12");
+	expect("{\"version\":1.}", -EINVAL, "not valid JSON: a number with no digit after its '.' at line 1, column 12");
+	expect("{\"version\":1e}", -EINVAL, "not valid JSON: a number with no digit in its exponent at line 1, column 12");
+	expect("{\"version\":.5}", -EINVAL, "not valid JSON: '.' where a value was expected at line 1, column 12");
+	expect("{\"version\":+1}", -EINVAL, "not valid JSON: '+' where a value was expected at line 1, column 12");
+	/* comments, a byte order mark, a NUL byte, a trailing comma in an array */
+	expect("{\"version\":1 /* c */}", -EINVAL, "not valid JSON: a comment (JSON has none) at line 1, column 14");
+	expect("// c\n{}", -EINVAL, "not valid JSON: a comment (JSON has none) at line 1, column 1");
+	expect("\xef\xbb\xbf{}", -EINVAL, "not valid JSON: a byte order mark before the text at line 1, column 1");
+	expect(HEAD "1,]}", -EINVAL, "not valid JSON: a comma before ']' at line 1, column 53");
+	expect("{\"a\":\"\t\"}", -EINVAL,
+	       "not valid JSON: control character 0x09 in a string (JSON needs it escaped) at line 1, column 7");
+	expect("{\"a\":'x'}", -EINVAL,
+	       "not valid JSON: a single quote where a value was expected (JSON strings take double quotes) at line 1, column 6");
+	expect("{\"a\":\"\\x41\"}", -EINVAL, "not valid JSON: \\x is not a JSON escape at line 1, column 7");
+	expect("{\"a\":tRue}", -EINVAL, "not valid JSON: 't' where a value was expected at line 1, column 6");
+	/* UTF-8: a stray byte, overlong, an encoded surrogate, above U+10FFFF, cut short; a lone
+	 * escaped surrogate */
+	expect("{\"a\":\"\xff\"}", -EINVAL, "not valid JSON: byte 0xff is not UTF-8 here at line 1, column 7");
+	expect("{\"a\":\"\xc0\x80\"}", -EINVAL, "not valid JSON: byte 0xc0 is not UTF-8 here at line 1, column 7");
+	expect("{\"a\":\"\xe0\x80\x80\"}", -EINVAL,
+	       "not valid JSON: invalid UTF-8 (overlong, a surrogate, above U+10FFFF or cut short) at line 1, column 7");
+	expect("{\"a\":\"\xed\xa0\x80\"}", -EINVAL,
+	       "not valid JSON: invalid UTF-8 (overlong, a surrogate, above U+10FFFF or cut short) at line 1, column 7");
+	expect("{\"a\":\"\xf4\x90\x80\x80\"}", -EINVAL,
+	       "not valid JSON: invalid UTF-8 (overlong, a surrogate, above U+10FFFF or cut short) at line 1, column 7");
+	expect("{\"a\":\"\xe2\x82\"}", -EINVAL, "not valid JSON: invalid UTF-8 (a sequence cut short) at line 1, column 7");
+	expect("{\"a\":\"\\ud800\"}", -EINVAL,
+	       "not valid JSON: \\ud800 is half of a UTF-16 pair without its second half at line 1, column 7");
+	expect("{\"a\":\"\\udc00\"}", -EINVAL,
+	       "not valid JSON: \\udc00 is half of a UTF-16 pair without its first half at line 1, column 7");
+	/* what RFC 8259 allows still reads: escapes, pairs, multibyte names, exponents and
+	 * fields the reader does not know, CRLF line ends, nesting up to the limit */
+	expect("{\"version\":1,\"kind\":\"numasafe-rebalance\",\"x\":[1E5,-0.5e-3,\"\\ud83d\\ude00\\u00e9\\/\"],"
+	       "\"y\":{\"a\":{\"a\":null}},\r\n\"steps\":[{\"step\":1,\"vm\":\"caf\xc3\xa9-\xf0\x9f\x98\x80\","
+	       "\"domain\":false,\"pid\":7,\"to\":0,\"temporary\":false,\"start_time\":5,\"bytes\":1}]}",
+	       0, NULL);
+	{
+		char deep[200];
+		int n = sprintf(deep, "{\"version\":1,\"kind\":\"numasafe-rebalance\",\"steps\":[],\"x\":");
+
+		/* the object and 31 arrays: 32 deep, the limit (json-c's default depth) */
+		for (int i = 0; i < 31; i++)
+			deep[n + i] = '[', deep[n + 31 + i] = ']';
+		strcpy(deep + n + 62, "}");
+		expect(deep, 0, NULL);
+		for (int i = 0; i < 32; i++)
+			deep[n + i] = '[', deep[n + 32 + i] = ']';
+		strcpy(deep + n + 64, "}");
+		expect(deep, -EINVAL, "not valid JSON: nested deeper than 32 at line 1, column 88");
+	}
 }
 
 static void t_numbers(void **state)
@@ -129,6 +200,9 @@ static void t_exclude_cpus(void **state)
 	       "\"exclude_cpus\" is not a CPU list");
 	expect("{\"version\":1,\"kind\":\"numasafe-rebalance\",\"exclude_cpus\":\"99999\",\"steps\":[]}", -EINVAL,
 	       "\"exclude_cpus\" is not a CPU list");
+	/* a CPU listed twice is no list numa-plan writes */
+	expect("{\"version\":1,\"kind\":\"numasafe-rebalance\",\"exclude_cpus\":\"0-3,2\",\"steps\":[]}", -EINVAL,
+	       "\"exclude_cpus\" is not a CPU list");
 }
 
 static void t_not_files(void **state)
@@ -200,6 +274,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_whole_object),
+		cmocka_unit_test(t_strict_json),
 		cmocka_unit_test(t_numbers),
 		cmocka_unit_test(t_names),
 		cmocka_unit_test(t_exclude_cpus),

@@ -283,6 +283,99 @@ static void t_meminfo_bad(void **state)
 	tree_rm(tree);
 }
 
+/* Readings that cannot be true: free above total in any pool (a node's memory, the host's
+ * memory and swap, a hugetlb pool), MemAvailable above MemTotal, a node listed twice. Each is
+ * refused naming the file and the line; equal is a true reading (an empty node, a pool whose
+ * pages are all free). */
+static void t_not_true(void **state)
+{
+	const char *m1 = "/sys/devices/system/node/node1/meminfo";
+	const char *hp = "/sys/devices/system/node/node0/hugepages/hugepages-2048kB";
+	const char *tree = tree_copy("synth2");
+	struct ns_topo *t;
+	char path[256];
+
+	(void)state;
+	tree_sed(tree, m1, "s/MemFree: .*/MemFree:        4194305 kB/");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo:2: MemFree 4194305 kB is more than "
+				  "MemTotal 4194304 kB (line 1): not a true reading");
+	tree_sed(tree, m1, "s/MemFree: .*/MemFree:        4194304 kB/");
+	assert_int_equal(ns_topo_read(tree, &t), 0);
+	assert_int_equal(ns_topo_find(t, 1)->mem_free, 4194304 * KB);
+	ns_topo_free(t);
+	/* the lines in another order: still the part's line, and the whole's */
+	tree_put(tree, m1, "Node 1 MemFree: 2 kB\nNode 1 MemUsed: 0 kB\nNode 1 FilePages: 0 kB\n"
+			   "Node 1 Active(file): 0 kB\nNode 1 Inactive(file): 0 kB\nNode 1 AnonPages: 0 kB\n"
+			   "Node 1 Shmem: 0 kB\nNode 1 SReclaimable: 0 kB\nNode 1 MemTotal: 1 kB\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo:1: MemFree 2 kB is more than "
+				  "MemTotal 1 kB (line 9): not a true reading");
+	tree_rm(tree);
+
+	tree = tree_copy("synth2");
+	tree_sed(tree, m1, "s/HugePages_Free: .*/HugePages_Free:      5/");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo:11: HugePages_Free 5 is more than "
+				  "HugePages_Total 4 (line 10): not a true reading");
+	tree_sed(tree, m1, "s/HugePages_Free: .*/HugePages_Free:      4/;s/HugePages_Surp: .*/HugePages_Surp:      5/");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node1/meminfo:12: HugePages_Surp 5 is more than "
+				  "HugePages_Total 4 (line 10): not a true reading");
+	tree_rm(tree);
+
+	tree = tree_copy("synth2");
+	tree_sed(tree, "/proc/meminfo", "s/^MemFree: .*/MemFree:         8388609 kB/");
+	topo_fails(tree, -EINVAL, "/proc/meminfo:2: MemFree 8388609 kB is more than MemTotal 8388608 kB (line 1): "
+				  "not a true reading");
+	tree_sed(tree, "/proc/meminfo", "s/^MemFree: .*/MemFree:         4194304 kB/;s/^MemAvailable: .*/MemAvailable: 999999999999 kB/");
+	topo_fails(tree, -EINVAL, "/proc/meminfo:3: MemAvailable 999999999999 kB is more than MemTotal 8388608 kB "
+				  "(line 1): not a true reading");
+	tree_sed(tree, "/proc/meminfo", "s/^MemAvailable: .*/MemAvailable: 5000000 kB/;s/^SwapFree: .*/SwapFree: 2097153 kB/");
+	topo_fails(tree, -EINVAL, "/proc/meminfo:8: SwapFree 2097153 kB is more than SwapTotal 2097152 kB (line 7): "
+				  "not a true reading");
+	tree_sed(tree, "/proc/meminfo", "s/^SwapFree: .*/SwapFree: 2097152 kB/;$a HugePages_Total: 1\\nHugePages_Free: 2");
+	topo_fails(tree, -EINVAL, "/proc/meminfo:10: HugePages_Free 2 is more than HugePages_Total 1 (line 9): "
+				  "not a true reading");
+	tree_sed(tree, "/proc/meminfo", "s/^HugePages_Free: .*/HugePages_Free: 1/");
+	assert_int_equal(ns_topo_read(tree, &t), 0);
+	assert_int_equal(ns_topo_hostmem(t)->swap_free, 2097152 * KB);
+	ns_topo_free(t);
+	tree_rm(tree);
+
+	tree = tree_copy("synth2");
+	snprintf(path, sizeof(path), "%s/free_hugepages", hp);
+	tree_put(tree, path, "9\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node0/hugepages/hugepages-2048kB: free_hugepages 9 is "
+				  "more than nr_hugepages 8: not a true reading");
+	tree_put(tree, path, "8\n");
+	snprintf(path, sizeof(path), "%s/surplus_hugepages", hp);
+	tree_put(tree, path, "9\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/node0/hugepages/hugepages-2048kB: surplus_hugepages 9 is "
+				  "more than nr_hugepages 8: not a true reading");
+	tree_put(tree, path, "0\n");
+	assert_int_equal(ns_topo_read(tree, &t), 0);
+	assert_int_equal(ns_topo_find(t, 0)->hpools[0].free, 8);
+	ns_topo_free(t);
+
+	/* a zone listed twice would count its watermarks twice */
+	tree_put(tree, "/proc/zoneinfo", "Node 0, zone   Normal\n        min      1\n        low      2\n        high     3\n"
+					  "Node 1, zone   Normal\n        min      1\n        low      2\n        high     3\n"
+					  "Node 0, zone   Normal\n        min      1\n        low      2\n        high     3\n");
+	topo_fails(tree, -EINVAL, "/proc/zoneinfo:9: node 0 zone Normal a second time (first at line 1)");
+	tree_sed(tree, "/proc/zoneinfo", "9s/Normal/Movable/");
+	assert_int_equal(ns_topo_read(tree, &t), 0);
+	assert_int_equal(ns_topo_find(t, 0)->wmark_high, 6 * 4 * KB);
+	ns_topo_free(t);
+
+	/* a node listed twice is not the kernel's list (it writes each node once) */
+	tree_put(tree, "/sys/devices/system/node/online", "0,0\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/online: '0,0' is not a node list");
+	tree_put(tree, "/sys/devices/system/node/online", "0-1,1\n");
+	topo_fails(tree, -EINVAL, "/sys/devices/system/node/online: '0-1,1' is not a node list");
+	tree_put(tree, "/sys/devices/system/node/online", "0-1\n");
+	assert_int_equal(ns_topo_read(tree, &t), 0);
+	assert_int_equal(ns_topo_nr_nodes(t), 2);
+	ns_topo_free(t);
+	tree_rm(tree);
+}
+
 /* Nodes come from what exists: an online list naming nodes without a directory is an error
  * (it used to make 4096 nodes out of four directories). */
 static void t_online_absurd(void **state)
@@ -731,7 +824,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_synth2),   cmocka_unit_test(t_headroom), cmocka_unit_test(t_captured),
 		cmocka_unit_test(t_missing),  cmocka_unit_test(t_psi),	    cmocka_unit_test(t_zoneinfo_bad),
-		cmocka_unit_test(t_meminfo_bad), cmocka_unit_test(t_online_absurd), cmocka_unit_test(t_headroom_saturates),
+		cmocka_unit_test(t_meminfo_bad), cmocka_unit_test(t_not_true), cmocka_unit_test(t_online_absurd), cmocka_unit_test(t_headroom_saturates),
 		cmocka_unit_test(t_psi_bad),     cmocka_unit_test(t_throttle_psi), cmocka_unit_test(t_stall_calm), cmocka_unit_test(t_stall_window), cmocka_unit_test(t_throttle_stall), cmocka_unit_test(t_throttle_steady), cmocka_unit_test(t_throttle_long_gap), cmocka_unit_test(t_psi_trigger_open),
 		cmocka_unit_test(t_throttle_trigger),
 	};
