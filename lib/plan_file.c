@@ -12,6 +12,7 @@
 #include "numasafe/file.h"
 #include "numasafe/plan.h"
 #include "numasafe/procmem.h"
+#include "numasafe/text.h"
 #include "numasafe/vm.h"
 #include "json_strict.h"
 #include "plan_int.h"
@@ -483,6 +484,16 @@ out:
 
 /* ---- a step against the live host ---- */
 
+/* Whether a live name is the one a plan names: the same bytes, or the same once invalid UTF-8
+ * is replaced as the plan's JSON replaced it. Pid and start time are the identity; the name
+ * only guards against a plan made for another VM. */
+static bool name_is(const char *live, const char *planned)
+{
+	char fixed[1024];
+
+	return strcmp(live, planned) == 0 || strcmp(ns_utf8_fix(live, fixed, sizeof(fixed)), planned) == 0;
+}
+
 int ns_plan_step_verify(const char *root, const struct ns_plan_exec_step *s, char *errmsg, size_t len)
 {
 	struct ns_proc_stat pst;
@@ -538,8 +549,9 @@ int ns_plan_step_verify(const char *root, const struct ns_plan_exec_step *s, cha
 		snprintf(errmsg, len, "pid %d (%s) is not a VM now", (int)s->pid, comm[0] ? comm : "?");
 		goto out;
 	}
-	/* a domain is known by its pid file (checked above); a bare QEMU by its -name, or its comm */
-	if (!s->is_domain && strcmp(vm.name, s->vm) != 0 && strcmp(comm, s->vm) != 0) {
+	/* a domain is known by its pid file (checked above); a bare QEMU by its -name, or its comm,
+	 * as the plan wrote them: JSON carries each invalid UTF-8 byte as U+FFFD (ns_utf8_fix) */
+	if (!s->is_domain && !name_is(vm.name, s->vm) && !name_is(comm, s->vm)) {
 		snprintf(errmsg, len, "pid %d is \"%s\" (%s) now, not \"%s\"", (int)s->pid, vm.name, comm[0] ? comm : "?",
 			 s->vm);
 		goto out;
