@@ -54,6 +54,10 @@ static void on_progress(void *arg, uint64_t done, uint64_t total, double elapsed
 	struct nsc_progress *p = arg;
 	struct ns_hostmem hm;
 
+	/* a reader gone (`| head -1`) stops the run at the next batch, as SIGTERM would */
+	nsc_output_watch();
+	if (!nsc_progress_on(p))
+		return;
 	if (ns_hostmem_read(NULL, &hm) < 0)
 		hm.mem_available = 0;
 	nsc_progress_update(p, "paging_in", done, total, elapsed, "mem_available", hm.mem_available);
@@ -229,11 +233,15 @@ again:
 		ar->outcome = "checked";
 		return NS_EXIT_OK;
 	}
-	nsc_progress_init(&prog, c);
-	if (nsc_progress_on(&prog)) {
-		o->progress = on_progress;
-		o->progress_arg = &prog;
+	/* a stop request during the preflight: nothing was read back yet */
+	if (nsc_stopped() || nsc_output_watch()) {
+		ar->outcome = "refused";
+		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted before paging in: nothing changed",
+				dev);
 	}
+	nsc_progress_init(&prog, c);
+	o->progress = on_progress;
+	o->progress_arg = &prog;
 	nsc_audit(c, LOG_NOTICE, "swapoff", "start", NULL, "device=%s used=%llu process_bytes=%llu swapoff=%s", dev,
 		  (unsigned long long)ar->plan->used, (unsigned long long)ar->plan->proc_bytes,
 		  swapoff_after ? "yes" : "no");
@@ -443,10 +451,8 @@ int main(int argc, char **argv)
 		snprintf(areas[i].device, sizeof(areas[i].device), "%s", opt.all ? sw.area[i].path : args[i]);
 	if (nareas == 0 && nsc_text(c))
 		printf("no active swap areas: nothing to do\n");
-	if (!opt.dry_run) {
-		nsc_signals_catch();
-		o.stop = &nsc_stop_requests;
-	}
+	/* the handlers are in place since nsc_init: the scans see a stop request too */
+	o.stop = &nsc_stop_requests;
 	for (int i = 0; i < nareas && rc == NS_EXIT_OK; i++) {
 		rc = one_area(c, &o, !opt.no_swapoff, &areas[i]);
 		done += rc == NS_EXIT_OK;

@@ -265,6 +265,8 @@ static void on_progress(void *arg, const struct ns_mig_progress *mp)
 {
 	struct watch *w = arg;
 
+	/* a reader gone (`| head -1`): one stop request, so the move rolls back whole */
+	nsc_output_watch();
 	if (mp->rolling_back && !w->rollback_logged) {
 		nsc_audit(w->c, LOG_WARNING, "rollback", "start", w->id, "moved=%llu",
 			  (unsigned long long)mp->total_bytes);
@@ -388,6 +390,8 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 
 	memset(mv, 0, sizeof(*mv));
 	nsc_vmid_text(&tg->id, what, sizeof(what));
+	/* the preflight's scans stop on a request as the move does (handlers: nsc_init) */
+	o->stop = &nsc_stop_requests;
 	ns_set_format(&o->to, tostr, sizeof(tostr));
 	if (o->all_shared && ns_cap_have(CAP_SYS_NICE) != 1)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_PERMISSION,
@@ -414,6 +418,9 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 			 (unsigned long long)k->plan.move_total, (unsigned long long)k->plan.headroom, tostr,
 			 k->verdict == NSC_SAFE ? "safe" : "not safe");
 	nsc_check_text(c, k);
+	if (rc == NS_EXIT_OK && (nsc_stopped() || nsc_output_watch()))
+		rc = nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted during the preflight: nothing moved",
+			      what);
 	if (rc != NS_EXIT_OK || dry_run)
 		goto out;
 	if (k->widen) {
@@ -428,8 +435,10 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 		}
 	}
 
-	nsc_signals_catch();
-	o->stop = &nsc_stop_requests;
+	if (nsc_stopped() || nsc_output_watch()) {
+		rc = nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted before the move: nothing moved", what);
+		goto out;
+	}
 	w = (struct watch){.c = c, .id = &k->id};
 	nsc_progress_init(&w.prog, c);
 	o->progress = on_progress;

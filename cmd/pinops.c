@@ -212,8 +212,9 @@ int nsc_pin_run(struct nsc *c, const struct nsc_target *tg, const struct nsc_pin
 	if (job->mem && tg->id.pid <= 0)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT,
 				"%s: --mem needs the domain's QEMU process on this host", what);
-	if (!p->dry_run)
-		nsc_signals_catch();
+	/* a stop request before anything changed (the handlers are in from nsc_init) */
+	if (nsc_stopped())
+		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted: nothing changed", what);
 	rc = pin_step(c, tg, job, p);
 	if (rc == NS_EXIT_OK && job->weight)
 		rc = weight_step(c, tg, job, p);
