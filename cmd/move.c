@@ -384,9 +384,8 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 	struct watch w;
 	struct nsc_check *k = &mv->check;
 	char tostr[256], fromstr[256], what[300], widestr[256] = "", msg[512];
-	int rc, lock_fd = -1, prio;
+	int rc, lock = -1, prio;
 	bool widened = false;
-	pid_t holder = 0;
 
 	memset(mv, 0, sizeof(*mv));
 	nsc_vmid_text(&tg->id, what, sizeof(what));
@@ -397,20 +396,12 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_PERMISSION,
 				"--all-shared needs %s (moving pages of other processes: MPOL_MF_MOVE_ALL)",
 				ns_cap_name(CAP_SYS_NICE));
-	/* a dry run changes nothing, so it takes no lock and may be run by anyone who can read
-	 * the process */
+	/* one changer per VM; a dry run changes nothing, so it takes no lock and may be run by
+	 * anyone who can read the process */
 	if (!dry_run) {
-		rc = ns_mig_lock(tg->id.pid, &lock_fd, &holder, msg, sizeof(msg));
-		if (rc == -EBUSY)
-			return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_BUSY,
-					"%s: another numa-migrate (pid %d) is moving it; try again when it is done",
-					what, (int)holder);
-		if (rc < 0 && msg[0])
-			return nsc_fail(c, NS_EXIT_FAIL, rc == -EPERM ? NSC_R_PERMISSION : NSC_R_FAILED,
-					"lock for pid %d: %s", (int)tg->id.pid, msg);
-		if (rc < 0)
-			return nsc_fail_errno(c, rc, NULL, "lock for pid %d", (int)tg->id.pid);
-		nsc_info(c, "%s: locked for this run", what);
+		rc = nsc_vm_lock(c, &tg->id, &lock);
+		if (rc != NS_EXIT_OK)
+			return rc;
 	}
 	rc = nsc_check_run(c, tg, o, k);
 	if (k->complete)
@@ -495,7 +486,7 @@ out:
 		} else
 			nsc_audit(c, LOG_NOTICE, "numatune", "end", &k->id, "outcome=done");
 	}
-	ns_mig_unlock(lock_fd);
+	nsc_vm_unlock(lock);
 	return rc;
 }
 

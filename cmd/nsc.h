@@ -261,6 +261,14 @@ static inline bool nsc_stopped(void)
 	return nsc_stop_requests > 0;
 }
 
+/* ---- one changer per VM ---- */
+/* Take the VM's lock (numasafe/vmlock.h) for this run before changing it: NS_EXIT_OK with
+ * *token set (-1 for a domain with no process on this host: nothing to lock), or the reported
+ * failure: exit 4, reason busy, naming the holder's command and pid; 1 for an unsafe lock
+ * directory or file. Taken again for the same VM in the same run, it only counts. */
+int nsc_vm_lock(struct nsc *c, const struct nsc_vmid *id, int *token);
+void nsc_vm_unlock(int token);
+
 /* ---- the audit trail: every change to a VM or a swap area, in the system log ---- */
 /* One record at the start and one at the end of a change. action: "move", "rollback", "pin",
  * "unpin", "weight", "numatune", "swapoff", "plan-step". fields: "key=value ..." already

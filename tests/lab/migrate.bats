@@ -365,7 +365,7 @@ assert_account() { # FILE
 	sleep 1
 	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_failure 4
-	assert_equal "$stderr" "numa-migrate: standin (pid $STANDIN_PID): another numa-migrate (pid $first) is moving it; try again when it is done"
+	assert_equal "$stderr" "numa-migrate: standin (pid $STANDIN_PID): numa-migrate (pid $first) is changing it; try again when it is done"
 	kill -INT "$first"
 	wait "$first" || true
 	standin_verify
