@@ -339,7 +339,8 @@ assert_rolled_back_records() { # BEFORE
 @test "lab: vm-pin --cpus 0 while numa-migrate --to LAST runs on the same VM: busy, exit 4, names numa-migrate" {
 	STANDIN_WRAP=(numactl --membind=0 --cpunodebind=0)
 	standin_start --size 64M --vcpus 1
-	"$NS_REAL_BIN/numa-migrate" -q --reserve 32M --rate 8M --to "$LAST" "$STANDIN_PID" 2>"$BATS_TEST_TMPDIR/err" &
+	# slow (32 s for all of it): the two vm-pin runs below come while it moves
+	"$NS_REAL_BIN/numa-migrate" -q --reserve 32M --rate 2M --to "$LAST" "$STANDIN_PID" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
 	lock=$(vm_lock_file "$STANDIN_PID")
 	for _ in $(seq 1 100); do holds_flock "$mig" "$lock" && break; sleep 0.1; done
@@ -350,6 +351,7 @@ assert_rolled_back_records() { # BEFORE
 	run --separate-stderr "$NS_BIN/vm-pin" --json "$STANDIN_PID" --to "$LAST" --mem --reserve 32M
 	st2=$status doc=$output
 	after=$(grep Cpus_allowed_list /proc/"$STANDIN_PID"/task/*/status | sort)
+	holds_flock "$mig" "$lock" || fail "the move ended before the vm-pin runs were done: $(cat "$BATS_TEST_TMPDIR/err")"
 	kill -INT "$mig"
 	wait "$mig" || true
 	[ "$st" -eq 4 ] || fail "vm-pin exit $st, want 4 ($err)"
