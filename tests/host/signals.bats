@@ -29,7 +29,12 @@ setup() {
 	rm -rf "$STATE"
 }
 
-teardown() { standin_stop; }
+teardown() {
+	standin_stop
+	if [ -n "${swapfile:-}" ] && awk -v d="$swapfile" '$1 == d {f = 1} END {exit !f}' /proc/swaps; then
+		swapoff "$swapfile"
+	fi
+}
 
 # with_pending SIG CMD...: run CMD with SIG blocked and already pending.
 with_pending() {
@@ -131,4 +136,28 @@ assert_signal_doc() {
 	assert_signal_doc
 	# a run that changes nothing records nothing
 	[ ! -e "$STATE/numa-plan.json" ]
+}
+
+@test "fast-swapoff: SIGTERM before paging in: exit 4, reason signal, nothing read back, the area stays on" {
+	swapfile=$BATS_TEST_TMPDIR/swap
+	fallocate -l 64M "$swapfile" || ns_skip "no fallocate here"
+	chmod 600 "$swapfile"
+	mkswap "$swapfile" >/dev/null
+	swapon "$swapfile" || ns_skip "this file system takes no swap file"
+	standin_start --size 16M
+	standin_pageout
+	swapped=$(awk '/^VmSwap/ {print $2}' /proc/"$STANDIN_PID"/status)
+	[ "$swapped" -ge 8000 ] || fail "the stand-in did not swap"
+	run --separate-stderr with_pending TERM "$NS_REAL_BIN/fast-swapoff" --no-log --json "$swapfile"
+	st=$status
+	active=$(awk -v d="$swapfile" '$1 == d' /proc/swaps)
+	left=$(awk '/^VmSwap/ {print $2}' /proc/"$STANDIN_PID"/status)
+	swapoff "$swapfile" 2>/dev/null || true
+	[ "$st" -eq 4 ] || fail "exit $st, want 4 (stderr: $stderr)"
+	assert_signal_doc
+	assert_equal "$stderr" "fast-swapoff: $swapfile: interrupted before paging in: nothing changed"
+	[ -n "$active" ] || fail "the area went off"
+	[ "$left" -ge $((swapped - 1024)) ] || fail "paged in anyway: $left kB left in swap of $swapped"
+	assert_record fast-swapoff 4 '"signal"'
+	standin_verify
 }
