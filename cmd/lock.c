@@ -35,7 +35,7 @@ int nsc_vm_lock(struct nsc *c, const struct nsc_vmid *id, int *token)
 	}
 	nsc_vmid_text(id, what, sizeof(what));
 	if (free_slot < 0)
-		return nsc_fail_errno(c, -ENOLCK, NULL, "%s: lock", what);
+		return nsc_fail_errno(c, -ENOLCK, NULL, "lock for pid %d", (int)id->pid);
 	rc = ns_vm_lock(id->pid, id->start_time, c->prog, &fd, &h, msg, sizeof(msg));
 	if (rc == -EBUSY && h.pid > 0)
 		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_BUSY, "%s: %s (pid %d) is changing it; try again when it is done",
@@ -44,10 +44,10 @@ int nsc_vm_lock(struct nsc *c, const struct nsc_vmid *id, int *token)
 		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_BUSY,
 				"%s: another numasafe command is changing it; try again when it is done", what);
 	if (rc < 0 && msg[0])
-		return nsc_fail(c, NS_EXIT_FAIL, rc == -EPERM ? NSC_R_PERMISSION : NSC_R_FAILED, "%s: lock: %s", what,
-				msg);
+		return nsc_fail(c, NS_EXIT_FAIL, rc == -EPERM ? NSC_R_PERMISSION : NSC_R_FAILED, "lock for pid %d: %s",
+				(int)id->pid, msg);
 	if (rc < 0)
-		return nsc_fail_errno(c, rc, NULL, "%s: lock", what);
+		return nsc_fail_errno(c, rc, NULL, "lock for pid %d", (int)id->pid);
 	held[free_slot].pid = id->pid;
 	held[free_slot].start_time = id->start_time;
 	held[free_slot].fd = fd;
