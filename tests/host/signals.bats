@@ -161,3 +161,9 @@ assert_signal_doc() {
 	assert_record fast-swapoff 4 '"signal"'
 	standin_verify
 }
+
+@test "numa-plan show into a pipe whose reader is gone: exit 4, reason signal, not a SIGPIPE death" {
+	run --separate-stderr no_reader "$NS_REAL_BIN/numa-plan" show
+	[ "$status" -eq 4 ] || fail "exit $status, want 4 (141 is a SIGPIPE death; stderr: $stderr)"
+	assert_equal "$stderr" "numa-plan: interrupted"
+}
