@@ -2,6 +2,7 @@
 /* The run context, the error printer, the usage contract and the option parsers shared by
  * every command (see nsc.h). */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -80,6 +81,7 @@ void nsc_init(struct nsc *c, const char *prog, int argc, char **argv)
 
 	memset(c, 0, sizeof(*c));
 	c->prog = prog;
+	nsc_signals_catch();
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	c->start = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	bind(nsc_common_options, "json", &c->json);
@@ -217,6 +219,9 @@ int nsc_fail_errno(struct nsc *c, int err, const char *reason, const char *fmt, 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	/* a read or wait the stop request interrupted: that is the stop, not a failure */
+	if ((err == -EINTR || err == EINTR) && nsc_stop_requests)
+		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted", what);
 	if (!reason)
 		reason = errno_reason(err);
 	/* the library's detail names the file and line of a bad input: it says more than errno */
@@ -448,6 +453,7 @@ int nsc_psi_required(struct nsc *c, double max_psi)
 }
 
 volatile sig_atomic_t nsc_stop_requests;
+static volatile sig_atomic_t output_gone;
 
 static void on_signal(int sig)
 {
@@ -456,18 +462,75 @@ static void on_signal(int sig)
 		nsc_stop_requests++;
 }
 
+/* The stop signals: SIGINT, SIGTERM and SIGHUP (a closed terminal, a session's end) each count
+ * one stop request. SIGPIPE is ignored instead of counted: it comes again with every write to
+ * the closed pipe, so counting it would make the next progress line of a rollback its second
+ * request and stop the rollback halfway (exit 5, the VM split). A reader that went away is one
+ * stop request, once (nsc_output_watch): writes fail with EPIPE and change nothing. Installed
+ * by nsc_init, before anything is read, so no command ends on a signal without its rollback,
+ * its error document and its records. */
 void nsc_signals_catch(void)
 {
-	struct sigaction sa;
+	static bool done;
+	struct sigaction sa, old;
+	sigset_t set;
 
+	if (done)
+		return;
+	done = true;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	/* one handler at a time, so the count is never torn */
+	/* one handler at a time, so the count is never torn; no SA_RESTART: a wait (a PSI
+	 * trigger's poll, a sleep between chunks, swapoff(2)) ends at once on a stop request */
 	sigemptyset(&sa.sa_mask);
 	sigaddset(&sa.sa_mask, SIGINT);
 	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGHUP);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* nohup(1) asks, by ignoring SIGHUP, that a closed terminal not end the run: kept */
+	if (sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+		sigaction(SIGHUP, &sa, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* a stop signal blocked by whoever started us would never reach the handler */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void nsc_stop_request(void)
+{
+	sigset_t set, old;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	if (nsc_stop_requests == 0)
+		nsc_stop_requests = 1;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+bool nsc_output_watch(void)
+{
+	struct pollfd p[2] = {{.fd = STDOUT_FILENO}, {.fd = STDERR_FILENO}};
+
+	if (output_gone)
+		return true;
+	/* POLLERR on a pipe's write end: its last reader is gone (`| head -1` has exited); a
+	 * regular file or a terminal never says so. No byte is written to find out. */
+	if (poll(p, 2, 0) > 0 && ((p[0].revents | p[1].revents) & POLLERR)) {
+		output_gone = 1;
+		/* one request, however often the pipe is found closed: a rollback it started
+		 * is stopped only by a signal */
+		nsc_stop_request();
+	}
+	return output_gone;
 }
 
 int nsc_vm_setup(struct nsc *c)

@@ -54,6 +54,10 @@ static void on_progress(void *arg, uint64_t done, uint64_t total, double elapsed
 	struct nsc_progress *p = arg;
 	struct ns_hostmem hm;
 
+	/* a reader gone (`| head -1`) stops the run at the next batch, as SIGTERM would */
+	nsc_output_watch();
+	if (!nsc_progress_on(p))
+		return;
 	if (ns_hostmem_read(NULL, &hm) < 0)
 		hm.mem_available = 0;
 	nsc_progress_update(p, "paging_in", done, total, elapsed, "mem_available", hm.mem_available);
@@ -151,6 +155,17 @@ static struct json_object *area_json(const struct area *ar)
 		json_object_object_add(x, "cgroup", json_object_new_string(p->procs[i].cgroup));
 		json_object_object_add(x, "bytes", nsc_json_u64(p->procs[i].bytes));
 		json_object_object_add(x, "back", nsc_json_u64(p->procs[i].back));
+		if (p->procs[i].busy) {
+			struct json_object *b = json_object_new_object();
+
+			json_object_object_add(b, "command", p->procs[i].busy_command[0]
+								     ? json_object_new_string(p->procs[i].busy_command)
+								     : NULL);
+			json_object_object_add(b, "pid",
+					       p->procs[i].busy_pid > 0 ? json_object_new_int(p->procs[i].busy_pid) : NULL);
+			json_object_object_add(x, "busy_by", b);
+		} else
+			json_object_object_add(x, "busy_by", NULL);
 		json_object_array_add(procs, x);
 	}
 	json_object_object_add(o, "processes", procs);
@@ -179,6 +194,7 @@ static struct json_object *area_json(const struct area *ar)
 	json_object_object_add(o, "left_in_swap_cache", nsc_json_u64(ar->res.cached));
 	json_object_object_add(o, "jobs", json_object_new_int((int)ar->res.jobs));
 	json_object_object_add(o, "processes_gone", nsc_json_u64(ar->res.skipped));
+	json_object_object_add(o, "processes_busy", nsc_json_u64(ar->res.busy));
 	json_object_object_add(o, "duration_s", nsc_json_seconds(ar->res.duration));
 	json_object_object_add(o, "swapped_off", json_object_new_boolean(ar->swapped_off));
 	return o;
@@ -234,11 +250,15 @@ again:
 		ar->outcome = "checked";
 		return NS_EXIT_OK;
 	}
-	nsc_progress_init(&prog, c);
-	if (nsc_progress_on(&prog)) {
-		o->progress = on_progress;
-		o->progress_arg = &prog;
+	/* a stop request during the preflight: nothing was read back yet */
+	if (nsc_stopped() || nsc_output_watch()) {
+		ar->outcome = "refused";
+		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted before paging in: nothing changed",
+				dev);
 	}
+	nsc_progress_init(&prog, c);
+	o->progress = on_progress;
+	o->progress_arg = &prog;
 	nsc_audit(c, LOG_NOTICE, "swapoff", "start", NULL, "device=%s used=%llu process_bytes=%llu swapoff=%s",
 		  nsc_audit_quote(dev, qdev, sizeof(qdev)),
 		  (unsigned long long)ar->plan->used, (unsigned long long)ar->plan->proc_bytes,
@@ -262,6 +282,21 @@ again:
 		goto out;
 	}
 	ar->ran = true;
+	/* a VM another command is changing was left alone: swapoff(2) reads its pages (they were
+	 * counted in the preflight's check, as all of Used is) */
+	for (int i = 0; i < ar->plan->nprocs; i++) {
+		const struct ns_so_proc *p = &ar->plan->procs[i];
+
+		if (!p->busy)
+			continue;
+		if (p->busy_pid > 0)
+			nsc_warn(c, "%s: pid %d (%s): skipped, %s (pid %d) is changing it; %s", dev, (int)p->pid, p->comm,
+				 p->busy_command[0] ? p->busy_command : "another numasafe command", (int)p->busy_pid,
+				 swapoff_after ? "swapoff(2) reads its pages" : "its pages stay in swap");
+		else
+			nsc_warn(c, "%s: pid %d (%s): skipped, another numasafe command is changing it; %s", dev,
+				 (int)p->pid, p->comm, swapoff_after ? "swapoff(2) reads its pages" : "its pages stay in swap");
+	}
 	if (nsc_text(c))
 		printf("%s: read back %s in %.1f s (%llu reads; shmem %s in %llu files or segments), %llu process%s "
 		       "gone "
@@ -450,10 +485,11 @@ int main(int argc, char **argv)
 		snprintf(areas[i].device, sizeof(areas[i].device), "%s", opt.all ? sw.area[i].path : args[i]);
 	if (nareas == 0 && nsc_text(c))
 		printf("no active swap areas: nothing to do\n");
-	if (!opt.dry_run) {
-		nsc_signals_catch();
-		o.stop = &nsc_stop_requests;
-	}
+	/* the handlers are in place since nsc_init: the scans see a stop request too */
+	o.stop = &nsc_stop_requests;
+	/* one changer per VM: a process another command is changing is skipped, not waited for */
+	if (!opt.dry_run)
+		o.lock_command = c->prog;
 	for (int i = 0; i < nareas && rc == NS_EXIT_OK; i++) {
 		rc = one_area(c, &o, !opt.no_swapoff, &areas[i]);
 		done += rc == NS_EXIT_OK;

@@ -268,6 +268,8 @@ static void on_progress(void *arg, const struct ns_mig_progress *mp)
 {
 	struct watch *w = arg;
 
+	/* a reader gone (`| head -1`): one stop request, so the move rolls back whole */
+	nsc_output_watch();
 	if (mp->rolling_back && !w->rollback_logged) {
 		nsc_audit(w->c, LOG_WARNING, "rollback", "start", w->id, "moved=%llu",
 			  (unsigned long long)mp->total_bytes);
@@ -385,31 +387,24 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 	struct watch w;
 	struct nsc_check *k = &mv->check;
 	char tostr[256], fromstr[256], what[300], widestr[256] = "", msg[512];
-	int rc, lock_fd = -1, prio;
+	int rc, lock = -1, prio;
 	bool widened = false;
-	pid_t holder = 0;
 
 	memset(mv, 0, sizeof(*mv));
 	nsc_vmid_text(&tg->id, what, sizeof(what));
+	/* the preflight's scans stop on a request as the move does (handlers: nsc_init) */
+	o->stop = &nsc_stop_requests;
 	ns_set_format(&o->to, tostr, sizeof(tostr));
 	if (o->all_shared && ns_cap_have(CAP_SYS_NICE) != 1)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_PERMISSION,
 				"--all-shared needs %s (moving pages of other processes: MPOL_MF_MOVE_ALL)",
 				ns_cap_name(CAP_SYS_NICE));
-	/* a dry run changes nothing, so it takes no lock and may be run by anyone who can read
-	 * the process */
+	/* one changer per VM; a dry run changes nothing, so it takes no lock and may be run by
+	 * anyone who can read the process */
 	if (!dry_run) {
-		rc = ns_mig_lock(tg->id.pid, &lock_fd, &holder, msg, sizeof(msg));
-		if (rc == -EBUSY)
-			return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_BUSY,
-					"%s: another numa-migrate (pid %d) is moving it; try again when it is done",
-					what, (int)holder);
-		if (rc < 0 && msg[0])
-			return nsc_fail(c, NS_EXIT_FAIL, rc == -EPERM ? NSC_R_PERMISSION : NSC_R_FAILED,
-					"lock for pid %d: %s", (int)tg->id.pid, msg);
-		if (rc < 0)
-			return nsc_fail_errno(c, rc, NULL, "lock for pid %d", (int)tg->id.pid);
-		nsc_info(c, "%s: locked for this run", what);
+		rc = nsc_vm_lock(c, &tg->id, &lock);
+		if (rc != NS_EXIT_OK)
+			return rc;
 	}
 	/* the preflight's walk heeds stop requests too: SIGTERM during it ends the command
 	 * within a few ms, nothing moved (exit 4) */
@@ -421,9 +416,9 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 			 (unsigned long long)k->plan.move_total, (unsigned long long)k->plan.headroom, tostr,
 			 k->verdict == NSC_SAFE ? "safe" : "not safe");
 	nsc_check_text(c, k);
-	/* a stop request that came after the walk still ends the command as one during it */
-	if (rc == NS_EXIT_OK && nsc_stop_requests)
-		rc = nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted after the preflight: nothing moved",
+	/* a stop request during the walk or after it ends the command as one before it */
+	if (rc == NS_EXIT_OK && (nsc_stopped() || nsc_output_watch()))
+		rc = nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted during the preflight: nothing moved",
 			      what);
 	if (rc != NS_EXIT_OK || dry_run)
 		goto out;
@@ -444,6 +439,10 @@ int nsc_move_run(struct nsc *c, const struct nsc_target *tg, struct ns_mig_opts 
 		}
 	}
 
+	if (nsc_stopped() || nsc_output_watch()) {
+		rc = nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted before the move: nothing moved", what);
+		goto out;
+	}
 	w = (struct watch){.c = c, .id = &k->id};
 	nsc_progress_init(&w.prog, c);
 	o->progress = on_progress;
@@ -500,7 +499,7 @@ out:
 		} else
 			nsc_audit(c, LOG_NOTICE, "numatune", "end", &k->id, "outcome=done");
 	}
-	ns_mig_unlock(lock_fd);
+	nsc_vm_unlock(lock);
 	return rc;
 }
 

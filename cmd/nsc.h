@@ -270,10 +270,33 @@ void nsc_progress_update(struct nsc_progress *p, const char *phase, uint64_t don
 void nsc_progress_end(struct nsc_progress *p);
 
 /* ---- signals ---- */
-/* SIGINT and SIGTERM counted into nsc_stop_requests while a change runs: the first asks the
- * engine to stop (a move rolls back), the second stops a rollback where it is. */
+/* SIGINT, SIGTERM and SIGHUP counted into nsc_stop_requests from nsc_init on (before the first
+ * scan): the first asks the engine to stop (a move rolls back), the second stops a rollback
+ * where it is. SIGHUP already ignored when the command starts (nohup) stays ignored. SIGPIPE
+ * is ignored: a closed pipe on stdout or stderr is found by nsc_output_watch and is one stop
+ * request, whatever number of writes fail. */
 extern volatile sig_atomic_t nsc_stop_requests;
+/* Called by nsc_init; again is a no-op. */
 void nsc_signals_catch(void);
+/* One stop request, unless one is already there (never the second, rollback-stopping one). */
+void nsc_stop_request(void);
+/* Has the reader of stdout or stderr gone (a pipe with no reader left)? The first time it is
+ * found, that is a stop request (nsc_stop_request). Cheap: a poll with no wait. Called between
+ * the chunks of a change. */
+bool nsc_output_watch(void);
+/* A stop request came before the change began: exit 4, reason signal, nothing changed. */
+static inline bool nsc_stopped(void)
+{
+	return nsc_stop_requests > 0;
+}
+
+/* ---- one changer per VM ---- */
+/* Take the VM's lock (numasafe/vmlock.h) for this run before changing it: NS_EXIT_OK with
+ * *token set (-1 for a domain with no process on this host: nothing to lock), or the reported
+ * failure: exit 4, reason busy, naming the holder's command and pid; 1 for an unsafe lock
+ * directory or file. Taken again for the same VM in the same run, it only counts. */
+int nsc_vm_lock(struct nsc *c, const struct nsc_vmid *id, int *token);
+void nsc_vm_unlock(int token);
 
 /* ---- the audit trail: every change to a VM or a swap area, in the system log ---- */
 /* One record at the start and one at the end of a change. action: "move", "rollback", "pin",

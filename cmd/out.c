@@ -101,6 +101,10 @@ void nsc_json_print(const struct nsc *c, struct json_object *o)
 
 int nsc_finish(struct nsc *c, int rc, struct json_object *doc)
 {
+	/* a run that changes nothing and was asked to stop: its answer may be cut short, so it is
+	 * not given as one (a changing run says itself how its change ended) */
+	if (rc == NS_EXIT_OK && !c->record && (nsc_stopped() || nsc_output_watch()))
+		rc = nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "interrupted");
 	if (c->json && rc == NS_EXIT_OK && doc)
 		nsc_json_print(c, doc);
 	else if (c->json && rc != NS_EXIT_OK) {

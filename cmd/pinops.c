@@ -206,7 +206,7 @@ static int weight_step(struct nsc *c, const struct nsc_target *tg, const struct 
 int nsc_pin_run(struct nsc *c, const struct nsc_target *tg, const struct nsc_pin_job *job, struct nsc_pin *p)
 {
 	char what[300];
-	int rc;
+	int rc, lock = -1;
 
 	memset(p, 0, sizeof(*p));
 	p->id = tg->id;
@@ -215,8 +215,18 @@ int nsc_pin_run(struct nsc *c, const struct nsc_target *tg, const struct nsc_pin
 	if (job->mem && tg->id.pid <= 0)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_LIBVIRT,
 				"%s: --mem needs the domain's QEMU process on this host", what);
-	if (!p->dry_run)
-		nsc_signals_catch();
+	/* one changer per VM, held through the move and any undo (nsc_move_run's own take of it
+	 * only counts) */
+	if (!p->dry_run) {
+		rc = nsc_vm_lock(c, &tg->id, &lock);
+		if (rc != NS_EXIT_OK)
+			return rc;
+	}
+	/* a stop request before anything changed (the handlers are in from nsc_init) */
+	if (nsc_stopped()) {
+		rc = nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted: nothing changed", what);
+		goto out;
+	}
 	rc = pin_step(c, tg, job, p);
 	if (rc == NS_EXIT_OK && job->weight)
 		rc = weight_step(c, tg, job, p);
@@ -235,6 +245,8 @@ int nsc_pin_run(struct nsc *c, const struct nsc_target *tg, const struct nsc_pin
 	 * second run completes the move */
 	if (rc != NS_EXIT_OK && rc != NS_EXIT_PARTIAL && !p->dry_run)
 		undo(c, tg, job, p);
+out:
+	nsc_vm_unlock(lock);
 	return rc;
 }
 

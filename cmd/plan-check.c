@@ -44,6 +44,8 @@ static int run(struct nsc *c, poptContext ctx, struct json_object **doc)
 		return rc;
 	nsc_opt_to_from(c, opt.to, opt.from, t, &o);
 	o.reserve = nsc_reserve(c, t, &reserve);
+	/* the preflight's scans stop on a request (handlers: nsc_init) */
+	o.stop = &nsc_stop_requests;
 	rc = nsc_target(c, nargs ? args[0] : NULL, NSC_TG_ANY_PROCESS | NSC_TG_LOCAL, &tg);
 	if (rc != NS_EXIT_OK)
 		goto out;

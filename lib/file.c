@@ -431,23 +431,42 @@ out:
 	return rc;
 }
 
-/* The pid in a lock file held by someone else. The holder writes it right after taking the
- * lock, so an empty file is read again for a moment. 0 when it cannot be read. */
-static pid_t lock_holder(int fd)
+/* A holder's name in a lock file: a command name, [a-z-], 1 to 31 characters. */
+static bool who_ok(const char *s, size_t n)
 {
-	char buf[32];
+	if (n == 0 || n >= NS_LOCK_WHO_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '-'))
+			return false;
+	return true;
+}
 
+/* The pid (and, after a space, the command) in a lock file held by someone else. The holder
+ * writes them right after taking the lock, so an empty file is read again for a moment. pid 0
+ * and who "" when they cannot be read. */
+static pid_t lock_holder(int fd, char *who)
+{
+	char buf[64];
+
+	if (who)
+		who[0] = '\0';
 	for (int i = 0; i < 20; i++) {
 		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 		long v;
-		char *end;
+		char *end, *nl;
 
 		if (n > 0) {
 			buf[n] = '\0';
 			v = strtol(buf, &end, 10);
-			if (end != buf && (*end == '\n' || *end == '\0') && v > 0 && v <= 0x3fffffff)
-				return (pid_t)v;
-			return 0;
+			if (end == buf || v <= 0 || v > 0x3fffffff)
+				return 0;
+			if (*end == ' ' && (nl = strchr(end + 1, '\n')) && who_ok(end + 1, (size_t)(nl - end - 1))) {
+				if (who)
+					snprintf(who, NS_LOCK_WHO_MAX, "%.*s", (int)(nl - end - 1), end + 1);
+			} else if (*end != '\n' && *end != '\0')
+				return 0;
+			return (pid_t)v;
 		}
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}
@@ -456,17 +475,29 @@ static pid_t lock_holder(int fd)
 
 int ns_runlock_take_in(const char *dir, const char *name, int *fd, pid_t *holder, char *errmsg, size_t len)
 {
-	char file[96], buf[32];
+	return ns_runlock_take_who_in(dir, name, NULL, fd, holder, NULL, errmsg, len);
+}
+
+int ns_runlock_take_who_in(const char *dir, const char *name, const char *who, int *fd, pid_t *holder,
+			   char *holder_who, char *errmsg, size_t len)
+{
+	char file[96], buf[32 + NS_LOCK_WHO_MAX];
 	struct stat st;
 	int dfd, f = -1, rc, n;
 
 	*fd = -1;
 	if (holder)
 		*holder = 0;
+	if (holder_who)
+		holder_who[0] = '\0';
 	if (errmsg && len)
 		errmsg[0] = '\0';
 	if (!lock_name_ok(name)) {
 		say(errmsg, len, "'%s' is not a lock name", name);
+		return -EINVAL;
+	}
+	if (who && !who_ok(who, strlen(who))) {
+		say(errmsg, len, "'%s' is not a command name", who);
 		return -EINVAL;
 	}
 	snprintf(file, sizeof(file), "%s.lock", name);
@@ -493,15 +524,18 @@ int ns_runlock_take_in(const char *dir, const char *name, int *fd, pid_t *holder
 	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
 		rc = -errno;
 		if (rc == -EWOULDBLOCK) {
+			pid_t h = lock_holder(f, holder_who);
+
 			if (holder)
-				*holder = lock_holder(f);
+				*holder = h;
 			rc = -EBUSY;
 		} else
 			say(errmsg, len, "%s/%s: %s", dir, file, strerror(-rc));
 		goto out;
 	}
 	/* ours now: only now is the old holder's pid replaced */
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	n = who ? snprintf(buf, sizeof(buf), "%d %s\n", (int)getpid(), who)
+		: snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 	if (ftruncate(f, 0) < 0 || pwrite(f, buf, (size_t)n, 0) != n) {
 		rc = errno ? -errno : -EIO;
 		say(errmsg, len, "%s/%s: %s", dir, file, strerror(-rc));

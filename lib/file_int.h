@@ -15,5 +15,17 @@
  * O_DIRECTORY descriptor. The lock directory (here) and the state directory (lib/state.c). */
 int ns_dir_open_root(const char *dir, int create, const char *refusal, char *errmsg, size_t len);
 int ns_runlock_take_in(const char *dir, const char *name, int *fd, pid_t *holder, char *errmsg, size_t len);
+/* The same, the holder's command who ([a-z-], 1 to 31 characters; NULL: none) written after
+ * its pid ("PID WHO\n"); on -EBUSY holder_who (NS_LOCK_WHO_MAX bytes, may be NULL) receives
+ * the holder's command, "" when its file names none (an older holder) or cannot be read.
+ * -EINVAL for a who that is not a command name. */
+#define NS_LOCK_WHO_MAX 32
+int ns_runlock_take_who_in(const char *dir, const char *name, const char *who, int *fd, pid_t *holder,
+			   char *holder_who, char *errmsg, size_t len);
+
+/* ns_vm_lock (lib/vmlock.c) with its directory as a parameter. */
+struct ns_vm_holder;
+int ns_vm_lock_in(const char *dir, pid_t pid, unsigned long long start_time, const char *command, int *fd,
+		  struct ns_vm_holder *holder, char *errmsg, size_t len);
 
 #endif

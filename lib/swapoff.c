@@ -27,6 +27,7 @@
 #include "numasafe/procmem.h"
 #include "numasafe/swapoff.h"
 #include "numasafe/topo.h"
+#include "numasafe/vmlock.h"
 #include "swap_int.h"
 #include "throttle.h"
 #include "util.h"
@@ -779,6 +780,8 @@ static int items_make(struct pagein *pi, unsigned jobs)
 		const struct ns_so_proc *p = &pi->plan->procs[i];
 		uint64_t start = 0, span = 0;
 
+		if (p->busy)
+			continue;
 		if (jobs < 2) {
 			rc = item_add(pi, &cap, i, 0, UINT64_MAX);
 			continue;
@@ -1152,16 +1155,51 @@ static int pagein_shmem(struct pagein *pi)
  * if no thread can be made, this thread does the work alone. They block every signal, so
  * SIGINT and SIGTERM reach the main thread's handler; the workers see the request at their
  * next batch. */
+/* Each process's VM lock (opts->lock_command), taken before any is read: a busy one is marked
+ * and left out, its bytes out of the total. An unsafe lock directory stops the run (fail
+ * closed). locks[i] is -1 for a process not locked. */
+static int procs_lock(struct pagein *pi, int *locks)
+{
+	for (int i = 0; i < pi->plan->nprocs; i++) {
+		struct ns_so_proc *p = &pi->plan->procs[i];
+		struct ns_vm_holder h;
+		char msg[512];
+		int rc;
+
+		locks[i] = -1;
+		if (!pi->o->lock_command)
+			continue;
+		rc = ns_vm_lock(p->pid, p->start_time, pi->o->lock_command, &locks[i], &h, msg, sizeof(msg));
+		if (rc == -EBUSY) {
+			p->busy = true;
+			p->busy_pid = h.pid;
+			snprintf(p->busy_command, sizeof(p->busy_command), "%s", h.command);
+			pi->res->busy++;
+			pi->total = ns_sat_sub(pi->total, p->bytes);
+		} else if (rc < 0) {
+			(void)ns_detail(0, "%s", msg[0] ? msg : strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static int pagein_procs(struct pagein *pi)
 {
 	unsigned jobs = pi->o->jobs ? pi->o->jobs : (sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1);
 	struct worker *w = NULL;
 	unsigned started = 0;
 	sigset_t all, old;
-	int rc;
+	int rc, *locks;
 
 	if (jobs > NS_SO_JOBS_MAX)
 		jobs = NS_SO_JOBS_MAX;
+	locks = malloc(((size_t)pi->plan->nprocs + 1) * sizeof(*locks));
+	if (!locks)
+		return -ENOMEM;
+	rc = procs_lock(pi, locks);
+	if (rc < 0)
+		goto out;
 	rc = items_make(pi, jobs);
 	pi->gone = calloc((size_t)pi->plan->nprocs + 1, sizeof(*pi->gone));
 	if (rc < 0 || !pi->gone) {
@@ -1194,6 +1232,9 @@ static int pagein_procs(struct pagein *pi)
 	pi->res->jobs = pi->nitems == 0 ? 0 : started ? started : 1;
 	rc = pi->err;
 out:
+	for (int i = 0; i < pi->plan->nprocs; i++)
+		ns_vm_unlock(locks[i]);
+	free(locks);
 	free(w);
 	free(pi->gone);
 	free(pi->items);

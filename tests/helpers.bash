@@ -178,6 +178,12 @@ assert_json_schema() {
 }
 
 # The kernel log must show no OOM kill since the mark taken by oom_mark.
+# The per-VM lock file of process PID (numasafe/vmlock.h): keyed by its pid and start time
+# (/proc/PID/stat field 22; the fields after the command name start at field 3).
+vm_lock_file() { # PID
+	echo "/run/numasafe/vm-$1-$(sed 's/.*) //' "/proc/$1/stat" | awk '{print $20}').lock"
+}
+
 # Whether process PID holds a flock on FILE, from /proc/locks. Looking there takes no lock;
 # a probing `flock -n FILE true` does, for a moment, and a command that tries the lock then
 # finds it busy and gives up (a lab run once failed so).

@@ -31,6 +31,7 @@ enum ns_exit {
 #include "swap.h"
 #include "topo.h"
 #include "vm.h"
+#include "vmlock.h"
 
 /* Hush libnuma (it prints to stderr from numa_error/numa_warn otherwise) and report whether
  * the kernel has NUMA syscalls: 0, or -ENOSYS. */

@@ -35,6 +35,11 @@ struct ns_so_opts {
 				      * for a request made at any time during the run */
 	void (*progress)(void *arg, uint64_t done, uint64_t total, double elapsed);
 	void *progress_arg;
+	/* ns_so_pagein takes each process's VM lock (numasafe/vmlock.h) as this command before
+	 * paging any in, and holds them to its end; a process whose lock another command holds
+	 * is left to swapoff(2) and reported (ns_so_proc.busy, ns_so_result.busy): one busy VM
+	 * neither blocks the run nor refuses the area. NULL: no locks (a test's fixture tree). */
+	const char *lock_command;
 };
 void ns_so_opts_init(struct ns_so_opts *o);
 
@@ -49,6 +54,10 @@ struct ns_so_proc {
 	 * ranges[2 * i + 1]; paging in reads only these pagemap ranges */
 	uint64_t *ranges;
 	size_t nranges;
+	/* its VM lock was held by another command (opts->lock_command): not read back */
+	bool busy;
+	pid_t busy_pid;		/* the holder, 0 unknown */
+	char busy_command[32];	/* its command, "" unknown */
 };
 
 struct ns_so_cgroup {
@@ -103,6 +112,7 @@ struct ns_so_result {
 	uint64_t cached;    /* bytes left to swapoff(2) because they were still in the swap
 			     * cache (no read, no new memory); 0 when pages were read back */
 	unsigned jobs;	    /* workers that paged processes in (0: none ran) */
+	uint64_t busy;	    /* processes left to swapoff(2): another command held their VM lock */
 };
 
 /* Find the area and everything swapped on it; check memory and each memory cgroup's room

@@ -135,25 +135,28 @@ JSON
 	mkdir -m 0777 "$PUB_TOP/run"
 	echo secret >"$PUB_TOP/victim"
 	chmod 0600 "$PUB_TOP/victim"
-	as_nobody ln -s "$PUB_TOP/victim" "$PUB_TOP/run/migrate-$STANDIN_PID.lock"
+	as_nobody ln -s "$PUB_TOP/victim" "$PUB_TOP/run/$(basename "$(vm_lock_file "$STANDIN_PID")")"
 	NUMASAFE_RUNDIR=$PUB_TOP/run run timeout 60 "$NS_BIN/numa-migrate" --to 0 -q "$STANDIN_PID"
 	assert_success
 	assert_equal "$(cat "$PUB_TOP/victim")" secret
 	assert_equal "$(stat -c %a "$PUB_TOP/victim")" 600
 	# the lock lives in the one root-owned directory, 0755
 	assert_equal "$(stat -c '%U %a %F' /run/numasafe)" "root 755 directory"
-	[ -f "/run/numasafe/migrate-$STANDIN_PID.lock" ] && [ ! -L "/run/numasafe/migrate-$STANDIN_PID.lock" ]
+	lock=$(vm_lock_file "$STANDIN_PID")
+	[ -f "$lock" ] && [ ! -L "$lock" ]
 	standin_verify
 }
 
-# Hold numa-migrate's lock for pid $1 in the background, as a running move does.
+# Hold the VM lock of pid $1 in the background, as a running move does.
 hold_lock() {
+	local lock
+	lock=$(vm_lock_file "$1")
 	mkdir -p /run/numasafe
-	echo 4321 >"/run/numasafe/migrate-$1.lock"
-	flock "/run/numasafe/migrate-$1.lock" sleep 300 3>&- &
+	echo "4321 numa-migrate" >"$lock"
+	flock "$lock" sleep 300 3>&- &
 	HOLDER=$!
 	for _ in $(seq 1 100); do
-		flock -n "/run/numasafe/migrate-$1.lock" true || return 0
+		flock -n "$lock" true || return 0
 		sleep 0.1
 	done
 	fail "could not hold the lock"
@@ -168,7 +171,7 @@ hold_lock() {
 	# the real move is refused while the lock is held
 	run --separate-stderr timeout 60 "$NS_BIN/numa-migrate" --to 0 "$STANDIN_PID"
 	assert_failure
-	assert_equal "$stderr" "numa-migrate: standin (pid $STANDIN_PID): another numa-migrate (pid 4321) is moving it; try again when it is done"
+	assert_equal "$stderr" "numa-migrate: standin (pid $STANDIN_PID): numa-migrate (pid 4321) is changing it; try again when it is done"
 	standin_stop
 	# the user's own process (its ready file where that user may write)
 	mkdir -m 0777 "$PUB_TOP/user"

@@ -106,11 +106,11 @@ bad() {
 	require_root
 	standin_start --size 16M
 	mkdir -p /run/numasafe
-	# hold the lock the way numa-migrate does: flock on the per-pid file, our pid inside
-	exec 9>"/run/numasafe/migrate-$STANDIN_PID.lock"
+	# hold the lock the way numa-migrate does: flock on the per-VM file, pid and command inside
+	exec 9>"$(vm_lock_file "$STANDIN_PID")"
 	flock -n 9
-	echo 4321 >&9
-	bad 4 "standin (pid $STANDIN_PID): another numa-migrate (pid 4321) is moving it; try again when it is done" --to 0 "$STANDIN_PID"
+	echo "4321 numa-migrate" >&9
+	bad 4 "standin (pid $STANDIN_PID): numa-migrate (pid 4321) is changing it; try again when it is done" --to 0 "$STANDIN_PID"
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --to 0 "$STANDIN_PID"
 	assert_failure 4
 	jq -e '.kind == "numasafe-error" and .code == 4 and .reason == "busy"' <<<"$output"

@@ -73,7 +73,7 @@ show_libvirt() {
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 	# 4: busy, another run holds the lock
 	mkdir -p /run/numasafe
-	exec 9>"/run/numasafe/migrate-$STANDIN_PID.lock"
+	exec 9>"$(vm_lock_file "$STANDIN_PID")"
 	flock -n 9
 	contract 4 busy - numa-migrate --reserve 32M --to 0 "$STANDIN_PID"
 	exec 9>&-

@@ -14,6 +14,11 @@ setup() {
 
 teardown() {
 	[ -n "$HOG" ] && kill "$HOG" 2>/dev/null && wait "$HOG" 2>/dev/null
+	if [ -n "${SYSLOGD:-}" ]; then
+		kill "$SYSLOGD" 2>/dev/null && wait "$SYSLOGD" 2>/dev/null
+		rm -f /dev/log
+		SYSLOGD=
+	fi
 	standin_stop
 	if [ -n "${PSI_TEST:-}" ]; then
 		swapoff /dev/vda 2>/dev/null || true
@@ -259,6 +264,105 @@ assert_account() { # FILE
 	assert_no_oom
 }
 
+# The audit trail in a file: busybox syslogd on /dev/log (teardown stops it).
+start_syslog() {
+	[ ! -e /dev/log ] || fail "/dev/log exists already"
+	busybox syslogd -n -O "$BATS_TEST_TMPDIR/syslog" &
+	SYSLOGD=$!
+	for _ in $(seq 1 50); do [ -S /dev/log ] && break; sleep 0.1; done
+	[ -S /dev/log ] || fail "syslogd did not make /dev/log"
+}
+
+# A move interrupted by a stop request and rolled back left its records: the audit's rollback
+# end and move end (outcome rolled_back, code 4, something moved), and the last run (code 4,
+# reason signal). numastat shows the stand-in back where it was (BEFORE: MiB on the last node).
+assert_rolled_back_records() { # BEFORE
+	local log after
+	sleep 0.5
+	log=$(cat "$BATS_TEST_TMPDIR/syslog")
+	grep -qE "numa-migrate\[[0-9]+\]: rollback end .*pid=$STANDIN_PID outcome=done rollback_bytes=[1-9][0-9]* rollback_failed_bytes=0" <<<"$log" ||
+		fail "no rollback end record: $log"
+	grep -qE "numa-migrate\[[0-9]+\]: move end .*pid=$STANDIN_PID to=$LAST outcome=rolled_back code=4 moved=[1-9]" <<<"$log" ||
+		fail "no move end record: $log"
+	jq -e '.command == "numa-migrate" and .code == 4 and .reason == "signal"' /var/lib/numasafe/numa-migrate.json ||
+		fail "last run: $(cat /var/lib/numasafe/numa-migrate.json)"
+	after=$(numastat_mib "$STANDIN_PID" "$LAST")
+	awk -v a="$after" -v b="$1" 'BEGIN {exit !(a - b < 1)}' ||
+		fail "numastat: $after MiB on node $LAST after the rollback, $1 before"
+	assert_anon_on "$STANDIN_PID" 0 99
+}
+
+@test "lab: SIGHUP mid-move acts as SIGTERM: rolled back (numastat), exit 4, the error document, audit and last-run records" {
+	start_syslog
+	rm -f /var/lib/numasafe/numa-migrate.json
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 64M
+	before=$(numastat_mib "$STANDIN_PID" "$LAST")
+	# SIGHUP at its default, as in a terminal's session (an ignored one, nohup's, stays so)
+	env --default-signal=HUP "$NS_REAL_BIN/numa-migrate" --json --reserve 32M --rate 8M --to "$LAST" "$STANDIN_PID" \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	mig=$!
+	wait_moved "$before"
+	kill -HUP "$mig"
+	rc=0
+	wait "$mig" || rc=$?
+	[ "$rc" -eq 4 ] || fail "exit $rc, want 4: $(cat "$BATS_TEST_TMPDIR/err")"
+	jq -e '.kind == "numasafe-error" and .reason == "signal" and .result.stop == "signal" and .result.rollback.complete
+		and .result.moved_total > 0' "$BATS_TEST_TMPDIR/out" || fail "$(cat "$BATS_TEST_TMPDIR/out")"
+	assert_account "$BATS_TEST_TMPDIR/out"
+	assert_rolled_back_records "$before"
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: numa-migrate ... | head -1 mid-move: the closed pipe is one stop request: rolled back, exit 4, audit and last-run records" {
+	start_syslog
+	rm -f /var/lib/numasafe/numa-migrate.json
+	STANDIN_WRAP=(numactl --membind=0)
+	standin_start --size 64M
+	before=$(numastat_mib "$STANDIN_PID" "$LAST")
+	# stdout and the progress lines into the pipe; head leaves after the first line, with the
+	# move under way. Before, the next write was a SIGPIPE death with the VM split.
+	set +e
+	"$NS_REAL_BIN/numa-migrate" --progress json --reserve 32M --rate 8M --to "$LAST" "$STANDIN_PID" 2>&1 |
+		head -1 >"$BATS_TEST_TMPDIR/first"
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" -eq 4 ] || fail "exit $rc, want 4 (141: killed by SIGPIPE)"
+	jq -e '.kind == "numasafe-progress" and .phase == "moving"' "$BATS_TEST_TMPDIR/first" ||
+		fail "first line: $(cat "$BATS_TEST_TMPDIR/first")"
+	assert_rolled_back_records "$before"
+	standin_verify
+	assert_no_oom
+}
+
+@test "lab: vm-pin --cpus 0 while numa-migrate --to LAST runs on the same VM: busy, exit 4, names numa-migrate" {
+	STANDIN_WRAP=(numactl --membind=0 --cpunodebind=0)
+	standin_start --size 64M --vcpus 1
+	# slow (32 s for all of it): the two vm-pin runs below come while it moves
+	"$NS_REAL_BIN/numa-migrate" -q --reserve 32M --rate 2M --to "$LAST" "$STANDIN_PID" 2>"$BATS_TEST_TMPDIR/err" &
+	mig=$!
+	lock=$(vm_lock_file "$STANDIN_PID")
+	for _ in $(seq 1 100); do holds_flock "$mig" "$lock" && break; sleep 0.1; done
+	holds_flock "$mig" "$lock" || fail "numa-migrate holds no lock $lock"
+	before=$(grep Cpus_allowed_list /proc/"$STANDIN_PID"/task/*/status | sort)
+	run --separate-stderr "$NS_BIN/vm-pin" "$STANDIN_PID" --cpus 0
+	st=$status err=$stderr
+	run --separate-stderr "$NS_BIN/vm-pin" --json "$STANDIN_PID" --to "$LAST" --mem --reserve 32M
+	st2=$status doc=$output
+	after=$(grep Cpus_allowed_list /proc/"$STANDIN_PID"/task/*/status | sort)
+	holds_flock "$mig" "$lock" || fail "the move ended before the vm-pin runs were done: $(cat "$BATS_TEST_TMPDIR/err")"
+	kill -INT "$mig"
+	wait "$mig" || true
+	[ "$st" -eq 4 ] || fail "vm-pin exit $st, want 4 ($err)"
+	# (after the lab's warning that NUMA balancing is on)
+	assert_equal "${err##*$'\n'}" "vm-pin: pid $STANDIN_PID: numa-migrate (pid $mig) is changing it; try again when it is done"
+	[ "$st2" -eq 4 ] || fail "vm-pin --mem exit $st2, want 4"
+	jq -e '.kind == "numasafe-error" and .code == 4 and .reason == "busy"' <<<"$doc"
+	assert_equal "$after" "$before"
+	standin_verify
+}
+
 @test "lab: an unsafe /run/numasafe is refused: symlink, writable by others, not root's; nothing written" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 32M
@@ -365,7 +469,7 @@ assert_account() { # FILE
 	sleep 1
 	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_failure 4
-	assert_equal "$stderr" "numa-migrate: standin (pid $STANDIN_PID): another numa-migrate (pid $first) is moving it; try again when it is done"
+	assert_equal "$stderr" "numa-migrate: standin (pid $STANDIN_PID): numa-migrate (pid $first) is changing it; try again when it is done"
 	kill -INT "$first"
 	wait "$first" || true
 	standin_verify

@@ -14,6 +14,7 @@
 #include "file_int.h"
 #include "numasafe/file.h"
 #include "numasafe/numasafe.h"
+#include "numasafe/vmlock.h"
 #include "unit.h"
 
 static char top[64];
@@ -242,6 +243,59 @@ static void t_lock(void **state)
 	assert_int_equal(access(at("user/migrate-1.lock"), F_OK), -1);
 }
 
+/* The per-VM lock: named by pid and start time, "PID COMMAND" inside, the holder's command
+ * read back by the next taker; a holder's file that names no command (or a forged one) gives
+ * its pid alone. */
+static void t_vm_lock(void **state)
+{
+	struct ns_vm_holder h;
+	char msg[256], buf[64];
+	int fd = -1, fd2 = -1, n;
+
+	(void)state;
+	assert_int_equal(ns_vm_lock_in(at("vrun"), 4242, 777, "vm-pin", &fd, &h, msg, sizeof(msg)), 0);
+	n = (int)pread(fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "%d vm-pin\n", (int)getpid());
+		assert_string_equal(buf, want);
+	}
+	assert_int_equal(access(at("vrun/vm-4242-777.lock"), F_OK), 0);
+	/* the same VM: busy, the holder named */
+	assert_int_equal(ns_vm_lock_in(at("vrun"), 4242, 777, "numa-migrate", &fd2, &h, msg, sizeof(msg)), -EBUSY);
+	assert_int_equal(fd2, -1);
+	assert_int_equal(h.pid, getpid());
+	assert_string_equal(h.command, "vm-pin");
+	/* another process with the same pid (another start time) is another VM */
+	assert_int_equal(ns_vm_lock_in(at("vrun"), 4242, 778, "numa-migrate", &fd2, &h, msg, sizeof(msg)), 0);
+	ns_vm_unlock(fd2);
+	ns_vm_unlock(fd);
+	/* a holder of an older version wrote its pid only; a bad command name is not passed on */
+	put("vrun/vm-1-1.lock", "", 0644);
+	fd = open(at("vrun/vm-1-1.lock"), O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	for (int i = 0; i < 3; i++) {
+		static const char *const text[] = {"4321\n", "4321 Evil\x1b[2J\n", "4321 numa-migrate"};
+
+		assert_int_equal(ftruncate(fd, 0), 0);
+		assert_int_equal(pwrite(fd, text[i], strlen(text[i]), 0), (ssize_t)strlen(text[i]));
+		memset(&h, 0x55, sizeof(h));
+		assert_int_equal(ns_vm_lock_in(at("vrun"), 1, 1, "vm-pin", &fd2, &h, msg, sizeof(msg)), -EBUSY);
+		/* anything but "PID\n" or "PID COMMAND\n" (a command without its newline: the file
+		 * may be half written) names nobody */
+		assert_int_equal(h.pid, i == 0 ? 4321 : 0);
+		assert_string_equal(h.command, "");
+	}
+	close(fd);
+	/* not a VM's pid, not a command name */
+	assert_int_equal(ns_vm_lock_in(at("vrun"), 0, 1, "vm-pin", &fd, &h, msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(ns_vm_lock_in(at("vrun"), 5, 1, "../x", &fd, &h, msg, sizeof(msg)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +303,7 @@ int main(void)
 		cmocka_unit_test(t_read_all),
 		cmocka_unit_test(t_replace),
 		cmocka_unit_test(t_lock),
+		cmocka_unit_test(t_vm_lock),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
