@@ -208,16 +208,16 @@ check-ubsan: all
 	tests/ubsan-report $(UBSAN_DIR)/log || rc=1; \
 	exit $$rc
 
-# The inner loop (README "Tests"): unit tests, a short fuzz run, the host suites, both again
-# under UBSan, and every JSON document they printed against its schema; minutes, no guest.
-# `make check` is the same plus the package and the lab, and then requires every kind of
+# The inner loop (README "Tests"): a short fuzz run, then the unit tests and the host suites
+# against the UBSan build (check-ubsan: the same sources and flags plus the sanitizer), and
+# every JSON document they printed against its schema; minutes, no guest. `make bats` runs
+# the host suites against the plain build; the package and the lab run the plain build too.
+# `make check` is check-host plus the package and the lab, and then requires every kind of
 # document to be seen.
 check-host: deps
 	rm -rf build/json-log
 	$(MAKE) all
-	$(MAKE) unit
 	$(MAKE) fuzz
-	$(MAKE) bats
 	$(MAKE) check-ubsan
 	/usr/bin/python3 tests/json-validate build/json-log/*
 
