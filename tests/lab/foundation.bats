@@ -19,6 +19,7 @@ teardown() {
 	fi
 }
 
+# bats test_tags=nodes4
 @test "lab: nodes, CPUs and per-node free memory agree with numactl -H" {
 	run "$NS_BIN/numa-plan" show --json
 	assert_success
@@ -37,6 +38,7 @@ teardown() {
 	done
 }
 
+# bats test_tags=nodes4
 @test "lab: a process bound to the last node shows its pages there (numastat agrees)" {
 	last=$((LAB_NODES - 1))
 	STANDIN_WRAP=(numactl --membind="$last")
@@ -50,6 +52,7 @@ teardown() {
 	standin_verify
 }
 
+# bats test_tags=nodes4
 @test "lab: an interleaved process is spread evenly over every node" {
 	STANDIN_WRAP=(numactl --interleave=all)
 	standin_start --size 64M

@@ -31,6 +31,7 @@ wait_pct() { # PID TID SECONDS
 
 vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 
+# bats test_tags=nodes4
 @test "lab: show: a stand-in VM bound to the last node shows its vCPUs, nodes and locality there" {
 	STANDIN_WRAP=(numactl --membind="$LAST" --cpunodebind="$LAST")
 	standin_start --size 64M --vcpus 2
@@ -45,6 +46,7 @@ vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 	standin_verify
 }
 
+# bats test_tags=nodes4
 @test "lab: show: a VM whose vCPUs may run on every node spans them" {
 	standin_start --size 16M --vcpus 2
 	taskset -a -p -c "0-$LAST" "$STANDIN_PID" >/dev/null

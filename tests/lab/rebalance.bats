@@ -50,6 +50,7 @@ assert_settled() { # every stand-in local to one node: memory, numastat total an
 	done
 }
 
+# bats test_tags=nodes4
 @test "lab: rebalance three spread stand-ins, numa-migrate --plan executes it: each >= 99% local, pinned, intact" {
 	three_spread
 	for p in $STANDIN_PIDS; do
