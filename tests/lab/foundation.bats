@@ -42,13 +42,13 @@ teardown() {
 @test "lab: a process bound to the last node shows its pages there (numastat agrees)" {
 	last=$((LAB_NODES - 1))
 	STANDIN_WRAP=(numactl --membind="$last")
-	standin_start --size 64M
+	standin_start --size 32M
 	run "$NS_BIN/numa-plan" show --json "$STANDIN_PID"
 	assert_success
-	jq -e ".process.memory[] | select(.node == $last) | .anon >= 67108864" <<<"$output"
+	jq -e ".process.memory[] | select(.node == $last) | .anon >= 33554432" <<<"$output"
 	jq -e "[.process.memory[] | select(.node != $last) | .anon] | add < 1048576" <<<"$output"
 	theirs=$(numastat -p "$STANDIN_PID" | awk '/^Total/ {print int($(NF-1))}')
-	[ "$theirs" -ge 64 ] || fail "numastat says node $last holds $theirs MiB"
+	[ "$theirs" -ge 32 ] || fail "numastat says node $last holds $theirs MiB"
 	standin_verify
 }
 

@@ -52,28 +52,31 @@ assert_account() { # FILE
 	assert_json_schema "$1"
 }
 
+# Sizes: tens of MiB where the size proves nothing (every move here is hundreds of calls or
+# more); a test that must catch a move under way says why its size and rate are what they are.
+
 @test "lab: move node 0 -> last node: all of it arrives, data intact, no OOM" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
+	standin_start --size 64M
 	assert_anon_on "$STANDIN_PID" 0
 	run "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
-	assert_line --regexp '^done: moved 20[0-9]\.?[0-9]*M '
+	assert_line --regexp '^done: moved (6[4-9]|7[0-3])\.?[0-9]*M '
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 	theirs=$(numastat -p "$STANDIN_PID" | awk -v c=$((LAST + 2)) '/^Total/ {print int($c)}')
-	[ "$theirs" -ge 200 ] || fail "numastat: $theirs MiB on node $LAST"
+	[ "$theirs" -ge 64 ] || fail "numastat: $theirs MiB on node $LAST"
 	standin_verify
 	assert_no_oom
 }
 
 @test "lab: --json result: pages by status, longest call, adaptive chunks" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 128M
+	standin_start --size 64M
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	# anon memory arrives as base pages or as THP units (the guest's THP mode decides)
-	jq -e '.kind == "numasafe-move" and .outcome == "done" and .stop == "done" and .moved.anon + .moved.thp >= 134217728
-		and .pages.moved >= 64 and .pages.moved <= 32768 + 512 and .check.verdict == "safe"
+	jq -e '.kind == "numasafe-move" and .outcome == "done" and .stop == "done" and .moved.anon + .moved.thp >= 67108864
+		and .pages.moved >= 32 and .pages.moved <= 16384 + 512 and .check.verdict == "safe"
 		and .calls >= 1 and .longest_call_s > 0 and .rollback.done == false' <<<"$output"
 	# by default two calls are in flight when the host has two CPUs or more
 	jq -e --argjson cpus "$(nproc)" '.jobs == (if $cpus >= 2 then 2 else 1 end)' <<<"$output"
@@ -83,7 +86,7 @@ assert_account() { # FILE
 
 @test "lab: --jobs 3 and --jobs 1 each move all of it (there and back), data intact" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 160M
+	standin_start --size 64M
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --jobs 3 --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	jq -e '.jobs == 3 and .outcome == "done"' <<<"$output"
@@ -94,7 +97,7 @@ assert_account() { # FILE
 	jq -e '.jobs == 1 and .outcome == "done"' <<<"$output"
 	assert_anon_on "$STANDIN_PID" 0 99
 	theirs=$(numastat -p "$STANDIN_PID" | awk '/^Total/ {print int($2)}')
-	[ "$theirs" -ge 160 ] || fail "numastat: $theirs MiB on node 0"
+	[ "$theirs" -ge 64 ] || fail "numastat: $theirs MiB on node 0"
 	standin_verify
 	assert_no_oom
 }
@@ -122,11 +125,11 @@ assert_account() { # FILE
 
 @test "lab: pages shared with another process are reported and left; --all-shared moves them" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 64M --fork
+	standin_start --size 32M --fork
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	shared=$(jq .pages.shared <<<"$output")
-	[ "$shared" -ge 16384 ] || fail "only $shared pages reported shared"
+	[ "$shared" -ge 8192 ] || fail "only $shared pages reported shared"
 	assert_anon_on "$STANDIN_PID" 0 95
 	run "$NS_BIN/numa-migrate" --all-shared --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
@@ -136,7 +139,8 @@ assert_account() { # FILE
 
 @test "lab: refusal: the target lacks headroom -> exit 4, nothing moved" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
+	# twice what the neighbour leaves (50 MiB)
+	standin_start --size 100M
 	hog_fill "$LAST"
 	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_failure 4
@@ -148,7 +152,7 @@ assert_account() { # FILE
 
 @test "lab: --reserve 18446744073709551615 (or 16383.99999999P) is a usage error, dry run and real; it wrapped into safe" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 64M
+	standin_start --size 16M
 	run --separate-stderr "$NS_BIN/numa-migrate" -n --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	assert_line --partial "verdict:    safe"
@@ -173,6 +177,8 @@ assert_account() { # FILE
 }
 @test "lab: pressure mid-way: a neighbour fills the target -> rollback, exit 4, data intact" {
 	STANDIN_WRAP=(numactl --membind=0)
+	# 200 MiB: the neighbour (hundreds of MiB to write) is up seconds after the move began, and
+	# more than the 50 MiB it leaves must still be to move then
 	standin_start --size 200M
 	"$NS_BIN/numa-migrate" --json --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
@@ -194,21 +200,23 @@ assert_account() { # FILE
 	assert_no_oom
 }
 
-@test "lab: --rate 40M for 200 MiB takes at least 4.5 s" {
+@test "lab: --rate 12M for 64 MiB takes at least 4.5 s" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
+	# 5.3 s at the rate: long enough that the pacing, not the first chunks, sets the time
+	standin_start --size 64M
 	start=$(date +%s%N)
-	run "$NS_BIN/numa-migrate" -q --reserve 64M --rate 40M --to "$LAST" "$STANDIN_PID"
+	run "$NS_BIN/numa-migrate" -q --reserve 64M --rate 12M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	ms=$((($(date +%s%N) - start) / 1000000))
-	echo "# 200 MiB at --rate 40M took $ms ms" >&3
+	echo "# 64 MiB at --rate 12M took $ms ms" >&3
 	[ "$ms" -ge 4500 ] || fail "took only $ms ms"
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 }
 
 @test "lab: SIGTERM mid-move rolls it back: exit 4, numastat shows the original placement, data intact" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
+	# 6.4 s at 20 MiB/s: still moving at the signal after 2 s, however slow the preflight
+	standin_start --size 128M
 	before=$(numastat_mib "$STANDIN_PID" "$LAST")
 	"$NS_REAL_BIN/numa-migrate" --json --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
@@ -232,7 +240,8 @@ assert_account() { # FILE
 
 @test "lab: a second SIGTERM stops the rollback where it is: exit 5, and the account matches numastat" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
+	# 9.6 s at 10 MiB/s: still moving at the signal after 3 s
+	standin_start --size 96M
 	before=$(numastat_mib "$STANDIN_PID" "$LAST")
 	"$NS_REAL_BIN/numa-migrate" --json --reserve 64M --rate 10M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
@@ -261,7 +270,7 @@ assert_account() { # FILE
 
 @test "lab: an unsafe /run/numasafe is refused: symlink, writable by others, not root's; nothing written" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 32M
+	standin_start --size 16M
 	rm -rf /run/numasafe
 	mkdir -m 0777 "$BATS_TEST_TMPDIR/elsewhere"
 	ln -s "$BATS_TEST_TMPDIR/elsewhere" /run/numasafe
@@ -298,6 +307,8 @@ assert_account() { # FILE
 	[ -w /sys/kernel/debug/split_huge_pages ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
 	[ -w /sys/kernel/debug/split_huge_pages ] || ns_skip "needs debugfs split_huge_pages"
 	STANDIN_WRAP=(numactl --membind=0)
+	# 200 MiB at 16 MiB/s: THPs moved and split for seconds before the neighbour, and more than
+	# the 50 MiB it leaves still to move when it is up
 	standin_start --size 200M --thp
 	range=
 	while read -r r _; do
@@ -338,8 +349,9 @@ assert_account() { # FILE
 
 @test "lab: the process exiting mid-run: clear message, exit 1" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
-	"$NS_BIN/numa-migrate" --progress=json --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >/dev/null \
+	# 8 s at 8 MiB/s: the stand-in is gone long before the move could end
+	standin_start --size 64M
+	"$NS_BIN/numa-migrate" --progress=json --reserve 64M --rate 8M --to "$LAST" "$STANDIN_PID" >/dev/null \
 		2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
 	# the move has begun once a progress line says so (under load the preflight alone can take
@@ -359,8 +371,9 @@ assert_account() { # FILE
 
 @test "lab: two concurrent runs on one process: the second names the first: busy, exit 4" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
-	"$NS_BIN/numa-migrate" -q --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" &
+	# 10.7 s at 6 MiB/s: the first run is still moving when the second looks, on a busy machine too
+	standin_start --size 64M
+	"$NS_BIN/numa-migrate" -q --reserve 64M --rate 6M --to "$LAST" "$STANDIN_PID" &
 	first=$!
 	sleep 1
 	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
@@ -379,6 +392,7 @@ assert_account() { # FILE
 	# the VM in a cgroup of its own: its memory.pressure is watched too
 	mkdir -p /sys/fs/cgroup/nsmig-vm /sys/fs/cgroup/nsmig-hog
 	STANDIN_WRAP=(sh -c 'echo $$ >/sys/fs/cgroup/nsmig-vm/cgroup.procs && exec numactl --membind=0 "$@"' sh)
+	# 200 MiB at 8 MiB/s (25 s): the PSI averages lag by seconds, the move must outlast them
 	standin_start --size 200M
 	before=$(numastat_mib "$STANDIN_PID" "$LAST")
 	# --psi-grace 0: pressure, once seen, ends the move; at 8 MiB/s it would take 25 s
@@ -423,6 +437,7 @@ assert_account() { # FILE
 	swapon /dev/vda
 	mkdir -p /sys/fs/cgroup/nsmig-hog
 	STANDIN_WRAP=(numactl --membind=0)
+	# 96 MiB at 16 MiB/s: the stall (seconds) must fall inside the move, and the move go on after it
 	standin_start --size 96M
 	before=$(numastat_mib "$STANDIN_PID" "$LAST")
 	# at 16 MiB/s the move takes 6 s; the default grace (10 s) outlasts the stall

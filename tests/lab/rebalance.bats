@@ -23,7 +23,7 @@ three_spread() {
 	local i pids=
 	STANDIN_WRAP=(numactl --interleave=all)
 	for i in 1 2 3; do
-		standin_start --size 64M --seed "$i" --vcpus 2
+		standin_start --size 32M --seed "$i" --vcpus 2
 		pids+=" $STANDIN_PID"
 	done
 	STANDIN_WRAP=()
@@ -54,7 +54,8 @@ assert_settled() { # every stand-in local to one node: memory, numastat total an
 @test "lab: rebalance three spread stand-ins, numa-migrate --plan executes it: each >= 99% local, pinned, intact" {
 	three_spread
 	for p in $STANDIN_PIDS; do
-		[ "$(anon_mib_on "$p" 0)" -ge 8 ] && [ "$(anon_mib_on "$p" 1)" -ge 8 ] || fail "pid $p is not spread"
+		[ "$(anon_mib_on "$p" 0)" -ge $((16 / NODES)) ] && [ "$(anon_mib_on "$p" 1)" -ge $((16 / NODES)) ] ||
+			fail "pid $p is not spread"
 	done
 	run "$NS_BIN/numa-plan" rebalance --cpu-overcommit 4 --reserve 32M -o "$BATS_TEST_TMPDIR/plan.json"
 	assert_success
@@ -119,11 +120,11 @@ vcpu_wait_ns() { # PID SECONDS
 	[ "$NODES" -eq 2 ] || skip "written for two nodes of one CPU each"
 	# two busy stand-ins and one idle, all on node 0's CPU and memory
 	STANDIN_WRAP=(numactl --membind=0 --cpunodebind=0)
-	standin_start --size 32M --seed 1 --vcpus 1 --busy
+	standin_start --size 16M --seed 1 --vcpus 1 --busy
 	busy1=$STANDIN_PID
-	standin_start --size 32M --seed 2 --vcpus 1 --busy
+	standin_start --size 16M --seed 2 --vcpus 1 --busy
 	busy2=$STANDIN_PID
-	standin_start --size 32M --seed 3 --vcpus 1
+	standin_start --size 16M --seed 3 --vcpus 1
 	idle=$STANDIN_PID
 	STANDIN_WRAP=()
 	STANDIN_PIDS="$busy1 $busy2 $idle"
