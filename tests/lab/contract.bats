@@ -160,6 +160,7 @@ show_libvirt() {
 	standin_verify
 }
 
+# bats test_tags=any-kernel
 @test "lab: --progress=json: numasafe-progress lines on stderr, a second apart at least, beside --json" {
 	STANDIN_WRAP=(numactl --membind=0)
 	# 48 MiB at 12 MiB/s: 4 s, for three progress lines a second apart

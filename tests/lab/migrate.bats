@@ -150,6 +150,7 @@ assert_account() { # FILE
 	assert_no_oom
 }
 
+# bats test_tags=any-kernel
 @test "lab: --reserve 18446744073709551615 (or 16383.99999999P) is a usage error, dry run and real; it wrapped into safe" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 16M
@@ -200,6 +201,7 @@ assert_account() { # FILE
 	assert_no_oom
 }
 
+# bats test_tags=any-kernel
 @test "lab: --rate 12M for 64 MiB takes at least 4.5 s" {
 	STANDIN_WRAP=(numactl --membind=0)
 	# 5.3 s at the rate: long enough that the pacing, not the first chunks, sets the time
@@ -268,6 +270,7 @@ assert_account() { # FILE
 	assert_no_oom
 }
 
+# bats test_tags=any-kernel
 @test "lab: an unsafe /run/numasafe is refused: symlink, writable by others, not root's; nothing written" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 16M
@@ -369,6 +372,7 @@ assert_account() { # FILE
 	grep -q "the process exited during the move" "$BATS_TEST_TMPDIR/err" || fail "stderr: $(cat "$BATS_TEST_TMPDIR/err")"
 }
 
+# bats test_tags=any-kernel
 @test "lab: two concurrent runs on one process: the second names the first: busy, exit 4" {
 	STANDIN_WRAP=(numactl --membind=0)
 	# 10.7 s at 6 MiB/s: the first run is still moving when the second looks, on a busy machine too

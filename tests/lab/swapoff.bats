@@ -173,6 +173,7 @@ evict() {
 	all_back_intact
 }
 
+# bats test_tags=any-kernel
 @test "lab: refusal when the memory to bring back would eat the reserve: exit 4, area on, all alive" {
 	mkswap /dev/vda >/dev/null
 	swapon /dev/vda
@@ -323,6 +324,7 @@ walking() { # PID DIR
 	return 1
 }
 
+# bats test_tags=any-kernel
 @test "lab: a user flipping FIFOs and files in /dev/shm never stalls the shmem walk; the area goes off" {
 	mkswap /dev/vda >/dev/null
 	swapon /dev/vda
@@ -371,6 +373,7 @@ for i in range(40000): open("/dev/shm/nstest/%d" % i, "w").close()'
 	standin_verify
 }
 
+# bats test_tags=any-kernel
 @test "lab: one fast-swapoff per area: a second run meanwhile is busy (exit 4, names the first); the first finishes" {
 	mkswap /dev/vda >/dev/null
 	swapon /dev/vda
