@@ -466,3 +466,31 @@ assert_account() { # FILE
 	standin_verify
 	assert_no_oom
 }
+
+# Only more than two nodes show these: pages moved from one node of several, the others' left
+# alone, spread over two targets by their room (each chunk goes to the target with the most).
+# bats test_tags=nodes4-only
+@test "lab: --from 1 --to 2,3 on four nodes: node 1's pages go to both targets, node 0's stay" {
+	require_nodes 4
+	STANDIN_WRAP=(numactl --interleave=all)
+	standin_start --size 64M
+	n0=$(anon_mib_on "$STANDIN_PID" 0)
+	n1=$(anon_mib_on "$STANDIN_PID" 1)
+	n2=$(anon_mib_on "$STANDIN_PID" 2)
+	n3=$(anon_mib_on "$STANDIN_PID" 3)
+	[ "$n1" -ge 12 ] || fail "only $n1 MiB on node 1 to begin with"
+	run --separate-stderr "$NS_BIN/numa-migrate" --json --from 1 --to 2,3 --reserve 32M "$STANDIN_PID"
+	assert_success
+	jq -e '.outcome == "done" and .check.to == [2, 3]' <<<"$output" || fail "$output"
+	echo "# MiB on nodes 0-3 before: $n0 $n1 $n2 $n3; after: $(for n in 0 1 2 3; do printf '%s ' "$(anon_mib_on "$STANDIN_PID" "$n")"; done)" >&3
+	[ "$(anon_mib_on "$STANDIN_PID" 1)" -le 1 ] || fail "$(anon_mib_on "$STANDIN_PID" 1) MiB left on node 1"
+	a0=$(anon_mib_on "$STANDIN_PID" 0)
+	[ $((a0 - n0)) -le 1 ] && [ $((n0 - a0)) -le 1 ] || fail "node 0 went from $n0 to $a0 MiB"
+	a2=$(anon_mib_on "$STANDIN_PID" 2)
+	a3=$(anon_mib_on "$STANDIN_PID" 3)
+	[ $((a2 + a3 - n2 - n3)) -ge $((n1 - 1)) ] || fail "nodes 2 and 3 gained $((a2 + a3 - n2 - n3)) MiB, node 1 had $n1"
+	# both targets took some of it
+	[ $((a2 - n2)) -ge 2 ] && [ $((a3 - n3)) -ge 2 ] || fail "node 2: $n2 -> $a2, node 3: $n3 -> $a3 MiB"
+	standin_verify
+	assert_no_oom
+}
