@@ -267,9 +267,18 @@ evict() {
 	avail=$(awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
 	# reserve leaves room for the stand-in, then a neighbour takes most of that room
 	reserve=$((avail - 200))
-	"$NS_BIN/fast-swapoff" --rate 20M --reserve "${reserve}M" /dev/vda >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	"$NS_BIN/fast-swapoff" --progress=json --rate 20M --reserve "${reserve}M" /dev/vda >"$BATS_TEST_TMPDIR/out" \
+		2>"$BATS_TEST_TMPDIR/err" &
 	so=$!
-	sleep 1
+	# the neighbour comes once paging in has begun: started after a fixed second, at load 15
+	# it was there before the preflight (993 MiB available of ~1.2 GiB read just before):
+	# refused, exit 4
+	for _ in $(seq 1 300); do
+		grep -q '"phase":"paging_in"' "$BATS_TEST_TMPDIR/err" && break
+		kill -0 "$so" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q '"phase":"paging_in"' "$BATS_TEST_TMPDIR/err" || fail "paging in never began: $(cat "$BATS_TEST_TMPDIR/err")"
 	"$NS_HELPERS/standin" --size 260M --ready "$BATS_TEST_TMPDIR/hog" 3>&- &
 	PIDS+=($!)
 	rc=0
