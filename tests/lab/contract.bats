@@ -60,6 +60,7 @@ show_libvirt() {
 # Sizes: tens of MiB where the size proves nothing; a test that must catch a move under way
 # says why its size and rate are what they are.
 
+# bats test_tags=any-kernel
 @test "lab: numa-migrate's exit codes 0-5, each from a real run, with its reason" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 16M
@@ -121,6 +122,7 @@ show_libvirt() {
 	assert_no_oom
 }
 
+# bats test_tags=any-kernel
 @test "lab: numa-plan's exit codes, each from a real run, with its reason" {
 	STANDIN_WRAP=(numactl --membind=0)
 	standin_start --size 16M --vcpus 1
@@ -187,6 +189,7 @@ show_libvirt() {
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 }
 
+# bats test_tags=any-kernel
 @test "lab: audit: a move, its rollback and a pin are in the system log, one record at each start and end" {
 	[ ! -e /dev/log ] || fail "/dev/log exists already"
 	busybox syslogd -n -O "$BATS_TEST_TMPDIR/syslog" &
