@@ -36,7 +36,7 @@ spread() {
 	local i pids= before p
 	STANDIN_WRAP=(numactl --interleave=all)
 	for i in 1 2; do
-		standin_start --size 16M --seed "$i" --vcpus 1
+		standin_start --size 32M --seed "$i" --vcpus 1
 		pids+=" $STANDIN_PID"
 	done
 	STANDIN_WRAP=()
