@@ -57,9 +57,13 @@ show_libvirt() {
 	umount "$LIBVIRT_SO"
 }
 
+# Sizes: tens of MiB where the size proves nothing; a test that must catch a move under way
+# says why its size and rate are what they are.
+
+# bats test_tags=any-kernel
 @test "lab: numa-migrate's exit codes 0-5, each from a real run, with its reason" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 64M
+	standin_start --size 16M
 	contract 0 - numasafe-move numa-migrate --reserve 32M --to "$LAST" "$STANDIN_PID"
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 	contract 0 - numasafe-check numa-migrate --dry-run --reserve 32M --to 0 "$STANDIN_PID"
@@ -83,6 +87,8 @@ show_libvirt() {
 
 @test "lab: numa-migrate --on-pressure stop: a neighbour fills the target -> exit 5, what moved is reported exactly" {
 	STANDIN_WRAP=(numactl --membind=0)
+	# 200 MiB at 10 MiB/s: the neighbour (hundreds of MiB to write) is up while much is still
+	# to move, and takes half of that
 	standin_start --size 200M
 	"$NS_BIN/numa-migrate" --json --on-pressure stop --reserve 64M --rate 10M --to "$LAST" "$STANDIN_PID" \
 		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
@@ -116,9 +122,10 @@ show_libvirt() {
 	assert_no_oom
 }
 
+# bats test_tags=any-kernel
 @test "lab: numa-plan's exit codes, each from a real run, with its reason" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 64M --vcpus 1
+	standin_start --size 16M --vcpus 1
 	contract 0 - numasafe-show numa-plan show
 	contract 0 - numasafe-steal numa-plan steal -i 0.2
 	contract 0 - numasafe-check numa-plan check --reserve 32M --to "$LAST" "$STANDIN_PID"
@@ -137,7 +144,7 @@ show_libvirt() {
 
 @test "lab: vm-pin's exit codes, each from a real run, with its reason; a failed --mem puts the pinning back" {
 	STANDIN_WRAP=(numactl --membind=0 --cpunodebind=0)
-	standin_start --size 64M --vcpus 2
+	standin_start --size 16M --vcpus 2
 	before=$(for t in /proc/"$STANDIN_PID"/task/*; do awk '/^Cpus_allowed_list/ {print $2}' "$t/status"; done | sort -u)
 	contract 0 - numasafe-pin-show vm-pin --show "$STANDIN_PID"
 	contract 1 not-a-vm - vm-pin --to 0 $$
@@ -155,10 +162,12 @@ show_libvirt() {
 	standin_verify
 }
 
+# bats test_tags=any-kernel
 @test "lab: --progress=json: numasafe-progress lines on stderr, a second apart at least, beside --json" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 160M
-	run --separate-stderr "$NS_BIN/numa-migrate" --json --progress=json --rate 40M --reserve 64M --to "$LAST" "$STANDIN_PID"
+	# 48 MiB at 12 MiB/s: 4 s, for three progress lines a second apart
+	standin_start --size 48M
+	run --separate-stderr "$NS_BIN/numa-migrate" --json --progress=json --rate 12M --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	jq -e '.kind == "numasafe-move" and .outcome == "done"' <<<"$output"
 	n=0
@@ -174,12 +183,13 @@ show_libvirt() {
 		last=$t
 		n=$((n + 1))
 	done
-	# 160 MiB at 40 MiB/s takes about 4 s: three lines at least, never more than one a second
+	# 48 MiB at 12 MiB/s takes about 4 s: three lines at least, never more than one a second
 	[ "$n" -ge 3 ] || fail "only $n progress lines"
 	echo "# $n progress lines over $(jq .duration_s <<<"$output") s" >&3
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 }
 
+# bats test_tags=any-kernel
 @test "lab: audit: a move, its rollback and a pin are in the system log, one record at each start and end" {
 	[ ! -e /dev/log ] || fail "/dev/log exists already"
 	busybox syslogd -n -O "$BATS_TEST_TMPDIR/syslog" &
@@ -187,6 +197,8 @@ show_libvirt() {
 	for i in $(seq 1 50); do [ -S /dev/log ] && break; sleep 0.1; done
 	[ -S /dev/log ] || fail "syslogd did not make /dev/log"
 	STANDIN_WRAP=(numactl --membind=0 --cpunodebind=0)
+	# 200 MiB at 20 MiB/s: as in migrate.bats, more than the neighbour leaves is still to move
+	# when it is up
 	standin_start --size 200M --vcpus 1
 	# a move that a neighbour stops: rolled back
 	"$NS_BIN/numa-migrate" --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >/dev/null 2>&1 &

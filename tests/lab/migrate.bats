@@ -57,28 +57,31 @@ assert_account() { # FILE
 	assert_json_schema "$1"
 }
 
+# Sizes: tens of MiB where the size proves nothing (every move here is hundreds of calls or
+# more); a test that must catch a move under way says why its size and rate are what they are.
+
 @test "lab: move node 0 -> last node: all of it arrives, data intact, no OOM" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
+	standin_start --size 64M
 	assert_anon_on "$STANDIN_PID" 0
 	run "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
-	assert_line --regexp '^done: moved 20[0-9]\.?[0-9]*M '
+	assert_line --regexp '^done: moved (6[4-9]|7[0-3])\.?[0-9]*M '
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 	theirs=$(numastat -p "$STANDIN_PID" | awk -v c=$((LAST + 2)) '/^Total/ {print int($c)}')
-	[ "$theirs" -ge 200 ] || fail "numastat: $theirs MiB on node $LAST"
+	[ "$theirs" -ge 64 ] || fail "numastat: $theirs MiB on node $LAST"
 	standin_verify
 	assert_no_oom
 }
 
 @test "lab: --json result: pages by status, longest call, adaptive chunks" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 128M
+	standin_start --size 64M
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	# anon memory arrives as base pages or as THP units (the guest's THP mode decides)
-	jq -e '.kind == "numasafe-move" and .outcome == "done" and .stop == "done" and .moved.anon + .moved.thp >= 134217728
-		and .pages.moved >= 64 and .pages.moved <= 32768 + 512 and .check.verdict == "safe"
+	jq -e '.kind == "numasafe-move" and .outcome == "done" and .stop == "done" and .moved.anon + .moved.thp >= 67108864
+		and .pages.moved >= 32 and .pages.moved <= 16384 + 512 and .check.verdict == "safe"
 		and .calls >= 1 and .longest_call_s > 0 and .rollback.done == false' <<<"$output"
 	# by default two calls are in flight when the host has two CPUs or more
 	jq -e --argjson cpus "$(nproc)" '.jobs == (if $cpus >= 2 then 2 else 1 end)' <<<"$output"
@@ -88,7 +91,7 @@ assert_account() { # FILE
 
 @test "lab: --jobs 3 and --jobs 1 each move all of it (there and back), data intact" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 160M
+	standin_start --size 64M
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --jobs 3 --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	jq -e '.jobs == 3 and .outcome == "done"' <<<"$output"
@@ -99,7 +102,7 @@ assert_account() { # FILE
 	jq -e '.jobs == 1 and .outcome == "done"' <<<"$output"
 	assert_anon_on "$STANDIN_PID" 0 99
 	theirs=$(numastat -p "$STANDIN_PID" | awk '/^Total/ {print int($2)}')
-	[ "$theirs" -ge 160 ] || fail "numastat: $theirs MiB on node 0"
+	[ "$theirs" -ge 64 ] || fail "numastat: $theirs MiB on node 0"
 	standin_verify
 	assert_no_oom
 }
@@ -127,11 +130,11 @@ assert_account() { # FILE
 
 @test "lab: pages shared with another process are reported and left; --all-shared moves them" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 64M --fork
+	standin_start --size 32M --fork
 	run --separate-stderr "$NS_BIN/numa-migrate" --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	shared=$(jq .pages.shared <<<"$output")
-	[ "$shared" -ge 16384 ] || fail "only $shared pages reported shared"
+	[ "$shared" -ge 8192 ] || fail "only $shared pages reported shared"
 	assert_anon_on "$STANDIN_PID" 0 95
 	run "$NS_BIN/numa-migrate" --all-shared --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
@@ -141,7 +144,8 @@ assert_account() { # FILE
 
 @test "lab: refusal: the target lacks headroom -> exit 4, nothing moved" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
+	# twice what the neighbour leaves (50 MiB)
+	standin_start --size 100M
 	hog_fill "$LAST"
 	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_failure 4
@@ -151,9 +155,10 @@ assert_account() { # FILE
 	assert_no_oom
 }
 
+# bats test_tags=any-kernel
 @test "lab: --reserve 18446744073709551615 (or 16383.99999999P) is a usage error, dry run and real; it wrapped into safe" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 64M
+	standin_start --size 16M
 	run --separate-stderr "$NS_BIN/numa-migrate" -n --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	assert_line --partial "verdict:    safe"
@@ -178,6 +183,8 @@ assert_account() { # FILE
 }
 @test "lab: pressure mid-way: a neighbour fills the target -> rollback, exit 4, data intact" {
 	STANDIN_WRAP=(numactl --membind=0)
+	# 200 MiB: the neighbour (hundreds of MiB to write) is up seconds after the move began, and
+	# more than the 50 MiB it leaves must still be to move then
 	standin_start --size 200M
 	"$NS_BIN/numa-migrate" --json --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
@@ -199,21 +206,24 @@ assert_account() { # FILE
 	assert_no_oom
 }
 
-@test "lab: --rate 40M for 200 MiB takes at least 4.5 s" {
+# bats test_tags=any-kernel
+@test "lab: --rate 12M for 64 MiB takes at least 4.5 s" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
+	# 5.3 s at the rate: long enough that the pacing, not the first chunks, sets the time
+	standin_start --size 64M
 	start=$(date +%s%N)
-	run "$NS_BIN/numa-migrate" -q --reserve 64M --rate 40M --to "$LAST" "$STANDIN_PID"
+	run "$NS_BIN/numa-migrate" -q --reserve 64M --rate 12M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	ms=$((($(date +%s%N) - start) / 1000000))
-	echo "# 200 MiB at --rate 40M took $ms ms" >&3
+	echo "# 64 MiB at --rate 12M took $ms ms" >&3
 	[ "$ms" -ge 4500 ] || fail "took only $ms ms"
 	assert_anon_on "$STANDIN_PID" "$LAST" 99
 }
 
 @test "lab: SIGTERM mid-move rolls it back: exit 4, numastat shows the original placement, data intact" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
+	# 6.4 s at 20 MiB/s: still moving at the signal after 2 s, however slow the preflight
+	standin_start --size 128M
 	before=$(numastat_mib "$STANDIN_PID" "$LAST")
 	"$NS_REAL_BIN/numa-migrate" --json --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
@@ -237,7 +247,8 @@ assert_account() { # FILE
 
 @test "lab: a second SIGTERM stops the rollback where it is: exit 5, and the account matches numastat" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
+	# 9.6 s at 10 MiB/s: still moving at the signal after 3 s
+	standin_start --size 96M
 	before=$(numastat_mib "$STANDIN_PID" "$LAST")
 	"$NS_REAL_BIN/numa-migrate" --json --reserve 64M --rate 10M --to "$LAST" "$STANDIN_PID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
@@ -363,9 +374,10 @@ assert_rolled_back_records() { # BEFORE
 	standin_verify
 }
 
+# bats test_tags=any-kernel
 @test "lab: an unsafe /run/numasafe is refused: symlink, writable by others, not root's; nothing written" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 32M
+	standin_start --size 16M
 	rm -rf /run/numasafe
 	mkdir -m 0777 "$BATS_TEST_TMPDIR/elsewhere"
 	ln -s "$BATS_TEST_TMPDIR/elsewhere" /run/numasafe
@@ -402,6 +414,8 @@ assert_rolled_back_records() { # BEFORE
 	[ -w /sys/kernel/debug/split_huge_pages ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
 	[ -w /sys/kernel/debug/split_huge_pages ] || ns_skip "needs debugfs split_huge_pages"
 	STANDIN_WRAP=(numactl --membind=0)
+	# 200 MiB at 16 MiB/s: THPs moved and split for seconds before the neighbour, and more than
+	# the 50 MiB it leaves still to move when it is up
 	standin_start --size 200M --thp
 	range=
 	while read -r r _; do
@@ -442,8 +456,9 @@ assert_rolled_back_records() { # BEFORE
 
 @test "lab: the process exiting mid-run: clear message, exit 1" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
-	"$NS_BIN/numa-migrate" --progress=json --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" >/dev/null \
+	# 8 s at 8 MiB/s: the stand-in is gone long before the move could end
+	standin_start --size 64M
+	"$NS_BIN/numa-migrate" --progress=json --reserve 64M --rate 8M --to "$LAST" "$STANDIN_PID" >/dev/null \
 		2>"$BATS_TEST_TMPDIR/err" &
 	mig=$!
 	# the move has begun once a progress line says so (under load the preflight alone can take
@@ -461,10 +476,12 @@ assert_rolled_back_records() { # BEFORE
 	grep -q "the process exited during the move" "$BATS_TEST_TMPDIR/err" || fail "stderr: $(cat "$BATS_TEST_TMPDIR/err")"
 }
 
+# bats test_tags=any-kernel
 @test "lab: two concurrent runs on one process: the second names the first: busy, exit 4" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
-	"$NS_BIN/numa-migrate" -q --reserve 64M --rate 20M --to "$LAST" "$STANDIN_PID" &
+	# 10.7 s at 6 MiB/s: the first run is still moving when the second looks, on a busy machine too
+	standin_start --size 64M
+	"$NS_BIN/numa-migrate" -q --reserve 64M --rate 6M --to "$LAST" "$STANDIN_PID" &
 	first=$!
 	sleep 1
 	run --separate-stderr "$NS_BIN/numa-migrate" --reserve 64M --to "$LAST" "$STANDIN_PID"
@@ -483,6 +500,7 @@ assert_rolled_back_records() { # BEFORE
 	# the VM in a cgroup of its own: its memory.pressure is watched too
 	mkdir -p /sys/fs/cgroup/nsmig-vm /sys/fs/cgroup/nsmig-hog
 	STANDIN_WRAP=(sh -c 'echo $$ >/sys/fs/cgroup/nsmig-vm/cgroup.procs && exec numactl --membind=0 "$@"' sh)
+	# 200 MiB at 8 MiB/s (25 s): the PSI averages lag by seconds, the move must outlast them
 	standin_start --size 200M
 	before=$(numastat_mib "$STANDIN_PID" "$LAST")
 	# --psi-grace 0: pressure, once seen, ends the move; at 8 MiB/s it would take 25 s
@@ -527,6 +545,7 @@ assert_rolled_back_records() { # BEFORE
 	swapon /dev/vda
 	mkdir -p /sys/fs/cgroup/nsmig-hog
 	STANDIN_WRAP=(numactl --membind=0)
+	# 96 MiB at 16 MiB/s: the stall (seconds) must fall inside the move, and the move go on after it
 	standin_start --size 96M
 	before=$(numastat_mib "$STANDIN_PID" "$LAST")
 	# at 16 MiB/s the move takes 6 s; the default grace (10 s) outlasts the stall
@@ -548,6 +567,34 @@ assert_rolled_back_records() { # BEFORE
 		fail "result: $(cat "$out")"
 	after=$(numastat_mib "$STANDIN_PID" "$LAST")
 	awk -v a="$after" 'BEGIN {exit !(a >= 95)}' || fail "numastat: $after MiB on node $LAST, want all 96"
+	standin_verify
+	assert_no_oom
+}
+
+# Only more than two nodes show these: pages moved from one node of several, the others' left
+# alone, spread over two targets by their room (each chunk goes to the target with the most).
+# bats test_tags=nodes4-only
+@test "lab: --from 1 --to 2,3 on four nodes: node 1's pages go to both targets, node 0's stay" {
+	require_nodes 4
+	STANDIN_WRAP=(numactl --interleave=all)
+	standin_start --size 64M
+	n0=$(anon_mib_on "$STANDIN_PID" 0)
+	n1=$(anon_mib_on "$STANDIN_PID" 1)
+	n2=$(anon_mib_on "$STANDIN_PID" 2)
+	n3=$(anon_mib_on "$STANDIN_PID" 3)
+	[ "$n1" -ge 12 ] || fail "only $n1 MiB on node 1 to begin with"
+	run --separate-stderr "$NS_BIN/numa-migrate" --json --from 1 --to 2,3 --reserve 32M "$STANDIN_PID"
+	assert_success
+	jq -e '.outcome == "done" and .check.to == [2, 3]' <<<"$output" || fail "$output"
+	echo "# MiB on nodes 0-3 before: $n0 $n1 $n2 $n3; after: $(for n in 0 1 2 3; do printf '%s ' "$(anon_mib_on "$STANDIN_PID" "$n")"; done)" >&3
+	[ "$(anon_mib_on "$STANDIN_PID" 1)" -le 1 ] || fail "$(anon_mib_on "$STANDIN_PID" 1) MiB left on node 1"
+	a0=$(anon_mib_on "$STANDIN_PID" 0)
+	[ $((a0 - n0)) -le 1 ] && [ $((n0 - a0)) -le 1 ] || fail "node 0 went from $n0 to $a0 MiB"
+	a2=$(anon_mib_on "$STANDIN_PID" 2)
+	a3=$(anon_mib_on "$STANDIN_PID" 3)
+	[ $((a2 + a3 - n2 - n3)) -ge $((n1 - 1)) ] || fail "nodes 2 and 3 gained $((a2 + a3 - n2 - n3)) MiB, node 1 had $n1"
+	# both targets took some of it
+	[ $((a2 - n2)) -ge 2 ] && [ $((a3 - n3)) -ge 2 ] || fail "node 2: $n2 -> $a2, node 3: $n3 -> $a3 MiB"
 	standin_verify
 	assert_no_oom
 }

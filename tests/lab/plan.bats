@@ -31,9 +31,10 @@ wait_pct() { # PID TID SECONDS
 
 vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 
+# bats test_tags=nodes4
 @test "lab: show: a stand-in VM bound to the last node shows its vCPUs, nodes and locality there" {
 	STANDIN_WRAP=(numactl --membind="$LAST" --cpunodebind="$LAST")
-	standin_start --size 64M --vcpus 2
+	standin_start --size 32M --vcpus 2
 	run "$NS_BIN/numa-plan" show --json
 	assert_success
 	vm=$(jq -c ".vms[] | select(.pid == $STANDIN_PID)" <<<"$output")
@@ -41,10 +42,11 @@ vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 	jq -e ".named and .vcpus == 2 and .cpu_nodes == [$LAST] and .home_node == $LAST and .locality_ratio > 0.9" <<<"$vm"
 	# numastat agrees on where the memory is
 	on_last=$(numastat -p "$STANDIN_PID" | awk -v col=$((LAST + 2)) '/^Total/ {print int($col)}')
-	[ "$on_last" -ge 64 ] || fail "numastat: $on_last MiB on node $LAST"
+	[ "$on_last" -ge 32 ] || fail "numastat: $on_last MiB on node $LAST"
 	standin_verify
 }
 
+# bats test_tags=nodes4
 @test "lab: show: a VM whose vCPUs may run on every node spans them" {
 	standin_start --size 16M --vcpus 2
 	taskset -a -p -c "0-$LAST" "$STANDIN_PID" >/dev/null
@@ -94,10 +96,10 @@ vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 
 @test "lab: check agrees with numa-migrate on a safe move, and the move then succeeds" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 64M
+	standin_start --size 32M
 	run --separate-stderr "$NS_BIN/numa-plan" check --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
-	jq -e '.kind == "numasafe-check" and .verdict == "safe" and .move.anon + .move.thp >= 67108864 and .headroom_after == .headroom_before - .move_total' <<<"$output" || fail "$output"
+	jq -e '.kind == "numasafe-check" and .verdict == "safe" and .move.anon + .move.thp >= 33554432 and .headroom_after == .headroom_before - .move_total' <<<"$output" || fail "$output"
 	run "$NS_BIN/numa-plan" check --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_success
 	assert_line --regexp '^  verdict: +safe: '
@@ -113,9 +115,10 @@ vcpu_tids() { grep -l '^CPU [0-9]*/KVM$' /proc/"$1"/task/*/comm | cut -d/ -f5; }
 
 @test "lab: check agrees with numa-migrate on an unsafe move: exit 4, and the move is refused" {
 	STANDIN_WRAP=(numactl --membind=0)
-	standin_start --size 200M
+	# twice what the neighbour leaves
+	standin_start --size 96M
 	room=$(($(node_headroom "$LAST" 64M) / 1048576))
-	hog_start "$LAST" $((room - 100))
+	hog_start "$LAST" $((room - 48))
 	run --separate-stderr "$NS_BIN/numa-plan" check --json --reserve 64M --to "$LAST" "$STANDIN_PID"
 	assert_failure 4
 	jq -e '.kind == "numasafe-error" and .code == 4 and .reason == "headroom" and (.result | .kind == "numasafe-check" and .verdict == "unsafe" and .shortfall > 0 and .headroom_after < 0)' <<<"$output"
