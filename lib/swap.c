@@ -196,7 +196,8 @@ static void gather_vma_end(struct gather_ctx *g, bool want)
  * small process on this host, and the many small processes were the per-process cost. */
 #define SMAPS_MIN_VMSIZE (64ULL << 20)
 
-static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool want_ranges, bool use_smaps)
+static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool want_ranges, bool use_smaps,
+		      volatile sig_atomic_t *stop)
 {
 	struct ns_swap_evidence *ev = g->ev;
 	struct ns_pagemap *pm = NULL;
@@ -218,7 +219,9 @@ static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool wa
 	while ((rc = ns_maps_next(maps, &vma)) > 0) {
 		if (strcmp(vma.path, "[vsyscall]") == 0 || (vma.swap_known && vma.swap_kb == 0))
 			continue;
-		rc = ns_pagemap_scan(pm, vma.start, vma.end, gather_cb, g);
+		/* within a VMA with swap, only its populated parts: one swapped page in 16 TB
+		 * of reserved address space costs a few page-table walks, not 32 GB of pagemap */
+		rc = ns_pagemap_scan_populated(pm, vma.start, vma.end, stop, gather_cb, g);
 		gather_vma_end(g, want_ranges);
 		if (rc < 0)
 			goto out;
@@ -235,7 +238,7 @@ int ns_swap_gather_pid(const char *root, pid_t pid, struct ns_swap_evidence *ev)
 {
 	struct gather_ctx g = {.ev = ev, .pid = pid};
 
-	return gather_pid(root, pid, &g, false, true);
+	return gather_pid(root, pid, &g, false, true, NULL);
 }
 
 /* Add what one process showed to the whole host's evidence. */
@@ -253,7 +256,8 @@ static void merge(struct ns_swap_evidence *ev, const struct ns_swap_evidence *on
 	}
 }
 
-int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_ranges_fn fn, void *arg)
+int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_ranges_fn fn, void *arg,
+			       volatile sig_atomic_t *stop)
 {
 	struct gather_ctx g = {0};
 	struct ns_swap_evidence *one = NULL;
@@ -283,6 +287,10 @@ int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns
 
 		if (ns_uint_parse(de->d_name, 0x7fffffff, &pid) < 0)
 			continue;
+		if (stop && *stop > 0) {
+			rc = -EINTR;
+			goto out;
+		}
 		u->swap_bytes = 0;
 		u->vm_size = 0;
 		if (ns_proc_status_read(root, (pid_t)pid, u) < 0 || u->swap_bytes == 0)
@@ -294,7 +302,7 @@ int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns
 		g.pid = (pid_t)pid;
 		g.nr = 0;
 		g.err = 0;
-		r = gather_pid(root, (pid_t)pid, &g, fn != NULL, u->vm_size == 0 || u->vm_size > SMAPS_MIN_VMSIZE);
+		r = gather_pid(root, (pid_t)pid, &g, fn != NULL, u->vm_size == 0 || u->vm_size > SMAPS_MIN_VMSIZE, stop);
 		if (r == -ESRCH)
 			continue; /* exited meanwhile */
 		if (r < 0) {
@@ -345,7 +353,7 @@ int ns_swap_gather_each(const char *root, struct ns_swap_evidence *ev, ns_swap_p
 {
 	struct each_plain p = {fn, arg};
 
-	return ns_swap_gather_each_ranges(root, ev, fn ? each_plain_cb : NULL, &p);
+	return ns_swap_gather_each_ranges(root, ev, fn ? each_plain_cb : NULL, &p, NULL);
 }
 
 int ns_swap_gather(const char *root, struct ns_swap_evidence *ev)

@@ -20,6 +20,9 @@ struct ns_swap_range {
  * the call only). */
 typedef int (*ns_swap_proc_ranges_fn)(void *arg, pid_t pid, const struct ns_proc_usage *status,
 				      const struct ns_swap_evidence *one, const struct ns_swap_range *r, size_t nr);
-int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_ranges_fn fn, void *arg);
+/* ns_swap_gather_each with ranges. *stop (may be NULL) is looked at between processes and between pagemap
+ * windows (ns_pagemap_scan_populated): -EINTR when it is above 0. */
+int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_ranges_fn fn, void *arg,
+			       volatile sig_atomic_t *stop);
 
 #endif
