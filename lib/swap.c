@@ -136,8 +136,16 @@ struct gather_ctx {
 	/* when asked: the swapped span of each VMA (cur is the one being scanned) */
 	struct ns_swap_range *r, cur;
 	size_t nr, cap;
+	bool want_ranges;
 	int err;
 };
+
+static void gather_vma_end(struct gather_ctx *g, bool want);
+
+/* A range ends where this much address space holds no swapped page: a VMA's few swapped
+ * pages terabytes apart make a few small ranges, so the pagein neither walks nor cuts into
+ * pieces the address space between them. */
+#define RANGE_GAP (64ULL << 20)
 
 static int gather_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
 {
@@ -155,6 +163,8 @@ static int gather_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
 			continue;
 		seen = &g->ev->type[ns_pme_swap_type(e[i])];
 		seen->pages++;
+		if (g->cur.start && addr + i * g->ev->page_size - g->cur.end >= RANGE_GAP)
+			gather_vma_end(g, g->want_ranges);
 		if (g->cur.start == 0)
 			g->cur.start = addr + i * g->ev->page_size;
 		g->cur.end = addr + (i + 1) * g->ev->page_size;
@@ -170,7 +180,8 @@ static int gather_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
 	return 0;
 }
 
-/* End the VMA just scanned: remember its swapped span, if asked for and there is one. */
+/* End the VMA just scanned (or a range in it): remember its swapped span, if asked for and
+ * there is one. */
 static void gather_vma_end(struct gather_ctx *g, bool want)
 {
 	if (want && g->cur.start && g->err == 0) {
@@ -207,6 +218,7 @@ static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool wa
 
 	if (ev->page_size == 0)
 		ev->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	g->want_ranges = want_ranges;
 	/* smaps says which VMAs hold swap; a fixture tree may only have maps */
 	rc = use_smaps ? ns_maps_open_smaps(root, pid, &maps) : -ENOENT;
 	if (rc == -ENOENT)

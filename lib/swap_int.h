@@ -11,7 +11,8 @@
 #include "numasafe/procmem.h"
 #include "numasafe/swap.h"
 
-/* [start, end) of one VMA, narrowed to its first and last swapped page. */
+/* [start, end) of one VMA, narrowed to its first and last swapped page, and cut where 64 MiB
+ * or more of it hold no swapped page. */
 struct ns_swap_range {
 	uint64_t start, end;
 };
