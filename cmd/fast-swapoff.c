@@ -218,6 +218,13 @@ again:
 	rc = ns_so_preflight(o, dev, &ar->plan);
 	if (rc == -ENOENT)
 		return nsc_fail(c, NS_EXIT_FAIL, NSC_R_NOT_SWAP, "%s: not an active swap area", dev);
+	/* a stop request seen by the scans: as one seen after them, nothing changed */
+	if (rc == -EINTR && nsc_stopped()) {
+		ar->plan = NULL;
+		ar->outcome = "refused";
+		return nsc_fail(c, NS_EXIT_REFUSED, NSC_R_SIGNAL, "%s: interrupted before paging in: nothing changed",
+				dev);
+	}
 	if (rc < 0) {
 		ar->plan = NULL;
 		return nsc_fail_errno(c, rc, NULL, "%s", dev);

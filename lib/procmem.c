@@ -733,6 +733,48 @@ int ns_pagemap_scan(struct ns_pagemap *pm, uint64_t start, uint64_t end, ns_page
 	return 0;
 }
 
+/* address space per PAGEMAP_SCAN call in ns_pagemap_scan_populated: bounds each call's walk
+ * (and the time between stop checks) whatever the mapping's size */
+#define POP_SPAN (64ULL << 30)
+
+int ns_pagemap_scan_populated(struct ns_pagemap *pm, uint64_t start, uint64_t end, volatile sig_atomic_t *stop,
+			      ns_pagemap_fn fn, void *arg)
+{
+	uint64_t addr = start & ~(pm->page_size - 1), win = NS_PAGEMAP_BATCH * pm->page_size;
+	bool scan = true;
+
+	while (addr < end) {
+		uint64_t lim, found, walk_end;
+		int rc;
+
+		if (stop && *stop > 0)
+			return -EINTR;
+		if (scan) {
+			lim = end - addr > POP_SPAN ? addr + POP_SPAN : end;
+			rc = ns_pagemap_next_populated(pm->fd, addr, lim, &found, &walk_end);
+			if (rc == -EOPNOTSUPP) {
+				scan = false; /* read pagemap itself from here on, window by window */
+				continue;
+			}
+			if (rc < 0)
+				return rc;
+			if (rc == 0) {
+				addr = walk_end > addr ? walk_end : lim;
+				continue;
+			}
+			addr = found & ~(pm->page_size - 1);
+		}
+		/* one window of entries from the first populated page: a dense mapping costs one
+		 * ioctl per window more than a plain read */
+		lim = end - addr > win ? addr + win : end;
+		rc = ns_pagemap_scan(pm, addr, lim, fn, arg);
+		if (rc)
+			return rc;
+		addr = lim;
+	}
+	return 0;
+}
+
 int ns_pagemap_get(struct ns_pagemap *pm, uint64_t addr, uint64_t *entry)
 {
 	ssize_t got = pread(pm->fd, entry, sizeof(*entry), (off_t)(addr / pm->page_size * sizeof(uint64_t)));

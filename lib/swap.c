@@ -136,8 +136,16 @@ struct gather_ctx {
 	/* when asked: the swapped span of each VMA (cur is the one being scanned) */
 	struct ns_swap_range *r, cur;
 	size_t nr, cap;
+	bool want_ranges;
 	int err;
 };
+
+static void gather_vma_end(struct gather_ctx *g, bool want);
+
+/* A range ends where this much address space holds no swapped page: a VMA's few swapped
+ * pages terabytes apart make a few small ranges, so the pagein neither walks nor cuts into
+ * pieces the address space between them. */
+#define RANGE_GAP (64ULL << 20)
 
 static int gather_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
 {
@@ -155,6 +163,8 @@ static int gather_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
 			continue;
 		seen = &g->ev->type[ns_pme_swap_type(e[i])];
 		seen->pages++;
+		if (g->cur.start && addr + i * g->ev->page_size - g->cur.end >= RANGE_GAP)
+			gather_vma_end(g, g->want_ranges);
 		if (g->cur.start == 0)
 			g->cur.start = addr + i * g->ev->page_size;
 		g->cur.end = addr + (i + 1) * g->ev->page_size;
@@ -170,7 +180,8 @@ static int gather_cb(void *arg, uint64_t addr, const uint64_t *e, size_t n)
 	return 0;
 }
 
-/* End the VMA just scanned: remember its swapped span, if asked for and there is one. */
+/* End the VMA just scanned (or a range in it): remember its swapped span, if asked for and
+ * there is one. */
 static void gather_vma_end(struct gather_ctx *g, bool want)
 {
 	if (want && g->cur.start && g->err == 0) {
@@ -196,7 +207,8 @@ static void gather_vma_end(struct gather_ctx *g, bool want)
  * small process on this host, and the many small processes were the per-process cost. */
 #define SMAPS_MIN_VMSIZE (64ULL << 20)
 
-static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool want_ranges, bool use_smaps)
+static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool want_ranges, bool use_smaps,
+		      volatile sig_atomic_t *stop)
 {
 	struct ns_swap_evidence *ev = g->ev;
 	struct ns_pagemap *pm = NULL;
@@ -206,6 +218,7 @@ static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool wa
 
 	if (ev->page_size == 0)
 		ev->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	g->want_ranges = want_ranges;
 	/* smaps says which VMAs hold swap; a fixture tree may only have maps */
 	rc = use_smaps ? ns_maps_open_smaps(root, pid, &maps) : -ENOENT;
 	if (rc == -ENOENT)
@@ -218,7 +231,9 @@ static int gather_pid(const char *root, pid_t pid, struct gather_ctx *g, bool wa
 	while ((rc = ns_maps_next(maps, &vma)) > 0) {
 		if (strcmp(vma.path, "[vsyscall]") == 0 || (vma.swap_known && vma.swap_kb == 0))
 			continue;
-		rc = ns_pagemap_scan(pm, vma.start, vma.end, gather_cb, g);
+		/* within a VMA with swap, only its populated parts: one swapped page in 16 TB
+		 * of reserved address space costs a few page-table walks, not 32 GB of pagemap */
+		rc = ns_pagemap_scan_populated(pm, vma.start, vma.end, stop, gather_cb, g);
 		gather_vma_end(g, want_ranges);
 		if (rc < 0)
 			goto out;
@@ -235,7 +250,7 @@ int ns_swap_gather_pid(const char *root, pid_t pid, struct ns_swap_evidence *ev)
 {
 	struct gather_ctx g = {.ev = ev, .pid = pid};
 
-	return gather_pid(root, pid, &g, false, true);
+	return gather_pid(root, pid, &g, false, true, NULL);
 }
 
 /* Add what one process showed to the whole host's evidence. */
@@ -253,7 +268,8 @@ static void merge(struct ns_swap_evidence *ev, const struct ns_swap_evidence *on
 	}
 }
 
-int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_ranges_fn fn, void *arg)
+int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_ranges_fn fn, void *arg,
+			       volatile sig_atomic_t *stop)
 {
 	struct gather_ctx g = {0};
 	struct ns_swap_evidence *one = NULL;
@@ -283,6 +299,10 @@ int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns
 
 		if (ns_uint_parse(de->d_name, 0x7fffffff, &pid) < 0)
 			continue;
+		if (stop && *stop > 0) {
+			rc = -EINTR;
+			goto out;
+		}
 		u->swap_bytes = 0;
 		u->vm_size = 0;
 		if (ns_proc_status_read(root, (pid_t)pid, u) < 0 || u->swap_bytes == 0)
@@ -294,7 +314,7 @@ int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns
 		g.pid = (pid_t)pid;
 		g.nr = 0;
 		g.err = 0;
-		r = gather_pid(root, (pid_t)pid, &g, fn != NULL, u->vm_size == 0 || u->vm_size > SMAPS_MIN_VMSIZE);
+		r = gather_pid(root, (pid_t)pid, &g, fn != NULL, u->vm_size == 0 || u->vm_size > SMAPS_MIN_VMSIZE, stop);
 		if (r == -ESRCH)
 			continue; /* exited meanwhile */
 		if (r < 0) {
@@ -345,7 +365,7 @@ int ns_swap_gather_each(const char *root, struct ns_swap_evidence *ev, ns_swap_p
 {
 	struct each_plain p = {fn, arg};
 
-	return ns_swap_gather_each_ranges(root, ev, fn ? each_plain_cb : NULL, &p);
+	return ns_swap_gather_each_ranges(root, ev, fn ? each_plain_cb : NULL, &p, NULL);
 }
 
 int ns_swap_gather(const char *root, struct ns_swap_evidence *ev)

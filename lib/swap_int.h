@@ -11,7 +11,8 @@
 #include "numasafe/procmem.h"
 #include "numasafe/swap.h"
 
-/* [start, end) of one VMA, narrowed to its first and last swapped page. */
+/* [start, end) of one VMA, narrowed to its first and last swapped page, and cut where 64 MiB
+ * or more of it hold no swapped page. */
 struct ns_swap_range {
 	uint64_t start, end;
 };
@@ -20,6 +21,9 @@ struct ns_swap_range {
  * the call only). */
 typedef int (*ns_swap_proc_ranges_fn)(void *arg, pid_t pid, const struct ns_proc_usage *status,
 				      const struct ns_swap_evidence *one, const struct ns_swap_range *r, size_t nr);
-int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_ranges_fn fn, void *arg);
+/* ns_swap_gather_each with ranges. *stop (may be NULL) is looked at between processes and between pagemap
+ * windows (ns_pagemap_scan_populated): -EINTR when it is above 0. */
+int ns_swap_gather_each_ranges(const char *root, struct ns_swap_evidence *ev, ns_swap_proc_ranges_fn fn, void *arg,
+			       volatile sig_atomic_t *stop);
 
 #endif

@@ -328,7 +328,7 @@ int ns_so_preflight(const struct ns_so_opts *o, const char *device, struct ns_so
 	}
 
 	/* every process with swap: its pages per swap type */
-	rc = ns_swap_gather_each_ranges(o->root, ev, scan_proc, &sc);
+	rc = ns_swap_gather_each_ranges(o->root, ev, scan_proc, &sc, o->stop);
 	if (rc < 0)
 		goto out;
 	rc = ns_swap_assign(&sw, ev);
@@ -700,9 +700,14 @@ static int pagein_item(struct worker *w, const struct item *it)
 
 		lo = lo > it->start ? lo : it->start;
 		hi = hi < it->end ? hi : it->end;
+		/* only the populated parts: a range spans a VMA's first to last swapped page,
+		 * which may be terabytes apart in reserved address space */
 		if (lo < hi)
-			rc = ns_pagemap_scan(pm, lo, hi, pagein_cb, &c);
+			rc = ns_pagemap_scan_populated(pm, lo, hi, pi->o->stop, pagein_cb, &c);
 	}
+	/* a stop request seen between windows: the run stops as at a batch (res->stop says why) */
+	if (rc == -EINTR && stopped(pi))
+		rc = 1;
 	if (rc == 0)
 		rc = end_run(&c);
 	if (rc == 0)

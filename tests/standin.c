@@ -3,7 +3,8 @@
  * default; THP, shared anonymous or file-backed on request), fills them with a pattern that
  * depends on each word's offset and a seed, writes its pid to --ready when done, then waits:
  *   SIGUSR1  verify the whole pattern; write "ok BYTES" or "corrupt OFFSET" to --report
- *   SIGUSR2  push its own memory to swap (madvise MADV_PAGEOUT), then write "paged" to --report
+ *   SIGUSR2  push its own memory (and the --sparse mapping's pages) to swap (madvise
+ *            MADV_PAGEOUT), then write "paged" to --report
  *   SIGTERM/SIGINT  exit 0
  * With --fork, a child shares the memory (mapcount 2), as a second process sharing a VM's
  * pages would; it dies with the parent.
@@ -117,6 +118,7 @@ int main(int argc, char **argv)
 	};
 	const char *ready = NULL, *rep = NULL, *file = NULL;
 	uint64_t size = 64ULL << 20, seed = 1, *mem, words, sparse = 0, touch = 64, nvmas = 0;
+	uint8_t *sp = NULL;
 	int thp = 0, shared = 0, do_fork = 0, vcpus = 0, busy = 0, base = 0, c, fd = -1, flags;
 	struct sigaction sa;
 	sigset_t block, old;
@@ -171,8 +173,8 @@ int main(int argc, char **argv)
 	if (sparse) {
 		long ps = sysconf(_SC_PAGESIZE);
 		uint64_t pages = sparse / (uint64_t)ps, stride;
-		uint8_t *sp = mmap(NULL, sparse, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-				   -1, 0);
+		sp = mmap(NULL, sparse, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			  -1, 0);
 
 		if (sp == MAP_FAILED) {
 			perror("standin: mmap --sparse");
@@ -276,7 +278,7 @@ int main(int argc, char **argv)
 		}
 		if (want_pageout) {
 			want_pageout = 0;
-			if (madvise(mem, size, MADV_PAGEOUT) < 0)
+			if (madvise(mem, size, MADV_PAGEOUT) < 0 || (sp && madvise(sp, sparse, MADV_PAGEOUT) < 0))
 				snprintf(msg, sizeof(msg), "pageout-failed %s", strerror(errno));
 			else
 				snprintf(msg, sizeof(msg), "paged");

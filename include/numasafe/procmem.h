@@ -160,6 +160,15 @@ int ns_pagemap_scan(struct ns_pagemap *pm, uint64_t start, uint64_t end, ns_page
  * early: go on from *walk_end); -EOPNOTSUPP when the kernel has no PAGEMAP_SCAN (ENOTTY,
  * EINVAL: read pagemap instead); -ESRCH when the process is gone; other -errno. */
 int ns_pagemap_next_populated(int fd, uint64_t start, uint64_t end, uint64_t *found, uint64_t *walk_end);
+/* ns_pagemap_scan over the populated parts of [start, end) only: spans with no page present
+ * or swapped are skipped with PAGEMAP_SCAN (ns_pagemap_next_populated, at most 64 GiB of
+ * address space per call) and fn sees windows of at most NS_PAGEMAP_BATCH entries that begin
+ * at a populated page (entries in a window may still be empty), so a 16 TB reserved mapping
+ * with a few pages costs milliseconds. Without PAGEMAP_SCAN, pagemap is read window by window.
+ * *stop (may be NULL) is looked at before each window and each PAGEMAP_SCAN call: -EINTR when
+ * it is above 0. What fn returns when not 0; -ESRCH when the process is gone; other -errno. */
+int ns_pagemap_scan_populated(struct ns_pagemap *pm, uint64_t start, uint64_t end, volatile sig_atomic_t *stop,
+			      ns_pagemap_fn fn, void *arg);
 /* Entries of a single page (convenience for tests and probes). */
 int ns_pagemap_get(struct ns_pagemap *pm, uint64_t addr, uint64_t *entry);
 
