@@ -268,3 +268,21 @@ main_node() { # PID
 	done
 	echo "$best"
 }
+
+# exporter_start DIR: a real prometheus-node-exporter on a free loopback port with only the
+# textfile collector, reading DIR; sets EXPORTER_PID and EXPORTER_URL (the caller stops it).
+exporter_start() {
+	local dir=$1 port i
+	command -v prometheus-node-exporter >/dev/null || ns_skip "needs prometheus-node-exporter"
+	port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	prometheus-node-exporter --web.listen-address="127.0.0.1:$port" --collector.disable-defaults \
+		--collector.textfile --collector.textfile.directory="$dir" >"$BATS_TEST_TMPDIR/exporter.log" 2>&1 3>&- &
+	EXPORTER_PID=$!
+	EXPORTER_URL=http://127.0.0.1:$port/metrics
+	for i in $(seq 1 100); do
+		curl -sf -o /dev/null "$EXPORTER_URL" && return 0
+		kill -0 "$EXPORTER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "node exporter did not answer: $(cat "$BATS_TEST_TMPDIR/exporter.log")"
+}

@@ -49,24 +49,6 @@ qemu_start() {
 	QEMU_PIDS="$QEMU_PIDS $QEMU_PID"
 }
 
-# Start prometheus-node-exporter with only the textfile collector on DIR, on a free port of
-# 127.0.0.1; sets EXPORTER_URL once it answers.
-exporter_start() {
-	local dir=$1 port i
-	command -v prometheus-node-exporter >/dev/null || ns_skip "needs prometheus-node-exporter"
-	port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	prometheus-node-exporter --web.listen-address="127.0.0.1:$port" --collector.disable-defaults \
-		--collector.textfile --collector.textfile.directory="$dir" >"$BATS_TEST_TMPDIR/exporter.log" 2>&1 3>&- &
-	EXPORTER_PID=$!
-	EXPORTER_URL=http://127.0.0.1:$port/metrics
-	for i in $(seq 1 100); do
-		curl -sf -o /dev/null "$EXPORTER_URL" && return 0
-		kill -0 "$EXPORTER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "node exporter did not answer: $(cat "$BATS_TEST_TMPDIR/exporter.log")"
-}
-
 # What numa-plan show --json (on stdin) says, as the samples metrics must give (prom-values'
 # canonical form): per node, per swap area, per VM with a name of its own.
 expected_from_show() {

@@ -163,22 +163,6 @@ PY
 	assert_success
 }
 
-exporter_start() { # DIR: node_exporter with only the textfile collector on DIR; sets EXPORTER_URL
-	local dir=$1 port i
-	command -v prometheus-node-exporter >/dev/null || ns_skip "needs prometheus-node-exporter"
-	port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	prometheus-node-exporter --web.listen-address="127.0.0.1:$port" --collector.disable-defaults \
-		--collector.textfile --collector.textfile.directory="$dir" >"$BATS_TEST_TMPDIR/exporter.log" 2>&1 3>&- &
-	EXPORTER_PID=$!
-	EXPORTER_URL=http://127.0.0.1:$port/metrics
-	for i in $(seq 1 100); do
-		curl -sf -o /dev/null "$EXPORTER_URL" && return 0
-		kill -0 "$EXPORTER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "node exporter did not answer: $(cat "$BATS_TEST_TMPDIR/exporter.log")"
-}
-
 @test "metrics: a hostile name is one valid label; promtool passes and node_exporter keeps every VM's series" {
 	command -v promtool >/dev/null || ns_skip "needs promtool (package prometheus)"
 	two_vms
